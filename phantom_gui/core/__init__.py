@@ -1,0 +1,1 @@
+"""Qt-free core: the event hub, errors, resilience, logging and settings."""

@@ -1,0 +1,96 @@
+"""Logging with the spooky level names and JSON lines in a rotating file.
+
+WHISPER, MURMUR, WAIL, SCREAM and BANSHEE are the names of the standard levels
+DEBUG, INFO, WARNING, ERROR and CRITICAL, so any library's logging fits in.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import logging.handlers
+import traceback
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+WHISPER = logging.DEBUG
+MURMUR = logging.INFO
+WAIL = logging.WARNING
+SCREAM = logging.ERROR
+BANSHEE = logging.CRITICAL
+
+SPOOKY_LEVELS = {
+    WHISPER: "WHISPER",
+    MURMUR: "MURMUR",
+    WAIL: "WAIL",
+    SCREAM: "SCREAM",
+    BANSHEE: "BANSHEE",
+}
+
+LOG_FILE_NAME = "phantom.log.jsonl"
+_STANDARD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+    "taskName",
+}
+
+
+def register_spooky_levels() -> None:
+    """Give the standard levels their spooky names in every log record."""
+    for level, name in SPOOKY_LEVELS.items():
+        logging.addLevelName(level, name)
+
+
+class JsonLineFormatter(logging.Formatter):
+    """One JSON object per record: time, level, logger, message, extras, traceback."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "where": f"{record.pathname}:{record.lineno}",
+            "thread": record.threadName,
+        }
+        for key, value in vars(record).items():
+            if key not in _STANDARD_ATTRIBUTES:
+                entry[key] = value
+        if record.exc_info and record.exc_info[1] is not None:
+            entry["traceback"] = "".join(traceback.format_exception(record.exc_info[1]))
+        return json.dumps(entry, default=repr, ensure_ascii=False)
+
+
+def configure_logging(
+    log_dir: Path,
+    *,
+    level: int = MURMUR,
+    console_level: int = SCREAM,
+    max_bytes: int = 5_000_000,
+    backups: int = 5,
+) -> Path:
+    """Send Phantom's logs to a rotating JSON-lines file in `log_dir`; return its path.
+
+    Only records at `console_level` and above also reach standard error.
+    """
+    register_spooky_levels()
+    log_dir.mkdir(parents=True, exist_ok=True)
+    path = log_dir / LOG_FILE_NAME
+    file_handler = logging.handlers.RotatingFileHandler(
+        path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8"
+    )
+    file_handler.setFormatter(JsonLineFormatter())
+    file_handler.setLevel(level)
+    console = logging.StreamHandler()
+    console.setFormatter(logging.Formatter("phantom: %(levelname)s %(name)s: %(message)s"))
+    console.setLevel(console_level)
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+        handler.close()
+    root.addHandler(file_handler)
+    root.addHandler(console)
+    root.setLevel(min(level, console_level))
+    logging.captureWarnings(True)
+    return path
