@@ -36,6 +36,9 @@ _STANDARD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, 
 }
 
 
+_installed_handlers: list[logging.Handler] = []
+
+
 def register_spooky_levels() -> None:
     """Give the standard levels their spooky names in every log record."""
     for level, name in SPOOKY_LEVELS.items():
@@ -86,9 +89,10 @@ def configure_logging(
     console.setFormatter(logging.Formatter("phantom: %(levelname)s %(name)s: %(message)s"))
     console.setLevel(console_level)
     root = logging.getLogger()
-    for handler in list(root.handlers):
+    for handler in _installed_handlers:
         root.removeHandler(handler)
         handler.close()
+    _installed_handlers[:] = [file_handler, console]
     root.addHandler(file_handler)
     root.addHandler(console)
     root.setLevel(min(level, console_level))

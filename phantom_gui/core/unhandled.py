@@ -30,15 +30,29 @@ class UnhandledErrorReporter:
         self._hub = hub
         self._log_file = log_file
         self._hub_thread = threading.get_ident()
+        self._previous: tuple[Any, Any] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.count = 0
 
     def install(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
         """Hook `sys`, `threading` and, if given, the asyncio `loop` (on the hub's thread)."""
         self._hub_thread = threading.get_ident()
+        if self._previous is None:
+            self._previous = (sys.excepthook, threading.excepthook)
         sys.excepthook = self._sys_hook
         threading.excepthook = self._thread_hook
         if loop is not None:
             loop.set_exception_handler(self._loop_hook)
+            self._loop = loop
+
+    def uninstall(self) -> None:
+        """Put back the hooks that were there before `install`."""
+        if self._previous is not None:
+            sys.excepthook, threading.excepthook = self._previous
+            self._previous = None
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.set_exception_handler(None)
+        self._loop = None
 
     def report(self, exc: BaseException, where: str) -> None:
         """Log `exc` and publish it; never raises."""

@@ -1,0 +1,52 @@
+"""The composition root of the GUI: one QApplication, one qasync loop, the main window."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+
+import qasync
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from phantom_gui import __version__
+from phantom_gui.core.scheduling import loop_scheduler
+from phantom_gui.qt.main_window import MainWindow
+from phantom_gui.qt.theme import app_icon, apply_theme
+from phantom_gui.runtime import Services
+
+SIGNAL_POLL_MS = 200
+
+
+def run_gui(services: Services) -> int:
+    """Show the main window and run until it is closed or the process is signalled."""
+    app = QApplication(sys.argv[:1])
+    app.setApplicationName("Phantom")
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName("phantom")
+    app.setQuitOnLastWindowClosed(False)
+    app.setWindowIcon(app_icon())
+    apply_theme(app)
+
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    quit_requested = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: loop.call_soon_threadsafe(quit_requested.set))
+    # Python runs signal handlers only between bytecodes: give it some now and then.
+    signal_poll = QTimer(interval=SIGNAL_POLL_MS)
+    signal_poll.timeout.connect(lambda: None)
+    signal_poll.start()
+
+    with loop:
+        services.start(loop)
+        window = MainWindow(services, scheduler=loop_scheduler(loop))
+        window.closed.connect(quit_requested.set)
+        window.show()
+        loop.run_until_complete(quit_requested.wait())
+        window.close()
+        window.dispose()
+        services.stop()
+    signal_poll.stop()
+    return 0

@@ -1,0 +1,178 @@
+"""The main window: menus, status bar, notifications and the (empty) realm for docks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QByteArray, Qt, QUrl, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
+from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QVBoxLayout, QWidget
+from reactivex import abc
+
+from phantom_gui import __version__
+from phantom_gui.core.events import SpectralEvent
+from phantom_gui.core.unhandled import ERROR_TOPIC
+from phantom_gui.qt.bindings import Subscriptions
+from phantom_gui.qt.dead_letters import DeadLetterDialog
+from phantom_gui.qt.notifications import NotificationArea
+from phantom_gui.qt.status_bar import HubStatusBar
+from phantom_gui.qt.theme import app_icon
+from phantom_gui.runtime import Services
+
+GEOMETRY_KEY = "window/geometry"
+STATE_KEY = "window/state"
+WARNING_TOPIC = "app/warning"
+DEFAULT_SIZE = (1200, 780)
+
+
+class EmptyRealm(QWidget):
+    """What the window shows while no haunt pack has a panel open."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        ghost = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
+        ghost.setPixmap(app_icon().pixmap(128, 128))
+        title = QLabel("The realm is quiet", objectName="emptyRealmTitle")
+        hint = QLabel(
+            "Summon a haunt pack from the Haunt Packs menu to open its panel.",
+            objectName="emptyRealmHint",
+        )
+        layout = QVBoxLayout(self)
+        layout.addStretch(1)
+        for label in (ghost, title, hint):
+            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            layout.addWidget(label)
+        layout.addStretch(2)
+
+
+class MainWindow(QMainWindow):
+    """Phantom's main window, a view of the run's `Services`."""
+
+    closed = Signal()
+
+    def __init__(
+        self, services: Services, scheduler: abc.SchedulerBase, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._services = services
+        self.setObjectName("phantomMainWindow")
+        self.setWindowTitle("Phantom")
+        self.setWindowIcon(app_icon())
+        self.setCentralWidget(EmptyRealm())
+        self.hub_status = HubStatusBar(services.hub, scheduler)
+        self.hub_status.dead_letters_requested.connect(self.show_dead_letters)
+        self.setStatusBar(self.hub_status)
+        self.notifications = NotificationArea(self)
+        self.dead_letter_dialog: DeadLetterDialog | None = None
+        self.about_box: QMessageBox | None = None
+        self._build_menus()
+        self.subscriptions = Subscriptions(self)
+        self.subscriptions.bind(services.hub.on(ERROR_TOPIC), self._show_error)
+        self.subscriptions.bind(services.hub.on(WARNING_TOPIC), self._show_warning)
+        self._restore_layout()
+
+    # -- menus --------------------------------------------------------------------------
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        self.file_menu = bar.addMenu("&File")
+        self.file_menu.addAction(self._action("&Quit", self.close, QKeySequence.StandardKey.Quit))
+
+        self.haunt_menu = bar.addMenu("&Haunt Packs")
+        none_found = self._action("No haunt packs found", None)
+        none_found.setEnabled(False)
+        self.haunt_menu.addAction(none_found)
+
+        self.view_menu = bar.addMenu("&View")
+        status = self._action("Status &Bar", self.statusBar().setVisible)
+        status.setCheckable(True)
+        status.setChecked(True)
+        self.view_menu.addAction(status)
+        full_screen = self._action("&Full Screen", self._toggle_full_screen, "F11")
+        full_screen.setCheckable(True)
+        self.view_menu.addAction(full_screen)
+        self.view_menu.addSeparator()
+        self.view_menu.addAction(self._action("&Dead Letters…", self.show_dead_letters))
+
+        self.help_menu = bar.addMenu("&Help")
+        self.help_menu.addAction(self._action("Open &Log Folder", self._open_log_folder))
+        self.help_menu.addSeparator()
+        self.help_menu.addAction(self._action("&About Phantom", self.show_about))
+
+    def _action(self, text: str, slot: Any, shortcut: Any = None) -> QAction:
+        action = QAction(text, self)
+        if slot is not None:
+            action.triggered.connect(slot)
+        if shortcut is not None:
+            action.setShortcut(shortcut)
+        return action
+
+    def _toggle_full_screen(self, on: bool) -> None:
+        self.showFullScreen() if on else self.showNormal()
+
+    def _open_log_folder(self) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(self._services.paths.log_dir)))
+
+    def show_about(self) -> None:
+        """Open the About box without blocking the loop."""
+        box = QMessageBox(self)
+        box.setWindowTitle("About Phantom")
+        box.setIconPixmap(app_icon().pixmap(72, 72))
+        box.setTextFormat(Qt.TextFormat.RichText)
+        box.setText(
+            f"<h2>Phantom {__version__}</h2>"
+            "<p>Live, slightly spooky simulations on a reactive event hub.</p>"
+            f"<p>Data: <code>{self._services.paths.data_dir}</code><br>"
+            f"Log: <code>{self._services.log_file}</code></p>"
+        )
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        self.about_box = box
+
+    def show_dead_letters(self) -> None:
+        """Open (or raise and refresh) the dead-letter window."""
+        if self.dead_letter_dialog is None:
+            self.dead_letter_dialog = DeadLetterDialog(self._services.hub, self)
+        self.dead_letter_dialog.refresh()
+        self.dead_letter_dialog.show()
+        self.dead_letter_dialog.raise_()
+
+    # -- notifications ------------------------------------------------------------------
+
+    def _show_error(self, event: SpectralEvent) -> None:
+        data = event.data
+        self.notifications.notify(
+            f"{data['error']}: {data['message']}",
+            f"Phantom kept running. Details in {data['log_file'] or 'the log'}",
+        )
+
+    def _show_warning(self, event: SpectralEvent) -> None:
+        self.notifications.notify("Warning", event.data["message"], severity="info")
+
+    # -- layout persistence -------------------------------------------------------------
+
+    def _restore_layout(self) -> None:
+        settings = self._services.settings
+        geometry = settings.get(GEOMETRY_KEY)
+        if not geometry or not self.restoreGeometry(QByteArray.fromBase64(geometry.encode())):
+            self.resize(*DEFAULT_SIZE)
+        state = settings.get(STATE_KEY)
+        if state:
+            self.restoreState(QByteArray.fromBase64(state.encode()))
+
+    def save_layout(self) -> None:
+        """Remember the window's geometry and dock layout for the next run."""
+        settings = self._services.settings
+        settings.set(GEOMETRY_KEY, bytes(self.saveGeometry().toBase64()).decode())
+        settings.set(STATE_KEY, bytes(self.saveState().toBase64()).decode())
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Save the layout and tell the app the window is gone."""
+        self.save_layout()
+        event.accept()
+        self.closed.emit()
+
+    def dispose(self) -> None:
+        """Stop every subscription of the window and its status bar."""
+        self.subscriptions.dispose()
+        self.hub_status.subscriptions.dispose()

@@ -1,0 +1,95 @@
+"""Fixtures shared by the suite: a virtual screen, the Qt app on it, a qasync loop,
+and a main-window factory that cleans up after itself."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from support.virtual_screen import VirtualScreen
+
+
+@pytest.fixture(scope="session")
+def virtual_screen() -> Iterator[VirtualScreen]:
+    """An Xvfb server for the whole session; Qt uses it through $DISPLAY."""
+    screen = VirtualScreen.start()
+    previous = {key: os.environ.get(key) for key in ("DISPLAY", "QT_QPA_PLATFORM")}
+    os.environ["DISPLAY"] = screen.display
+    os.environ["QT_QPA_PLATFORM"] = "xcb"
+    yield screen
+    screen.stop()
+    for key, value in previous.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def qapp(virtual_screen: VirtualScreen, qapp_args: list[str], qapp_cls: type):  # type: ignore[no-untyped-def]
+    """The one QApplication, on the virtual screen, with Phantom's theme."""
+    from phantom_gui.qt.theme import apply_theme
+
+    app = qapp_cls.instance() or qapp_cls(qapp_args)
+    app.setApplicationName("Phantom tests")
+    apply_theme(app)
+    return app
+
+
+@pytest.fixture(scope="session")
+def qt_loop(qapp):  # type: ignore[no-untyped-def]
+    """A qasync loop on the test QApplication; its callbacks run while qtbot waits."""
+    import qasync
+
+    loop = qasync.QEventLoop(qapp)
+    yield loop
+    loop.close()
+
+
+@pytest.fixture
+def make_main_window(qtbot, qt_loop, tmp_path: Path) -> Iterator[Callable[..., object]]:  # type: ignore[no-untyped-def]
+    """Build shown main windows over fresh services; close and dispose all of them after."""
+    from PySide6.QtWidgets import QApplication
+
+    from phantom_gui.core.scheduling import loop_scheduler
+    from phantom_gui.qt.main_window import MainWindow
+    from phantom_gui.runtime import Services
+
+    made: list[tuple[MainWindow, Services]] = []
+    before = set(QApplication.topLevelWidgets())
+
+    def factory(data_dir: Path | None = None) -> MainWindow:
+        services = Services.create(data_dir=data_dir or tmp_path / "data")
+        services.start(qt_loop)
+        window = MainWindow(services, scheduler=loop_scheduler(qt_loop))
+        window.show()
+        qtbot.waitExposed(window)
+        made.append((window, services))
+        return window
+
+    yield factory
+    for window, services in made:
+        window.close()
+        window.dispose()
+        window.deleteLater()
+        if not services.hub.is_stopped:
+            services.stop()
+    qtbot.wait(10)
+    leaked = [
+        widget
+        for widget in set(QApplication.topLevelWidgets()) - before
+        if widget.isVisible()
+    ]
+    assert not leaked, f"the test left windows open: {leaked}"
+
+
+@pytest.fixture
+def asyncio_loop() -> Iterator[asyncio.AbstractEventLoop]:
+    """A plain asyncio loop owned by the test thread."""
+    loop = asyncio.new_event_loop()
+    yield loop
+    loop.close()
