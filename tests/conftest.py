@@ -29,6 +29,13 @@ def virtual_screen() -> Iterator[VirtualScreen]:
             os.environ[key] = value
 
 
+@pytest.fixture(autouse=True)
+def _screen_for_marked_tests(request: pytest.FixtureRequest) -> None:
+    """Tests marked `screen` get the virtual screen even if they don't ask for it."""
+    if request.node.get_closest_marker("screen"):
+        request.getfixturevalue("virtual_screen")
+
+
 @pytest.fixture(scope="session")
 def qapp(virtual_screen: VirtualScreen, qapp_args: list[str], qapp_cls: type):  # type: ignore[no-untyped-def]
     """The one QApplication, on the virtual screen, with Phantom's theme."""
@@ -80,9 +87,7 @@ def make_main_window(qtbot, qt_loop, tmp_path: Path) -> Iterator[Callable[..., o
             services.stop()
     qtbot.wait(10)
     leaked = [
-        widget
-        for widget in set(QApplication.topLevelWidgets()) - before
-        if widget.isVisible()
+        widget for widget in set(QApplication.topLevelWidgets()) - before if widget.isVisible()
     ]
     assert not leaked, f"the test left windows open: {leaked}"
 

@@ -14,12 +14,13 @@ import pytest
 from PySide6.QtGui import QColor, QImage
 
 from phantom_gui import __version__
+
 from support.virtual_screen import VirtualScreen
 
 PHANTOM = str(Path(sys.executable).with_name("phantom"))
 WINDOW_DEADLINE_S = 10.0
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.screen]
 
 
 def _start(args: list[str], display: str | None = None) -> subprocess.Popen[str]:

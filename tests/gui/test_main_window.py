@@ -9,6 +9,8 @@ from PySide6.QtCore import QTimer
 
 from phantom_gui import __version__
 
+pytestmark = pytest.mark.screen
+
 
 def _menu_titles(window) -> list[str]:
     return [action.text().replace("&", "") for action in window.menuBar().actions()]
@@ -42,7 +44,9 @@ def test_the_status_bar_counts_events_published_on_the_hub(make_main_window, qtb
     publisher.start()
     try:
         qtbot.waitUntil(
-            lambda: window.hub_status.rate_label.text() not in ("hub: — events/s", "hub: 0 events/s"),
+            lambda: (
+                window.hub_status.rate_label.text() not in ("hub: — events/s", "hub: 0 events/s")
+            ),
             timeout=5000,
         )
     finally:

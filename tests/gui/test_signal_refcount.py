@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import sys
 
+import pytest
 from PySide6.QtCore import QObject, Signal
 
 EMITS = 100_000
+
+pytestmark = pytest.mark.screen
 
 
 class _Flag(QObject):
