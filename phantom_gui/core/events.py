@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from random import getrandbits
 from typing import Any, TypedDict
 
@@ -13,7 +13,7 @@ _UUID4_SET = (0x4000 << 64) | (0x8000 << 48)
 
 def new_event_id() -> str:
     """A random RFC 4122 version-4 UUID as 32 hex digits (cheaper than `uuid.uuid4().hex`)."""
-    return f"{(getrandbits(128) & _UUID4_CLEAR) | _UUID4_SET:032x}"
+    return ((getrandbits(128) & _UUID4_CLEAR) | _UUID4_SET).to_bytes(16, "big").hex()
 
 
 class EventMetadata(TypedDict, total=False):
@@ -26,13 +26,35 @@ class EventMetadata(TypedDict, total=False):
     replayed: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class SpectralEvent:
-    """One thing that happened: a topic, who said it, when, and its payload."""
+    """One thing that happened: a topic, who said it, when, and its payload.
 
+    `id` (a uuid4 in hex) and `timestamp` (epoch seconds) are filled in when not given.
+    """
+
+    id: str
     topic: str
-    data: Any
+    timestamp: float
     source: str
-    metadata: EventMetadata = field(default_factory=lambda: EventMetadata())
-    timestamp: float = field(default_factory=time.time)
-    id: str = field(default_factory=new_event_id)
+    data: Any
+    metadata: EventMetadata
+
+    def __init__(
+        self,
+        topic: str,
+        data: Any,
+        source: str,
+        metadata: EventMetadata | None = None,
+        timestamp: float | None = None,
+        id: str | None = None,
+        *,
+        _set: Any = object.__setattr__,
+        _now: Any = time.time,
+    ) -> None:
+        _set(self, "id", id or new_event_id())
+        _set(self, "topic", topic)
+        _set(self, "timestamp", _now() if timestamp is None else timestamp)
+        _set(self, "source", source)
+        _set(self, "data", data)
+        _set(self, "metadata", {} if metadata is None else metadata)

@@ -93,7 +93,7 @@ class EventHub(Subject[SpectralEvent]):
     ) -> SpectralEvent:
         """Publish `data` on `topic` and return the event (on the hub's thread only)."""
         event = SpectralEvent(
-            topic=validate_topic(topic), data=data, source=source, metadata=metadata or {}
+            validate_topic(topic), data, source, metadata
         )
         self.on_next(event)
         return event
@@ -115,7 +115,7 @@ class EventHub(Subject[SpectralEvent]):
         if loop is None:
             raise RuntimeError("EventHub.publish_threadsafe needs a loop: call bind_loop() first")
         event = SpectralEvent(
-            topic=validate_topic(topic), data=data, source=source, metadata=metadata or {}
+            validate_topic(topic), data, source, metadata
         )
         if len(self._inbox) >= self._inbox_capacity:
             self._dead_letter(event, "inbox full")

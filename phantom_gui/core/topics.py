@@ -7,7 +7,9 @@ by a pattern whose first level is a wildcard.
 
 `TopicRouter` keeps exact patterns in a dict and wildcard patterns in a trie, and
 caches the wildcard matches of each topic, so routing an event costs a dict lookup
-whatever the number of subscriptions on other topics.
+whatever the number of subscriptions on other topics. A wildcard subscription
+added or removed updates the cached topics it matches rather than emptying the
+cache, and a full cache evicts its oldest entries.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -88,7 +91,8 @@ class TopicRouter(Generic[T]):
     in new tuples, so a lookup on one thread never sees a half-made change.
     """
 
-    CACHE_LIMIT = 8192
+    CACHE_LIMIT = 65_536
+    CACHE_EVICTION = 0.25
 
     def __init__(self) -> None:
         self._exact: dict[str, tuple[T, ...]] = {}
@@ -116,7 +120,9 @@ class TopicRouter(Generic[T]):
                 node = node.children.setdefault(levels[-1], _TrieNode())
                 node.here = (*node.here, subscriber)
             self._wildcard_count += 1
-            self._cache = {}
+            for topic, cached in self._cache.items():
+                if topic_matches(pattern, topic):
+                    self._cache[topic] = (*cached, subscriber)
 
     def remove(self, pattern: str, subscriber: T) -> None:
         """Unsubscribe `subscriber` from `pattern`; unknown pairs are ignored."""
@@ -141,9 +147,13 @@ class TopicRouter(Generic[T]):
                 node.below = _without(node.below, subscriber)
             else:
                 node.here = _without(node.here, subscriber)
-            self._wildcard_count -= before - (len(node.below) + len(node.here))
+            removed = before - (len(node.below) + len(node.here))
+            self._wildcard_count -= removed
             self._prune(path, levels)
-            self._cache = {}
+            if removed:
+                for topic, cached in self._cache.items():
+                    if topic_matches(pattern, topic):
+                        self._cache[topic] = _without(cached, subscriber)
 
     def clear(self) -> tuple[T, ...]:
         """Remove every subscription and return the subscribers that were there."""
@@ -161,14 +171,20 @@ class TopicRouter(Generic[T]):
         exact = self._exact.get(topic, ())
         if not self._wildcard_count:
             return exact
-        cache = self._cache
-        wild = cache.get(topic)
+        wild = self._cache.get(topic)
         if wild is None:
+            wild = self._match_and_cache(topic)
+        return exact + wild if exact else wild
+
+    def _match_and_cache(self, topic: str) -> tuple[T, ...]:
+        with self._lock:
+            cache = self._cache
             wild = tuple(self._match_trie(topic))
             if len(cache) >= self.CACHE_LIMIT:
-                cache.clear()
+                for stale in list(islice(cache, int(self.CACHE_LIMIT * self.CACHE_EVICTION))):
+                    del cache[stale]
             cache[topic] = wild
-        return exact + wild if exact else wild
+            return wild
 
     def _match_trie(self, topic: str) -> Iterable[T]:
         levels = topic.split(SEPARATOR)
