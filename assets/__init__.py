@@ -1,1 +1,1 @@
-"""Files shipped with Phantom: the theme, icons and catalogues (importable as phantom_gui.assets)."""
+"""Files shipped with Phantom: theme, icons, catalogues (importable as phantom_gui.assets)."""

@@ -22,7 +22,7 @@ install_debian_packages() {
     fi
     echo "phantom setup: installing ${missing[*]}" >&2
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
+    apt-get update -qq >/dev/null
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
@@ -33,8 +33,14 @@ install_project() {
         "$PHANTOM_PYTHON" -m venv "$PHANTOM_VENV"
     fi
     if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
-        "$PHANTOM_VENV/bin/python" -m pip install -q --upgrade pip >&2
-        "$PHANTOM_VENV/bin/python" -m pip install -q -e "$PHANTOM_ROOT[test]" >&2
+        local log="$PHANTOM_VENV/pip-install.log"
+        echo "phantom setup: installing Phantom into $PHANTOM_VENV (log: $log)" >&2
+        if ! { "$PHANTOM_VENV/bin/python" -m pip install --upgrade pip &&
+               "$PHANTOM_VENV/bin/python" -m pip install -e "$PHANTOM_ROOT[test]"; } >"$log" 2>&1; then
+            tail -n 30 "$log" >&2
+            echo "phantom setup: pip failed; the whole log is in $log" >&2
+            return 1
+        fi
         echo "$wanted" > "$stamp"
     fi
 }

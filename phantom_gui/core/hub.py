@@ -92,9 +92,7 @@ class EventHub(Subject[SpectralEvent]):
         metadata: EventMetadata | None = None,
     ) -> SpectralEvent:
         """Publish `data` on `topic` and return the event (on the hub's thread only)."""
-        event = SpectralEvent(
-            validate_topic(topic), data, source, metadata
-        )
+        event = SpectralEvent(validate_topic(topic), data, source, metadata)
         self.on_next(event)
         return event
 
@@ -114,9 +112,7 @@ class EventHub(Subject[SpectralEvent]):
         loop = self._loop
         if loop is None:
             raise RuntimeError("EventHub.publish_threadsafe needs a loop: call bind_loop() first")
-        event = SpectralEvent(
-            validate_topic(topic), data, source, metadata
-        )
+        event = SpectralEvent(validate_topic(topic), data, source, metadata)
         if len(self._inbox) >= self._inbox_capacity:
             self._dead_letter(event, "inbox full")
             return event

@@ -24,10 +24,10 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Backoff:
-    """Delays of `base * factor**n` seconds, capped at `maximum`, with optional jitter.
+    """Delays of `base * factor**n` seconds with optional jitter, capped at `maximum`.
 
     `jitter` is a fraction (0.1 = up to ±10 %); it is drawn from `rng` so that a
-    seeded run repeats its delays exactly.
+    seeded run repeats its delays exactly. The cap applies after the jitter.
     """
 
     base: float = 0.5
@@ -38,10 +38,13 @@ class Backoff:
 
     def delay(self, attempt: int) -> float:
         """The delay before retry number `attempt` (0 for the first retry)."""
-        delay = min(self.maximum, self.base * self.factor**attempt)
+        try:
+            delay = min(self.maximum, self.base * self.factor**attempt)
+        except OverflowError:
+            delay = self.maximum
         if self.jitter:
             rng = self.rng or random
-            delay *= 1.0 + rng.uniform(-self.jitter, self.jitter)
+            delay = min(self.maximum, delay * (1.0 + rng.uniform(-self.jitter, self.jitter)))
         return delay
 
     def delays(self, retries: int) -> Iterator[float]:

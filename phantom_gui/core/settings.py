@@ -36,7 +36,8 @@ class Settings:
 
     def remove(self, key: str) -> None:
         """Forget `key` (nothing happens if it is unset)."""
-        if self._values.pop(key, None) is not None:
+        if key in self._values:
+            del self._values[key]
             self._save()
 
     def as_dict(self) -> dict[str, Any]:
@@ -45,11 +46,11 @@ class Settings:
 
     def _load(self) -> dict[str, Any]:
         try:
-            text = self.path.read_text(encoding="utf-8")
+            raw = self.path.read_bytes()
         except FileNotFoundError:
             return {}
         try:
-            values = json.loads(text)
+            values = json.loads(raw.decode("utf-8"))
             if not isinstance(values, dict):
                 raise ValueError(f"expected a JSON object, found {type(values).__name__}")
         except ValueError as exc:

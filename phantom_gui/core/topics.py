@@ -181,7 +181,8 @@ class TopicRouter(Generic[T]):
             cache = self._cache
             wild = tuple(self._match_trie(topic))
             if len(cache) >= self.CACHE_LIMIT:
-                for stale in list(islice(cache, int(self.CACHE_LIMIT * self.CACHE_EVICTION))):
+                evict = max(1, int(self.CACHE_LIMIT * self.CACHE_EVICTION))
+                for stale in list(islice(cache, evict)):
                     del cache[stale]
             cache[topic] = wild
             return wild

@@ -1,0 +1,291 @@
+"""JSON-lines logging with spooky level names, settings persistence and app paths."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from phantom_gui.core import settings as settings_module
+from phantom_gui.core.logs import (
+    BANSHEE,
+    LOG_FILE_NAME,
+    MURMUR,
+    SCREAM,
+    WAIL,
+    WHISPER,
+    configure_logging,
+)
+from phantom_gui.core.paths import AppPaths
+from phantom_gui.core.settings import Settings
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """Put the root logger, level names and warnings capture back as they were."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    names = {value: logging.getLevelName(value) for value in (10, 20, 30, 40, 50)}
+    yield
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)
+            handler.close()
+    for handler in handlers:
+        if handler not in root.handlers:
+            root.addHandler(handler)
+    root.setLevel(level)
+    for value, name in names.items():
+        logging.addLevelName(value, name)
+    logging.captureWarnings(False)
+
+
+def read_log(path: Path) -> list[dict[str, Any]]:
+    """Flush the root handlers and parse the JSON-lines log at `path`."""
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_configure_logging_writes_json_lines_with_spooky_levels(tmp_path: Path) -> None:
+    path = configure_logging(tmp_path / "logs", level=WHISPER)
+    assert path == tmp_path / "logs" / LOG_FILE_NAME
+    log = logging.getLogger("phantom.test")
+
+    log.debug("a whisper %d", 1, extra={"ghost": "casper", "thing": object()})
+    log.info("a murmur")
+    log.warning("a wail")
+    try:
+        raise ValueError("the mirror cracked")
+    except ValueError:
+        log.exception("a scream", extra={"room": "attic"})
+    log.critical("a banshee")
+
+    entries = read_log(path)
+    assert [entry["level"] for entry in entries] == [
+        "WHISPER",
+        "MURMUR",
+        "WAIL",
+        "SCREAM",
+        "BANSHEE",
+    ]
+    whisper, _murmur, _wail, scream, _banshee = entries
+    assert whisper["message"] == "a whisper 1"
+    assert whisper["logger"] == "phantom.test"
+    assert whisper["ghost"] == "casper"
+    assert whisper["thing"].startswith("<object object")
+    assert "traceback" not in whisper
+    assert datetime.fromisoformat(whisper["time"]).utcoffset() is not None
+    assert Path(whisper["where"].rsplit(":", 1)[0]) == Path(__file__)
+    assert whisper["thread"] == "MainThread"
+    assert scream["room"] == "attic"
+    assert "Traceback" in scream["traceback"]
+    assert "ValueError: the mirror cracked" in scream["traceback"]
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_configure_logging_respects_the_level(tmp_path: Path) -> None:
+    path = configure_logging(tmp_path, level=MURMUR)
+    log = logging.getLogger("phantom.level")
+    log.debug("not written")
+    log.info("written")
+    assert [entry["message"] for entry in read_log(path)] == ["written"]
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_only_screams_reach_the_console(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging(tmp_path, level=WHISPER)
+    log = logging.getLogger("phantom.console")
+    log.log(WAIL, "quiet enough")
+    log.log(SCREAM, "loud")
+    log.log(BANSHEE, "louder")
+    err = capsys.readouterr().err
+    assert "quiet enough" not in err
+    assert "phantom: SCREAM phantom.console: loud" in err
+    assert "phantom: BANSHEE phantom.console: louder" in err
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_configure_logging_replaces_earlier_handlers(tmp_path: Path) -> None:
+    first = configure_logging(tmp_path / "one")
+    second = configure_logging(tmp_path / "two")
+    logging.getLogger("phantom.twice").warning("where am I")
+    assert read_log(second)[-1]["message"] == "where am I"
+    assert first.read_text(encoding="utf-8") == ""
+
+
+def test_settings_round_trip_across_instances(tmp_path: Path) -> None:
+    path = tmp_path / "config" / "settings.json"
+    settings = Settings(path)
+    assert settings.as_dict() == {}
+    assert settings.problem is None
+    settings.set("theme", "dark")
+    settings.set("volume", 0.7)
+    settings.set("rooms", {"attic": [1, 2], "cellar": None})
+    settings.set("theme", "midnight")
+
+    again = Settings(path)
+    assert again.as_dict() == {
+        "theme": "midnight",
+        "volume": 0.7,
+        "rooms": {"attic": [1, 2], "cellar": None},
+    }
+    assert again.get("missing", "fallback") == "fallback"
+    assert json.loads(path.read_text(encoding="utf-8")) == again.as_dict()
+
+
+def test_settings_remove_persists(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    settings = Settings(path)
+    settings.set("keep", 1)
+    settings.set("zero", 0)
+    settings.set("nothing", None)
+    settings.remove("zero")
+    settings.remove("nothing")
+    settings.remove("never set")
+    assert Settings(path).as_dict() == {"keep": 1}
+    assert Settings(path).get("nothing", "fallback") == "fallback"
+
+
+def test_settings_as_dict_is_a_copy(tmp_path: Path) -> None:
+    settings = Settings(tmp_path / "settings.json")
+    settings.set("a", 1)
+    settings.as_dict()["a"] = 2
+    assert settings.get("a") == 1
+
+
+def test_settings_writes_leave_no_temporary_files(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    settings = Settings(path)
+    for index in range(5):
+        settings.set(f"key{index}", index)
+    assert sorted(os.listdir(tmp_path)) == ["settings.json"]
+
+
+def test_a_failed_write_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "settings.json"
+    Settings(path).set("theme", "dark")
+    before = path.read_bytes()
+
+    def refuse(source: Any, target: Any) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(settings_module.os, "replace", refuse)
+    with pytest.raises(OSError, match="disk full"):
+        Settings(path).set("theme", "light")
+
+    assert path.read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == ["settings.json"]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"{not json", b"[1, 2, 3]", b'"just a string"', b"\xff\xfe\x00garbage", b""],
+    ids=["syntax", "list", "string", "not-utf8", "empty"],
+)
+def test_a_corrupt_settings_file_is_kept_aside(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "settings.json"
+    path.write_bytes(content)
+
+    settings = Settings(path)
+
+    aside = tmp_path / "settings.json.corrupt"
+    assert settings.as_dict() == {}
+    assert aside.read_bytes() == content
+    assert not path.exists()
+    assert settings.problem is not None
+    assert str(path) in settings.problem
+    assert str(aside) in settings.problem
+
+    settings.set("fresh", True)
+    assert Settings(path).as_dict() == {"fresh": True}
+    assert Settings(path).problem is None
+    assert aside.read_bytes() == content
+
+
+@pytest.mark.parametrize("value", [object(), {1, 2}, {"nested": b"bytes"}, {(1, 2): "tuple"}])
+def test_values_that_are_not_json_are_refused(tmp_path: Path, value: Any) -> None:
+    path = tmp_path / "settings.json"
+    settings = Settings(path)
+    settings.set("good", "yes")
+    before = path.read_bytes()
+
+    with pytest.raises(TypeError):
+        settings.set("bad", value)
+
+    assert path.read_bytes() == before
+    assert settings.get("bad") is None
+    assert Settings(path).as_dict() == {"good": "yes"}
+
+
+def test_app_paths_under_a_data_dir(tmp_path: Path) -> None:
+    paths = AppPaths.resolve(data_dir=tmp_path / "phantom-data")
+    assert paths.data_dir == (tmp_path / "phantom-data").resolve()
+    assert paths.config_file == paths.data_dir / "settings.json"
+    assert paths.log_dir == paths.data_dir / "logs"
+    paths.ensure()
+    assert paths.data_dir.is_dir()
+    assert paths.log_dir.is_dir()
+    paths.ensure()
+
+
+def test_app_paths_resolve_relative_and_home_paths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    relative = AppPaths.resolve(data_dir=Path("here"))
+    assert relative.data_dir == tmp_path.resolve() / "here"
+    custom = AppPaths.resolve(data_dir=Path("~/data"), config_file=Path("~/my.json"))
+    assert custom.data_dir == (tmp_path / "home" / "data").resolve()
+    assert custom.config_file == (tmp_path / "home" / "my.json").resolve()
+
+
+def test_app_paths_default_to_the_platform_folders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    paths = AppPaths.resolve()
+    if paths.data_dir != (tmp_path / "xdg-data" / "phantom").resolve():
+        pytest.skip("platformdirs does not follow XDG variables on this platform")
+    assert paths.config_file == (tmp_path / "xdg-config" / "phantom" / "settings.json").resolve()
+
+
+def test_ensure_fails_when_a_parent_is_a_file(tmp_path: Path) -> None:
+    blocker = tmp_path / "blocker"
+    blocker.write_text("not a folder")
+    paths = AppPaths.resolve(data_dir=blocker / "data")
+    with pytest.raises(OSError) as failure:
+        paths.ensure()
+    assert str(blocker / "data") in str(failure.value)
+    assert blocker.read_text() == "not a folder"
+
+
+def test_ensure_names_the_folder_it_may_not_create(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o555)
+    if os.geteuid() == 0:
+        # Mode bits do not stop root, so the refusal the kernel would give is simulated.
+        real_mkdir = Path.mkdir
+
+        def refuse_inside_locked(self: Path, *args: object, **kwargs: object) -> None:
+            if locked in self.parents:
+                raise PermissionError(13, "Permission denied", str(self))
+            real_mkdir(self, *args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(Path, "mkdir", refuse_inside_locked)
+    paths = AppPaths.resolve(data_dir=locked / "data")
+    with pytest.raises(PermissionError) as failure:
+        paths.ensure()
+    assert str(locked / "data") in str(failure.value)
+    assert "Permission denied" in str(failure.value)
