@@ -39,14 +39,18 @@ def run_gui(services: Services) -> int:
     signal_poll.timeout.connect(lambda: None)
     signal_poll.start()
 
-    with loop:
+    async def run_window() -> None:
         services.start(loop)
         window = MainWindow(services, scheduler=loop_scheduler(loop))
         window.closed.connect(quit_requested.set)
         window.show()
-        loop.run_until_complete(quit_requested.wait())
+        await services.plugins.restore_session()
+        await quit_requested.wait()
         window.close()
         window.dispose()
-        services.stop()
+        await services.stop()
+
+    with loop:
+        loop.run_until_complete(run_window())
     signal_poll.stop()
     return 0

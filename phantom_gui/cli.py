@@ -1,4 +1,4 @@
-"""The `phantom` command line."""
+"""The `phantom` command line: the app, and the `plugin` subcommands."""
 
 from __future__ import annotations
 
@@ -28,20 +28,49 @@ def build_parser() -> argparse.ArgumentParser:
         "--config", type=Path, metavar="FILE", help="read and write settings in FILE"
     )
     parser.add_argument(
+        "--plugin-dir",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="also discover plugins in DIR (one subfolder per plugin); repeatable",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        metavar="N",
+        help="seed the haunts' random source so that a run can be reproduced",
+    )
+    parser.add_argument(
         "--headless",
         action="store_true",
-        help="run the hub without a window until SIGINT or SIGTERM",
+        help="run the hub and plugins without a window until SIGINT or SIGTERM",
     )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    plugin = commands.add_parser("plugin", help="work with plugins (haunt packs)")
+    plugin_commands = plugin.add_subparsers(dest="plugin_command", metavar="ACTION", required=True)
+    validate = plugin_commands.add_parser(
+        "validate", help="check a phantom-plugin.toml, a plugin folder or a folder of plugins"
+    )
+    validate.add_argument("path", type=Path, metavar="PATH")
+    plugin_commands.add_parser("schema", help="print the JSON schema of phantom-plugin.toml")
+    plugin_commands.add_parser("list", help="list the plugins Phantom discovers")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run `phantom` with `argv` (default: the process arguments); return the exit code."""
     options = build_parser().parse_args(argv)
+    if options.command == "plugin":
+        from phantom_gui.plugin_commands import run_plugin_command
+
+        return run_plugin_command(options)
     from phantom_gui.runtime import Services, run_headless
 
     try:
-        services = Services.create(options.data_dir, options.config)
+        services = Services.create(
+            options.data_dir, options.config, plugin_dirs=options.plugin_dir, seed=options.seed
+        )
     except OSError as exc:
         print(f"phantom: {exc}", file=sys.stderr)
         return 2

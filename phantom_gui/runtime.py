@@ -5,19 +5,26 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from reactivex import abc
+from reactivex.disposable import Disposable
 
 from phantom_gui import __version__
 from phantom_gui.core.hub import EventHub
 from phantom_gui.core.logs import configure_logging
 from phantom_gui.core.paths import AppPaths
+from phantom_gui.core.scheduling import loop_scheduler
 from phantom_gui.core.settings import Settings
 from phantom_gui.core.unhandled import UnhandledErrorReporter
+from phantom_gui.plugins.manager import PluginManager
 
 log = logging.getLogger("phantom")
 
 APP_SOURCE = "app"
+HAUNT_PERIOD_S = 5.0
 
 
 @dataclass
@@ -29,33 +36,57 @@ class Services:
     hub: EventHub
     reporter: UnhandledErrorReporter
     log_file: Path
+    plugins: PluginManager
+    _haunting: abc.DisposableBase = field(default_factory=Disposable, repr=False)
 
     @classmethod
-    def create(cls, data_dir: Path | None = None, config_file: Path | None = None) -> Services:
-        """Resolve the folders, start logging, read the settings and make the hub."""
+    def create(
+        cls,
+        data_dir: Path | None = None,
+        config_file: Path | None = None,
+        *,
+        plugin_dirs: Sequence[Path] = (),
+        seed: int | None = None,
+    ) -> Services:
+        """Resolve the folders, start logging, read the settings, make the hub and plugins."""
         paths = AppPaths.resolve(data_dir, config_file)
         paths.ensure()
         log_file = configure_logging(paths.log_dir)
         settings = Settings(paths.config_file)
         hub = EventHub()
-        services = cls(paths, settings, hub, UnhandledErrorReporter(hub, log_file), log_file)
+        plugins = PluginManager(
+            hub,
+            settings,
+            paths.data_dir / "plugin-data",
+            [*plugin_dirs, paths.plugin_dir],
+            seed=seed,
+        )
+        reporter = UnhandledErrorReporter(hub, log_file)
         log.info("Phantom %s starting; data in %s", __version__, paths.data_dir)
-        return services
+        return cls(paths, settings, hub, reporter, log_file, plugins)
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Bind the hub to `loop` (on its thread), install the error hooks, announce the start."""
+        """Bind the hub to `loop`, install the error hooks, discover plugins, start haunting."""
         self.hub.bind_loop(loop)
         self.reporter.install(loop)
         self.hub.publish(
             "app/started",
-            {"version": __version__, "data_dir": str(self.paths.data_dir)},
+            {
+                "version": __version__,
+                "data_dir": str(self.paths.data_dir),
+                "seed": self.plugins.seed,
+            },
             source=APP_SOURCE,
         )
         if self.settings.problem:
             self.hub.publish("app/warning", {"message": self.settings.problem}, source=APP_SOURCE)
+        self.plugins.discover()
+        self._haunting = self.plugins.start_haunting(loop_scheduler(loop), HAUNT_PERIOD_S)
 
-    def stop(self) -> None:
-        """Announce the end of the run and let go of the hub."""
+    async def stop(self) -> None:
+        """Unload the plugins, announce the end of the run and let go of the hub."""
+        self._haunting.dispose()
+        await self.plugins.shutdown()
         self.hub.publish("app/stopping", {}, source=APP_SOURCE)
         self.hub.on_completed()
         self.reporter.uninstall()
@@ -69,7 +100,8 @@ async def run_headless(services: Services) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     services.start(loop)
+    await services.plugins.restore_session()
     log.info("running headless; stop with SIGINT or SIGTERM")
     await stop.wait()
-    services.stop()
+    await services.stop()
     return 0

@@ -84,7 +84,7 @@ def make_main_window(qtbot, qt_loop, tmp_path: Path) -> Iterator[Callable[..., o
         window.dispose()
         window.deleteLater()
         if not services.hub.is_stopped:
-            services.stop()
+            qt_loop.run_until_complete(services.stop())
     qtbot.wait(10)
     leaked = [
         widget for widget in set(QApplication.topLevelWidgets()) - before if widget.isVisible()

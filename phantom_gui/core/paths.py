@@ -18,6 +18,11 @@ class AppPaths:
     config_file: Path
 
     @property
+    def plugin_dir(self) -> Path:
+        """The user's own plugin folder, always searched for plugins."""
+        return self.data_dir / "plugins"
+
+    @property
     def log_dir(self) -> Path:
         """Where the JSON-lines log rotates."""
         return self.data_dir / "logs"

@@ -1,0 +1,1 @@
+"""Qt-free plugin engine: manifests, discovery, dependencies, lifecycle, context, sandbox."""

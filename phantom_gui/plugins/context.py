@@ -1,0 +1,174 @@
+"""`PluginContext`: the only door from a plugin to the app, limited by its permissions."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Hashable
+from pathlib import Path
+from typing import Any
+
+from reactivex import Observable, abc
+from reactivex.disposable import CompositeDisposable, Disposable
+
+from phantom_gui.core.errors import BanishmentError
+from phantom_gui.core.events import EventMetadata, SpectralEvent
+from phantom_gui.core.hub import EventHub
+from phantom_gui.core.settings import Settings
+from phantom_gui.core.topics import validate_pattern, validate_topic
+from phantom_gui.plugins.permissions import PermissionSet
+
+SECURITY_TOPIC = "security/banishment"
+"""Where every refused plugin action is published."""
+
+log = logging.getLogger("phantom.plugins.security")
+
+
+class Banisher:
+    """Refuses an action: publishes a security event, logs it, raises `BanishmentError`."""
+
+    def __init__(self, hub: EventHub, plugin_id: str) -> None:
+        self._hub = hub
+        self._plugin_id = plugin_id
+        self.refusals = 0
+
+    def refuse(self, action: str, target: str, needed: str) -> BanishmentError:
+        """Record the refusal and return the error for the caller to raise."""
+        self.refusals += 1
+        message = f"plugin {self._plugin_id} may not {action} {target!r}: needs permission {needed}"
+        log.warning(message)
+        self._hub.publish(
+            SECURITY_TOPIC,
+            {"plugin": self._plugin_id, "action": action, "target": target, "needed": needed},
+            source="plugins",
+        )
+        return BanishmentError(message, source=self._plugin_id)
+
+
+class ScopedHub:
+    """The hub as one plugin sees it: only the topics its permissions grant.
+
+    Subscriptions made here belong to the plugin and end at its teardown.
+    """
+
+    def __init__(
+        self,
+        hub: EventHub,
+        plugin_id: str,
+        permissions: PermissionSet,
+        banisher: Banisher,
+        owner: CompositeDisposable,
+    ) -> None:
+        self._hub = hub
+        self._plugin_id = plugin_id
+        self._permissions = permissions
+        self._banisher = banisher
+        self._owner = owner
+
+    def publish(
+        self, topic: str, data: Any = None, *, metadata: EventMetadata | None = None
+    ) -> SpectralEvent:
+        """Publish on `topic` as this plugin, if a hub:publish permission covers it."""
+        self._check_publish(topic)
+        return self._hub.publish(topic, data, source=self._plugin_id, metadata=metadata)
+
+    def publish_threadsafe(
+        self, topic: str, data: Any = None, *, metadata: EventMetadata | None = None
+    ) -> SpectralEvent:
+        """`publish` from any thread (see `EventHub.publish_threadsafe`)."""
+        self._check_publish(topic)
+        return self._hub.publish_threadsafe(topic, data, source=self._plugin_id, metadata=metadata)
+
+    def on(self, pattern: str) -> Observable[SpectralEvent]:
+        """The events matching `pattern`, if a hub:subscribe permission covers all of them."""
+        validate_pattern(pattern)
+        if not self._permissions.may_subscribe(pattern):
+            raise self._banisher.refuse("subscribe to", pattern, f"hub:subscribe:{pattern}")
+        source = self._hub.on(pattern)
+
+        def subscribe(
+            observer: abc.ObserverBase[SpectralEvent], scheduler: abc.SchedulerBase | None = None
+        ) -> abc.DisposableBase:
+            inner = source.subscribe(observer, scheduler=scheduler)
+            self._owner.add(inner)
+
+            def release() -> None:
+                inner.dispose()
+                self._owner.remove(inner)
+
+            return Disposable(release)
+
+        return Observable(subscribe)
+
+    def get_state(self, key: Hashable, default: Any = None) -> Any:
+        """Read the shared blackboard."""
+        return self._hub.get_state(key, default)
+
+    def select(self, key: Hashable) -> Observable[Any]:
+        """Observe a blackboard key (see `EventHub.select`)."""
+        return self._hub.select(key)
+
+    def _check_publish(self, topic: str) -> None:
+        validate_topic(topic)
+        if not self._permissions.may_publish(topic):
+            raise self._banisher.refuse("publish on", topic, f"hub:publish:{topic}")
+
+
+class PluginSettings:
+    """A plugin's own corner of the app settings."""
+
+    def __init__(self, settings: Settings, plugin_id: str) -> None:
+        self._settings = settings
+        self._prefix = f"plugin/{plugin_id}/"
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The plugin's setting `key`, or `default`."""
+        return self._settings.get(self._prefix + key, default)
+
+    def set(self, key: str, value: Any) -> None:
+        """Store a JSON-serialisable setting."""
+        self._settings.set(self._prefix + key, value)
+
+
+class PluginContext:
+    """Everything a plugin may reach: a scoped hub, settings, a data folder, a logger."""
+
+    def __init__(
+        self,
+        plugin_id: str,
+        hub: EventHub,
+        permissions: PermissionSet,
+        settings: Settings,
+        data_root: Path,
+        scheduler: abc.SchedulerBase | None = None,
+    ) -> None:
+        self.plugin_id = plugin_id
+        self.permissions = permissions
+        self.banisher = Banisher(hub, plugin_id)
+        self._disposables = CompositeDisposable()
+        self.hub = ScopedHub(hub, plugin_id, permissions, self.banisher, self._disposables)
+        self.settings = PluginSettings(settings, plugin_id)
+        self.logger = logging.getLogger(f"phantom.plugin.{plugin_id}")
+        self.scheduler = scheduler
+        self._data_dir = data_root / plugin_id
+
+    @property
+    def data_dir(self) -> Path:
+        """The plugin's own folder (needs the `storage` permission); created on first use."""
+        self.require("storage")
+        self._data_dir.mkdir(parents=True, exist_ok=True)
+        return self._data_dir
+
+    def require(self, service: str) -> None:
+        """Raise `BanishmentError` unless the manifest grants `service`."""
+        if not self.permissions.may_use(service):
+            raise self.banisher.refuse("use", service, service)
+
+    def register_disposable(self, disposable: abc.DisposableBase | Callable[[], None]) -> None:
+        """Have `disposable` (or a callable) disposed when the plugin is torn down."""
+        if callable(disposable) and not isinstance(disposable, abc.DisposableBase):
+            disposable = Disposable(disposable)
+        self._disposables.add(disposable)
+
+    def dispose(self) -> None:
+        """Dispose everything the plugin registered; called by the plugin manager."""
+        self._disposables.dispose()
