@@ -11,7 +11,6 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from phantom_gui import __version__
-from phantom_gui.core.scheduling import loop_scheduler
 from phantom_gui.qt.main_window import MainWindow
 from phantom_gui.qt.theme import app_icon, apply_theme
 from phantom_gui.runtime import Services
@@ -41,7 +40,7 @@ def run_gui(services: Services) -> int:
 
     async def run_window() -> None:
         services.start(loop)
-        window = MainWindow(services, scheduler=loop_scheduler(loop))
+        window = MainWindow(services, loop)
         window.closed.connect(quit_requested.set)
         window.show()
         await services.plugins.restore_session()

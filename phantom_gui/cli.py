@@ -55,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("path", type=Path, metavar="PATH")
     plugin_commands.add_parser("schema", help="print the JSON schema of phantom-plugin.toml")
     plugin_commands.add_parser("list", help="list the plugins Phantom discovers")
+    for action in ("enable", "disable"):
+        switch = plugin_commands.add_parser(action, help=f"{action} a plugin for the next runs")
+        switch.add_argument("plugin_id", metavar="ID")
     return parser
 
 

@@ -1,4 +1,4 @@
-"""`phantom plugin validate | schema | list`."""
+"""`phantom plugin validate | schema | list | enable | disable`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ import sys
 from pathlib import Path
 
 from phantom_gui.core.paths import AppPaths
+from phantom_gui.core.settings import Settings
 from phantom_gui.plugins.discovery import DiscoveredPlugin, Discovery, discover
+from phantom_gui.plugins.manager import DISABLED_KEY
 from phantom_gui.plugins.manifest import MANIFEST_FILE_NAME, manifest_json_schema
 
 
@@ -20,10 +22,28 @@ def run_plugin_command(options: argparse.Namespace) -> int:
         print(json.dumps(manifest_json_schema(), indent=2))
         return 0
     paths = AppPaths.resolve(options.data_dir, options.config)
+    settings = Settings(paths.config_file)
     found = discover([*options.plugin_dir, paths.plugin_dir])
+    disabled = set(settings.get(DISABLED_KEY, []))
+    if options.plugin_command in ("enable", "disable"):
+        if options.plugin_id not in found.plugins:
+            print(f"phantom: no plugin named {options.plugin_id!r} was found", file=sys.stderr)
+            return 1
+        switched = (
+            (disabled | {options.plugin_id})
+            if options.plugin_command == "disable"
+            else (disabled - {options.plugin_id})
+        )
+        settings.set(DISABLED_KEY, sorted(switched))
+        print(f"{options.plugin_id}: {options.plugin_command}d")
+        return 0
     for plugin in found.plugins.values():
         manifest = plugin.manifest
-        print(f"{manifest.id:24} {manifest.version:10} {plugin.origin:9} {plugin.manifest_path}")
+        status = "disabled" if manifest.id in disabled else "enabled"
+        print(
+            f"{manifest.id:24} {manifest.version:10} {status:9} {plugin.origin:9} "
+            f"{plugin.manifest_path}"
+        )
     for problem in found.problems:
         print(f"problem: {problem.message}", file=sys.stderr)
     return 0

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
 from support.virtual_screen import VirtualScreen
+
+T = TypeVar("T")
 
 
 @pytest.fixture(scope="session")
@@ -62,17 +65,16 @@ def make_main_window(qtbot, qt_loop, tmp_path: Path) -> Iterator[Callable[..., o
     """Build shown main windows over fresh services; close and dispose all of them after."""
     from PySide6.QtWidgets import QApplication
 
-    from phantom_gui.core.scheduling import loop_scheduler
     from phantom_gui.qt.main_window import MainWindow
     from phantom_gui.runtime import Services
 
     made: list[tuple[MainWindow, Services]] = []
     before = set(QApplication.topLevelWidgets())
 
-    def factory(data_dir: Path | None = None) -> MainWindow:
-        services = Services.create(data_dir=data_dir or tmp_path / "data")
+    def factory(data_dir: Path | None = None, plugin_dirs: tuple[Path, ...] = ()) -> MainWindow:
+        services = Services.create(data_dir=data_dir or tmp_path / "data", plugin_dirs=plugin_dirs)
         services.start(qt_loop)
-        window = MainWindow(services, scheduler=loop_scheduler(qt_loop))
+        window = MainWindow(services, qt_loop)
         window.show()
         qtbot.waitExposed(window)
         made.append((window, services))
@@ -90,6 +92,16 @@ def make_main_window(qtbot, qt_loop, tmp_path: Path) -> Iterator[Callable[..., o
         widget for widget in set(QApplication.topLevelWidgets()) - before if widget.isVisible()
     ]
     assert not leaked, f"the test left windows open: {leaked}"
+
+
+@pytest.fixture
+def run_on_loop(qt_loop):  # type: ignore[no-untyped-def]
+    """Run a coroutine on the qasync loop (as the app does) and return its result."""
+
+    def run(coroutine: Coroutine[Any, Any, T], timeout: float = 15.0) -> T:
+        return qt_loop.run_until_complete(asyncio.wait_for(coroutine, timeout))
+
+    return run
 
 
 @pytest.fixture

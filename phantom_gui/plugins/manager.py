@@ -99,7 +99,7 @@ class PluginManager:
         self._settings = settings
         self._data_root = data_root
         self._plugin_dirs = list(plugin_dirs)
-        self._load_backoff = load_backoff
+        self.load_backoff = load_backoff
         self._sleep = sleep
         self._scheduler = scheduler
         self._breaker_clock = breaker_clock
@@ -190,7 +190,7 @@ class PluginManager:
                         f"{plugin_id}: gave up after {attempt + 1} attempts: {record.error}",
                         source=plugin_id,
                     ) from exc
-                delay = self._load_backoff.delay(attempt)
+                delay = self.load_backoff.delay(attempt)
                 self._hub.publish(
                     f"plugin/{plugin_id}/retry",
                     {"attempt": attempt + 1, "delay": delay, "error": record.error},
@@ -506,6 +506,7 @@ class PluginManager:
         check_transition(record.id, record.state, state)
         previous = record.state
         record.state = state
+        log.info("plugin %s: %s → %s", record.id, previous.value, state.value)
         if state is PluginState.FAILED:
             record.error, record.traceback = error, trace
         elif state is PluginState.ACTIVE:

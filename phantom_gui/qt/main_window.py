@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from PySide6.QtCore import QByteArray, Qt, QUrl, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QVBoxLayout, QWidget
-from reactivex import abc
 
 from phantom_gui import __version__
 from phantom_gui.core.events import SpectralEvent
+from phantom_gui.core.scheduling import loop_scheduler
 from phantom_gui.core.unhandled import ERROR_TOPIC
 from phantom_gui.qt.bindings import Subscriptions
 from phantom_gui.qt.dead_letters import DeadLetterDialog
+from phantom_gui.qt.docks import PluginDocks
 from phantom_gui.qt.notifications import NotificationArea
+from phantom_gui.qt.plugin_manager import PluginManagerDialog
+from phantom_gui.qt.plugin_menu import HauntPacksMenu
 from phantom_gui.qt.status_bar import HubStatusBar
+from phantom_gui.qt.tasks import TaskRunner
 from phantom_gui.qt.theme import app_icon
 from phantom_gui.runtime import Services
 
@@ -51,19 +56,28 @@ class MainWindow(QMainWindow):
     closed = Signal()
 
     def __init__(
-        self, services: Services, scheduler: abc.SchedulerBase, parent: QWidget | None = None
+        self,
+        services: Services,
+        loop: asyncio.AbstractEventLoop,
+        parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self._services = services
         self.setObjectName("phantomMainWindow")
         self.setWindowTitle("Phantom")
         self.setWindowIcon(app_icon())
+        self.setDockNestingEnabled(True)
         self.setCentralWidget(EmptyRealm())
-        self.hub_status = HubStatusBar(services.hub, scheduler)
+        self.hub_status = HubStatusBar(services.hub, loop_scheduler(loop))
         self.hub_status.dead_letters_requested.connect(self.show_dead_letters)
         self.setStatusBar(self.hub_status)
         self.notifications = NotificationArea(self)
+        self.tasks = TaskRunner(loop, self._task_failed)
+        self.plugin_docks = PluginDocks(
+            self, services.plugins, services.hub, self.tasks, self._docks_changed
+        )
         self.dead_letter_dialog: DeadLetterDialog | None = None
+        self.plugin_dialog: PluginManagerDialog | None = None
         self.about_box: QMessageBox | None = None
         self._build_menus()
         self.subscriptions = Subscriptions(self)
@@ -78,10 +92,17 @@ class MainWindow(QMainWindow):
         self.file_menu = bar.addMenu("&File")
         self.file_menu.addAction(self._action("&Quit", self.close, QKeySequence.StandardKey.Quit))
 
-        self.haunt_menu = bar.addMenu("&Haunt Packs")
-        none_found = self._action("No haunt packs found", None)
-        none_found.setEnabled(False)
-        self.haunt_menu.addAction(none_found)
+        self.haunt_menu = HauntPacksMenu(
+            self._services.plugins,
+            self._services.hub,
+            on_choose=self.plugin_docks.toggle,
+            on_manage=self.show_plugin_manager,
+            is_shown=lambda pid: (
+                pid in self.plugin_docks.docks and self.plugin_docks.docks[pid].isVisible()
+            ),
+            parent=self,
+        )
+        bar.addMenu(self.haunt_menu)
 
         self.view_menu = bar.addMenu("&View")
         status = self._action("Status &Bar", self.statusBar().setVisible)
@@ -128,6 +149,23 @@ class MainWindow(QMainWindow):
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
         self.about_box = box
+
+    def show_plugin_manager(self) -> None:
+        """Open (or raise) the plugin manager dialog."""
+        if self.plugin_dialog is None:
+            self.plugin_dialog = PluginManagerDialog(
+                self._services.plugins, self._services.hub, self.tasks, self
+            )
+        self.plugin_dialog.refresh()
+        self.plugin_dialog.show()
+        self.plugin_dialog.raise_()
+
+    def _docks_changed(self) -> None:
+        """The quiet-realm hint only shows while no panel is open."""
+        self.centralWidget().setVisible(not self.plugin_docks.any_shown())
+
+    def _task_failed(self, what: str, error: BaseException) -> None:
+        self.notifications.notify(f"Could not {what}", str(error))
 
     def show_dead_letters(self) -> None:
         """Open (or raise and refresh) the dead-letter window."""
@@ -176,3 +214,7 @@ class MainWindow(QMainWindow):
         """Stop every subscription of the window and its status bar."""
         self.subscriptions.dispose()
         self.hub_status.subscriptions.dispose()
+        self.haunt_menu.subscriptions.dispose()
+        self.plugin_docks.subscriptions.dispose()
+        if self.plugin_dialog is not None:
+            self.plugin_dialog.subscriptions.dispose()
