@@ -42,7 +42,7 @@ class AppPaths:
 
     def ensure(self) -> None:
         """Create the folders; a `PermissionError` names the folder that could not be made."""
-        for folder in (self.data_dir, self.log_dir, self.config_file.parent):
+        for folder in (self.data_dir, self.log_dir, self.plugin_dir, self.config_file.parent):
             try:
                 folder.mkdir(parents=True, exist_ok=True)
             except PermissionError as exc:

@@ -109,7 +109,7 @@ class PluginManagerDialog(QDialog):
         problems = self._manager.problems
         self.problems.setVisible(bool(problems))
         self.problems.setText(
-            "<b>Manifests that could not be read:</b><br>"
+            "<b>Found but not usable:</b><br>"
             + "<br>".join(escape(problem.message) for problem in problems)
         )
         self._show_selected()

@@ -68,7 +68,7 @@ class HauntPacksMenu(QMenu):
         problems = len(self._manager.problems)
         if problems:
             warning = self.addAction(
-                f"{problems} plugin manifest{'s' if problems != 1 else ''} could not be read…"
+                f"{problems} plugin problem{'s' if problems != 1 else ''} found…"
             )
             warning.triggered.connect(self._on_manage)
         self.addAction("&Manage Haunt Packs…", self._on_manage)
