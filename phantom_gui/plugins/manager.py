@@ -21,12 +21,12 @@ from typing import Any
 
 import reactivex
 from reactivex import Observable, abc
-from reactivex.disposable import CompositeDisposable
+from reactivex.disposable import CompositeDisposable, SingleAssignmentDisposable
 
-from phantom_gui.core.errors import CircuitOpenError, ManifestationError
+from phantom_gui.core.errors import ManifestationError
 from phantom_gui.core.events import SpectralEvent
 from phantom_gui.core.hub import EventHub
-from phantom_gui.core.resilience import Backoff, CircuitBreaker
+from phantom_gui.core.resilience import Backoff, BreakerState, CircuitBreaker
 from phantom_gui.core.settings import Settings
 from phantom_gui.plugins.context import PluginContext
 from phantom_gui.plugins.contract import HauntPack, check_contract
@@ -176,7 +176,8 @@ class PluginManager:
     async def retry_load(self, plugin_id: str, max_retries: int = MAX_LOAD_RETRIES) -> HauntPack:
         """Load the plugin, retrying up to `max_retries` times with exponential backoff.
 
-        Raises `ManifestationError` when the last retry fails too.
+        A `ManifestationError` (the plugin breaks the contract, is disabled or loaded
+        already) is not worth retrying and is raised at once, as is the last failure.
         """
         record = self._record(plugin_id)
         if record.state is PluginState.DISABLED:
@@ -184,6 +185,8 @@ class PluginManager:
         for attempt in range(max_retries + 1):
             try:
                 return await self._load_once(record)
+            except ManifestationError:
+                raise
             except Exception as exc:
                 if attempt == max_retries:
                     raise ManifestationError(
@@ -418,43 +421,62 @@ class PluginManager:
             record.wiring.add(self._hub.on(pattern).subscribe(deliver))
 
     def _process(self, record: PluginRecord, event: SpectralEvent) -> None:
-        if record.instance is None:
+        if record.instance is None or record.breaker.state is BreakerState.OPEN:
             return
-        was_open = record.breaker.trips
         try:
-            outputs = record.breaker.call(record.instance.process, event)
-        except CircuitOpenError:
-            return
+            outputs = record.instance.process(event)
         except Exception as exc:
-            self._report_plugin_error(record, "process", exc)
-            if record.breaker.trips != was_open:
-                self._announce_breaker(record)
+            self._plugin_failed(record, "process", exc)
             return
         self._publish_outputs(record, outputs, "process")
 
     def _publish_outputs(self, record: PluginRecord, outputs: Any, where: str) -> None:
+        """Publish the (topic, data) pairs of `outputs`; a `process` call succeeds when they end.
+
+        The subscription leaves the plugin's wiring once the outputs end, so a plugin
+        does not keep one per processed event.
+        """
         if outputs is None or record.context is None:
+            if where == "process":
+                record.breaker.record_success()
             return
         if not isinstance(outputs, Observable):
-            self._report_plugin_error(
+            self._plugin_failed(
                 record, where, TypeError(f"{where}() must return an Observable, got {outputs!r}")
             )
             return
         hub = record.context.hub
+        wiring = record.wiring
+        subscription = SingleAssignmentDisposable()
+        wiring.add(subscription)
 
         def publish(item: Any) -> None:
-            if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)):
-                raise TypeError(f"{where}() emitted {item!r}; expected (topic, data)")
-            hub.publish(item[0], item[1])
+            try:
+                if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)):
+                    raise TypeError(f"{where}() emitted {item!r}; expected (topic, data)")
+                hub.publish(item[0], item[1])
+            except Exception as exc:
+                subscription.dispose()
+                failed(exc)
 
         def failed(exc: Exception) -> None:
-            trips = record.breaker.trips
-            record.breaker.record_failure()
-            self._report_plugin_error(record, where, exc)
-            if record.breaker.trips != trips:
-                self._announce_breaker(record)
+            wiring.remove(subscription)
+            self._plugin_failed(record, where, exc)
 
-        record.wiring.add(outputs.subscribe(publish, failed))
+        def completed() -> None:
+            wiring.remove(subscription)
+            if where == "process":
+                record.breaker.record_success()
+
+        subscription.disposable = outputs.subscribe(publish, failed, completed)
+
+    def _plugin_failed(self, record: PluginRecord, where: str, exc: Exception) -> None:
+        """Count a failure against the breaker, report it, and announce the breaker opening."""
+        trips = record.breaker.trips
+        record.breaker.record_failure()
+        self._report_plugin_error(record, where, exc)
+        if record.breaker.trips != trips:
+            self._announce_breaker(record)
 
     def _announce_breaker(self, record: PluginRecord) -> None:
         self._hub.publish(
