@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -63,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run `phantom` with `argv` (default: the process arguments); return the exit code."""
+    multiprocessing.freeze_support()
     options = build_parser().parse_args(argv)
     if options.command == "plugin":
         from phantom_gui.plugin_commands import run_plugin_command

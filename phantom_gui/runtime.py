@@ -20,6 +20,7 @@ from phantom_gui.core.scheduling import loop_scheduler
 from phantom_gui.core.settings import Settings
 from phantom_gui.core.unhandled import UnhandledErrorReporter
 from phantom_gui.plugins.manager import PluginManager
+from phantom_gui.plugins.sandbox import ProcessPluginHost
 
 log = logging.getLogger("phantom")
 
@@ -60,6 +61,7 @@ class Services:
             paths.data_dir / "plugin-data",
             [*plugin_dirs, paths.plugin_dir],
             seed=seed,
+            process_host_factory=ProcessPluginHost,
         )
         reporter = UnhandledErrorReporter(hub, log_file)
         log.info("Phantom %s starting; data in %s", __version__, paths.data_dir)

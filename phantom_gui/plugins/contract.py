@@ -35,7 +35,7 @@ class HauntPack(Protocol):
     - `process(event)` receives each event on the topics the manifest `consumes` and
       returns an Observable of `(topic, data)` pairs to publish (or nothing).
     - `teardown()` releases what `init` took (subscriptions registered with the
-      context are disposed by the app).
+      context are disposed by the app); it may be a coroutine.
 
     Optional: `haunt() -> Observable` (called with the manifest's haunt_probability
     per haunt tick), `manifest_disturbance() -> bool`, `create_panel(parent) -> QWidget`,
@@ -46,7 +46,7 @@ class HauntPack(Protocol):
 
     def process(self, event: SpectralEvent) -> Observable[Any] | None: ...
 
-    def teardown(self) -> None: ...
+    def teardown(self) -> None | Awaitable[None]: ...
 
 
 class Plugin:

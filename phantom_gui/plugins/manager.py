@@ -275,20 +275,22 @@ class PluginManager:
             record = self._record(dependant)
             if record.state is PluginState.ACTIVE:
                 async with self._lock(dependant):
-                    self._stop(record)
+                    await self._stop(record)
                 unloaded.append(dependant)
         if remember:
             self._remember(plugin_id, active=False)
         return unloaded
 
-    def _stop(self, record: PluginRecord) -> None:
+    async def _stop(self, record: PluginRecord) -> None:
         self._move(record, PluginState.STOPPING)
         record.wiring.dispose()
         record.wiring = CompositeDisposable()
         failure: Exception | None = None
         try:
             if record.instance is not None:
-                record.instance.teardown()
+                result = record.instance.teardown()
+                if inspect.isawaitable(result):
+                    await result
         except Exception as exc:
             failure = exc
             log.error("plugin %s failed in teardown: %s", record.id, exc, exc_info=exc)
@@ -312,7 +314,7 @@ class PluginManager:
         for plugin_id in reversed(self.load_order()):
             record = self.records[plugin_id]
             if record.state is PluginState.ACTIVE:
-                self._stop(record)
+                await self._stop(record)
 
     # -- reload, enable, disable ----------------------------------------------------------
 
@@ -498,8 +500,27 @@ class PluginManager:
     def _incident_reporter(self, plugin_id: str) -> Callable[[str, dict[str, Any]], None]:
         def report(kind: str, data: dict[str, Any]) -> None:
             self._hub.publish(f"plugin/{plugin_id}/{kind}", data, source=SOURCE)
+            record = self.records[plugin_id]
+            if kind == "error":
+                trips = record.breaker.trips
+                record.breaker.record_failure()
+                if record.breaker.trips != trips:
+                    self._announce_breaker(record)
+            elif kind == "gave_up" and record.state is PluginState.ACTIVE:
+                asyncio.get_running_loop().create_task(self._given_up(record, data))
 
         return report
+
+    async def _given_up(self, record: PluginRecord, data: dict[str, Any]) -> None:
+        async with self._lock(record.id):
+            if record.state is not PluginState.ACTIVE:
+                return
+            await self._stop(record)
+            self._move(
+                record,
+                PluginState.FAILED,
+                error=f"its process kept dying; gave up after {data.get('restarts', '?')} restarts",
+            )
 
     # -- helpers --------------------------------------------------------------------------
 
