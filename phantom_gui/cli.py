@@ -19,23 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Phantom: live, slightly spooky simulations on a reactive event hub.",
     )
     parser.add_argument("--version", action="version", version=f"phantom {__version__}")
-    parser.add_argument(
-        "--data-dir",
-        type=Path,
-        metavar="DIR",
-        help="keep data, logs and settings in DIR instead of the user's folders",
-    )
-    parser.add_argument(
-        "--config", type=Path, metavar="FILE", help="read and write settings in FILE"
-    )
-    parser.add_argument(
-        "--plugin-dir",
-        type=Path,
-        action="append",
-        default=[],
-        metavar="DIR",
-        help="also discover plugins in DIR (one subfolder per plugin); repeatable",
-    )
+    add_location_options(parser)
     parser.add_argument(
         "--seed",
         type=int,
@@ -50,16 +34,41 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     plugin = commands.add_parser("plugin", help="work with plugins (haunt packs)")
     plugin_commands = plugin.add_subparsers(dest="plugin_command", metavar="ACTION", required=True)
+    listing = plugin_commands.add_parser("list", help="list the plugins Phantom discovers")
+    add_location_options(listing, nested=True)
     validate = plugin_commands.add_parser(
         "validate", help="check a phantom-plugin.toml, a plugin folder or a folder of plugins"
     )
     validate.add_argument("path", type=Path, metavar="PATH")
     plugin_commands.add_parser("schema", help="print the JSON schema of phantom-plugin.toml")
-    plugin_commands.add_parser("list", help="list the plugins Phantom discovers")
     for action in ("enable", "disable"):
         switch = plugin_commands.add_parser(action, help=f"{action} a plugin for the next runs")
         switch.add_argument("plugin_id", metavar="ID")
+        add_location_options(switch, nested=True)
     return parser
+
+
+def add_location_options(parser: argparse.ArgumentParser, *, nested: bool = False) -> None:
+    """--data-dir, --config and --plugin-dir, on the command or (`nested`) a subcommand."""
+    unset = {"default": argparse.SUPPRESS} if nested else {}
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        metavar="DIR",
+        help="keep data, logs and settings in DIR instead of the user's folders",
+        **unset,
+    )
+    parser.add_argument(
+        "--config", type=Path, metavar="FILE", help="read and write settings in FILE", **unset
+    )
+    parser.add_argument(
+        "--plugin-dir",
+        type=Path,
+        action="append",
+        metavar="DIR",
+        help="also discover plugins in DIR (one subfolder per plugin); repeatable",
+        **(unset or {"default": []}),
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -4,24 +4,30 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from pathlib import Path
 
 from phantom_gui.core.paths import AppPaths
 from phantom_gui.core.settings import Settings
 from phantom_gui.plugins.discovery import DiscoveredPlugin, Discovery, discover
+from phantom_gui.plugins.discovery import log as discovery_log
 from phantom_gui.plugins.manager import DISABLED_KEY
 from phantom_gui.plugins.manifest import MANIFEST_FILE_NAME, manifest_json_schema
 
 
 def run_plugin_command(options: argparse.Namespace) -> int:
     """Run one `phantom plugin` action; return the exit code."""
+    # Each command prints the problems it meets; without a handler of its own the
+    # discovery log would print every one a second time through logging's last resort.
+    discovery_log.addHandler(logging.NullHandler())
     if options.plugin_command == "validate":
         return validate(options.path)
     if options.plugin_command == "schema":
         print(json.dumps(manifest_json_schema(), indent=2))
         return 0
     paths = AppPaths.resolve(options.data_dir, options.config)
+    paths.ensure()
     settings = Settings(paths.config_file)
     found = discover([*options.plugin_dir, paths.plugin_dir])
     disabled = set(settings.get(DISABLED_KEY, []))

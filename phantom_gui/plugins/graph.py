@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from graphlib import TopologicalSorter
@@ -37,7 +38,7 @@ def resolve(manifests: Mapping[str, PluginManifest]) -> Resolution:
                 )
     graph = {plugin_id: _dependency_ids(manifest) for plugin_id, manifest in manifests.items()}
     for cycle in _cycles(graph):
-        description = " → ".join([*cycle, cycle[0]])
+        description = " → ".join(_cycle_path(cycle, graph))
         for plugin_id in cycle:
             failures.setdefault(plugin_id, f"dependency cycle: {description}")
     _fail_dependants(graph, failures)
@@ -127,3 +128,20 @@ def _cycles(graph: Mapping[str, Iterable[str]]) -> list[list[str]]:
         if node not in index:
             visit(node)
     return cycles
+
+
+def _cycle_path(component: list[str], graph: Mapping[str, Iterable[str]]) -> list[str]:
+    """A dependency path from the first member of `component` back to itself."""
+    start = component[0]
+    members = set(component)
+    routes: dict[str, list[str]] = {start: [start]}
+    queue = deque([start])
+    while queue:
+        node = queue.popleft()
+        for dep in graph.get(node, ()):
+            if dep == start:
+                return [*routes[node], start]
+            if dep in members and dep not in routes:
+                routes[dep] = [*routes[node], dep]
+                queue.append(dep)
+    raise AssertionError(f"{component} is not a cycle")

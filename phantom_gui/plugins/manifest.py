@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from phantom_gui.core.errors import ManifestationError
+from phantom_gui.core.topics import validate_pattern
 from phantom_gui.plugins.permissions import PermissionSet, validate_permission
 
 SCHEMA_VERSION = 1
@@ -72,6 +73,7 @@ VersionText = Annotated[str, AfterValidator(_check_version)]
 EntryText = Annotated[str, AfterValidator(_check_entry)]
 DependencyText = Annotated[str, AfterValidator(_check_dependency)]
 PermissionText = Annotated[str, AfterValidator(_check_permission)]
+PatternText = Annotated[str, AfterValidator(validate_pattern)]
 
 
 class PanelSpec(BaseModel):
@@ -105,7 +107,7 @@ class PluginManifest(BaseModel):
         default_factory=list, description="Plugin ids, optionally with version ranges"
     )
     permissions: list[PermissionText] = Field(default_factory=list)
-    consumes: list[str] = Field(
+    consumes: list[PatternText] = Field(
         default_factory=list,
         description="Topic patterns whose events are passed to process(); "
         "each must be granted by a hub:subscribe permission",

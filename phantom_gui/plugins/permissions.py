@@ -37,6 +37,8 @@ def validate_permission(permission: str) -> str:
 
 def pattern_covers(granted: str, requested: str) -> bool:
     """True when every topic matching `requested` also matches `granted`."""
+    if requested.startswith("$") and granted[:1] in (SINGLE_LEVEL, MULTI_LEVEL):
+        return False  # as in topic_matches: a leading wildcard never matches "$..." topics
     granted_levels = granted.split(SEPARATOR)
     requested_levels = requested.split(SEPARATOR)
     for index, level in enumerate(granted_levels):

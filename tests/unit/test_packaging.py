@@ -19,7 +19,25 @@ def test_every_package_folder_is_listed_for_setuptools() -> None:
         ".".join(init.parent.relative_to(ROOT).parts)
         for init in (ROOT / "phantom_gui").rglob("__init__.py")
     }
+    on_disk |= {
+        ".".join(init.parent.relative_to(ROOT / "plugins").parts)
+        for init in (ROOT / "plugins").rglob("__init__.py")
+    }
     assert on_disk - listed == set(), "add these packages to [tool.setuptools] packages"
+
+
+def test_every_built_in_plugin_is_mapped_shipped_with_its_manifest_and_registered() -> None:
+    pyproject = _pyproject()
+    setuptools = pyproject["tool"]["setuptools"]
+    entry_points = pyproject["project"]["entry-points"]["phantom_gui.plugins"]
+    built_ins = sorted(
+        manifest.parent.name for manifest in (ROOT / "plugins").glob("*/phantom-plugin.toml")
+    )
+    assert "phantom_hub_monitor" in built_ins
+    for package in built_ins:
+        assert setuptools["package-dir"].get(package) == f"plugins/{package}"
+        assert "phantom-plugin.toml" in setuptools["package-data"].get(package, [])
+        assert entry_points.get(package) == package
 
 
 def test_the_theme_and_icon_are_installed_assets() -> None:

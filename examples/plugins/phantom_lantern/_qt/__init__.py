@@ -1,0 +1,1 @@
+"""The lantern's Qt panel."""

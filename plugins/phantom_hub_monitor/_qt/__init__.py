@@ -1,0 +1,1 @@
+"""The Hub Monitor's Qt views."""
