@@ -44,6 +44,7 @@ os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
 from reactivex import operators as ops
 from reactivex.subject import Subject
+from report import format_table
 
 from phantom_gui.core.events import SpectralEvent
 from phantom_gui.core.hub import EventHub
@@ -497,19 +498,7 @@ def table(figures: dict[str, float]) -> tuple[str, int, int]:
             missed += not ok
         cells += [goal, "" if ok is None else "PASS" if ok else "MISS"]
         lines.append(tuple(cells))
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    right = {1, 3, 4}
-    text = []
-    for index, line in enumerate(lines):
-        text.append(
-            "  ".join(
-                cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
-                for i, cell in enumerate(line)
-            ).rstrip()
-        )
-        if index == 0:
-            text.append("  ".join("-" * width for width in widths))
-    return "\n".join(text), passed, missed
+    return format_table(lines, right={1, 3, 4}), passed, missed
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -45,6 +45,8 @@ from pathlib import Path
 from time import perf_counter
 from typing import Any
 
+from report import format_table
+
 from phantom_gui.core.events import SpectralEvent
 from phantom_gui.core.hub import EventHub
 from phantom_gui.core.settings import Settings
@@ -438,19 +440,7 @@ def table(figures: dict[str, float]) -> tuple[str, int, int]:
             passed += ok
             missed += not ok
         lines.append(tuple(cells))
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    right = {1, 4, 5}
-    text = []
-    for index, line in enumerate(lines):
-        text.append(
-            "  ".join(
-                cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
-                for i, cell in enumerate(line)
-            ).rstrip()
-        )
-        if index == 0:
-            text.append("  ".join("-" * width for width in widths))
-    return "\n".join(text), passed, missed
+    return format_table(lines, right={1, 4, 5}), passed, missed
 
 
 def main(argv: list[str] | None = None) -> int:
