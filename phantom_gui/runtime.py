@@ -13,6 +13,7 @@ from reactivex import abc
 from reactivex.disposable import Disposable
 
 from phantom_gui import __version__
+from phantom_gui.audit.service import AuditService
 from phantom_gui.core.hub import EventHub
 from phantom_gui.core.logs import configure_logging
 from phantom_gui.core.paths import AppPaths
@@ -38,6 +39,7 @@ class Services:
     reporter: UnhandledErrorReporter
     log_file: Path
     plugins: PluginManager
+    audit: AuditService
     _haunting: abc.DisposableBase = field(default_factory=Disposable, repr=False)
 
     @classmethod
@@ -55,6 +57,7 @@ class Services:
         log_file = configure_logging(paths.log_dir)
         settings = Settings(paths.config_file)
         hub = EventHub()
+        audit = AuditService.open(paths.data_dir / "audit", hub)
         plugins = PluginManager(
             hub,
             settings,
@@ -62,15 +65,23 @@ class Services:
             [*plugin_dirs, paths.plugin_dir],
             seed=seed,
             process_host_factory=ProcessPluginHost,
+            services={"audit": audit},
         )
         reporter = UnhandledErrorReporter(hub, log_file)
         log.info("Phantom %s starting; data in %s", __version__, paths.data_dir)
-        return cls(paths, settings, hub, reporter, log_file, plugins)
+        return cls(paths, settings, hub, reporter, log_file, plugins, audit)
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         """Bind the hub to `loop`, install the error hooks, discover plugins, start haunting."""
         self.hub.bind_loop(loop)
         self.reporter.install(loop)
+        self.audit.start(__version__)
+        if self.audit.in_memory_reason:
+            self.hub.publish(
+                "app/warning",
+                {"message": f"The audit log is kept in memory only: {self.audit.in_memory_reason}"},
+                source=APP_SOURCE,
+            )
         self.hub.publish(
             "app/started",
             {
@@ -90,6 +101,7 @@ class Services:
         self._haunting.dispose()
         await self.plugins.shutdown()
         self.hub.publish("app/stopping", {}, source=APP_SOURCE)
+        self.audit.stop()
         self.hub.on_completed()
         self.reporter.uninstall()
         log.info("Phantom stopped")

@@ -414,6 +414,24 @@ class AuditStorage:
             for row in rows:
                 yield _event_dict(row)
 
+    def count_events(self, where: EventFilter = EventFilter()) -> int:
+        """How many events match."""
+        condition, params = where.where()
+        row = (
+            self._connection()
+            .execute(f"SELECT count(*) FROM events WHERE {condition}", params)
+            .fetchone()
+        )
+        return int(row[0])
+
+    def size_bytes(self) -> int:
+        """The size of the log on disk (database and write-ahead log)."""
+        return sum(
+            path.stat().st_size
+            for path in (self.database_path, self.database_path.with_name(DATABASE_NAME + "-wal"))
+            if path.exists()
+        )
+
     def matching_seqs(self, where: EventFilter) -> list[int]:
         """The seqs of the matching events, in order (the viewer's row index)."""
         condition, params = where.where()

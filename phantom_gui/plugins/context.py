@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from pathlib import Path
 from typing import Any
 
 from reactivex import Observable, abc
 from reactivex.disposable import CompositeDisposable, Disposable
 
-from phantom_gui.core.errors import BanishmentError
+from phantom_gui.core.errors import BanishmentError, ManifestationError
 from phantom_gui.core.events import EventMetadata, SpectralEvent
 from phantom_gui.core.hub import EventHub
 from phantom_gui.core.settings import Settings
@@ -140,8 +140,10 @@ class PluginContext:
         settings: Settings,
         data_root: Path,
         scheduler: abc.SchedulerBase | None = None,
+        services: Mapping[str, Any] | None = None,
     ) -> None:
         self.plugin_id = plugin_id
+        self._services = dict(services or {})
         self.permissions = permissions
         self.banisher = Banisher(hub, plugin_id)
         self._disposables = CompositeDisposable()
@@ -162,6 +164,29 @@ class PluginContext:
         """Raise `BanishmentError` unless the manifest grants `service`."""
         if not self.permissions.may_use(service):
             raise self.banisher.refuse("use", service, service)
+
+    def service(self, name: str) -> Any:
+        """An app service the manifest grants (e.g. ``audit``: read and replay the log)."""
+        self.require(name)
+        if name not in self._services:
+            raise ManifestationError(f"this app offers no {name!r} service", source=self.plugin_id)
+        return self._services[name]
+
+    def open_run(self, kind: str, name: str, **info: Any) -> Any:
+        """Start a recorded run of this plugin (a séance, a brew...) in the audit log."""
+        audit = self._services.get("audit")
+        if audit is None:
+            raise ManifestationError("this app keeps no audit log", source=self.plugin_id)
+        return audit.open_run(kind, name, source=self.plugin_id, **info)
+
+    def record(self, pattern: str) -> None:
+        """Keep this plugin's events matching `pattern` in the audit log until teardown."""
+        validate_pattern(pattern)
+        if not self.permissions.may_publish_all(pattern):
+            raise self.banisher.refuse("record", pattern, f"hub:publish:{pattern}")
+        audit = self._services.get("audit")
+        if audit is not None and audit.recorder is not None:
+            self.register_disposable(audit.recorder.record(pattern))
 
     def register_disposable(self, disposable: abc.DisposableBase | Callable[[], None]) -> None:
         """Have `disposable` (or a callable) disposed when the plugin is torn down."""

@@ -14,7 +14,7 @@ import logging
 import random
 import sys
 import traceback
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -94,7 +94,9 @@ class PluginManager:
         breaker_clock: Callable[[], float] | None = None,
         process_host_factory: ProcessHostFactory | None = None,
         entry_points_group: str = ENTRY_POINT_GROUP,
+        services: Mapping[str, Any] | None = None,
     ) -> None:
+        self._services = dict(services or {})
         self._hub = hub
         self._settings = settings
         self._data_root = data_root
@@ -216,8 +218,11 @@ class PluginManager:
             self._settings,
             self._data_root,
             self._scheduler,
+            self._services,
         )
         try:
+            for pattern in record.manifest.records:
+                context.record(pattern)
             instance = self._instantiate(record)
             result = instance.init(context)
             if inspect.isawaitable(result):

@@ -112,6 +112,11 @@ class PluginManifest(BaseModel):
         description="Topic patterns whose events are passed to process(); "
         "each must be granted by a hub:subscribe permission",
     )
+    records: list[PatternText] = Field(
+        default_factory=list,
+        description="Topic patterns of the plugin's own events to keep in the audit log; "
+        "each must be granted by a hub:publish permission",
+    )
     haunt_probability: float = Field(0.0, ge=0.0, le=1.0)
     spookiness_level: Literal["mild", "moderate", "terrifying"] = "mild"
     isolation: Literal["inline", "process"] = "inline"
@@ -123,6 +128,9 @@ class PluginManifest(BaseModel):
         for pattern in self.consumes:
             if not granted.may_subscribe(pattern):
                 raise ValueError(f"consumes {pattern!r} but no hub:subscribe permission covers it")
+        for pattern in self.records:
+            if not granted.may_publish_all(pattern):
+                raise ValueError(f"records {pattern!r} but no hub:publish permission covers it")
         if self.isolation == "process" and self.panel is not None:
             raise ValueError(
                 "a process-isolated plugin cannot contribute a panel: its code runs in "

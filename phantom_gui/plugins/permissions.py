@@ -16,7 +16,7 @@ from phantom_gui.core.topics import (
     validate_pattern,
 )
 
-SERVICES = frozenset({"audio", "mqtt", "storage", "network"})
+SERVICES = frozenset({"audio", "mqtt", "storage", "network", "audit"})
 PUBLISH_PREFIX = "hub:publish:"
 SUBSCRIBE_PREFIX = "hub:subscribe:"
 
@@ -84,6 +84,10 @@ class PermissionSet:
         """May the plugin observe every topic `pattern` matches?"""
         return any(pattern_covers(granted, pattern) for granted in self.subscribe)
 
+    def may_publish_all(self, pattern: str) -> bool:
+        """May the plugin publish on every topic `pattern` matches?"""
+        return any(pattern_covers(granted, pattern) for granted in self.publish)
+
     def may_use(self, service: str) -> bool:
-        """May the plugin use the named service (audio, mqtt, storage, network)?"""
+        """May the plugin use the named service (audio, mqtt, storage, network, audit)?"""
         return service in self.services

@@ -1,4 +1,4 @@
-"""The status bar: a view of the hub's throughput and its dead-letter queue."""
+"""The status bar: a view of the hub's throughput, its dead letters and the audit log."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QPushButton, QStatusBar, QWidget
 from reactivex import abc
 
+from phantom_gui.audit.service import AuditService, AuditStatus
 from phantom_gui.core.hub import EventHub
 from phantom_gui.core.scheduling import rate_per_second
 from phantom_gui.qt.bindings import Subscriptions
@@ -17,10 +18,16 @@ class HubStatusBar(QStatusBar):
     dead_letters_requested = Signal()
 
     def __init__(
-        self, hub: EventHub, scheduler: abc.SchedulerBase, parent: QWidget | None = None
+        self,
+        hub: EventHub,
+        audit: AuditService,
+        scheduler: abc.SchedulerBase,
+        parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self._hub = hub
+        self._audit = audit
+        self.audit_label = QLabel("audit: —", objectName="auditStatus")
         self.rate_label = QLabel("hub: — events/s", objectName="hubRate")
         self.rate_label.setToolTip("Events published on the hub in the last second")
         self.dead_letter_button = QPushButton("dead letters: 0", objectName="deadLetters")
@@ -29,6 +36,7 @@ class HubStatusBar(QStatusBar):
             "Events no one handled and subscribers that failed; click to inspect"
         )
         self.dead_letter_button.clicked.connect(self.dead_letters_requested)
+        self.addPermanentWidget(self.audit_label)
         self.addPermanentWidget(self.dead_letter_button)
         self.addPermanentWidget(self.rate_label)
         self.subscriptions = Subscriptions(self)
@@ -41,7 +49,27 @@ class HubStatusBar(QStatusBar):
         total = self._hub.dead_letter_total
         failures = sum(1 for letter in self._hub.dead_letters if letter.reason != "no subscriber")
         self.dead_letter_button.setText(f"dead letters: {total:,}")
-        alarming = "true" if failures else "false"
-        if self.dead_letter_button.property("alarming") != alarming:
-            self.dead_letter_button.setProperty("alarming", alarming)
-            self.dead_letter_button.style().polish(self.dead_letter_button)
+        _set_alarm(self.dead_letter_button, bool(failures))
+        self._show_audit(self._audit.status)
+
+    def _show_audit(self, status: AuditStatus) -> None:
+        size = f"{status.size_bytes / 1_048_576:,.1f} MB"
+        text = f"audit: {status.recorded:,} records · {status.pending:,} pending · {size}"
+        tip = "Events recorded in the tamper-evident audit log this session"
+        if status.in_memory_reason:
+            text = f"audit: in memory only · {status.recorded:,} records"
+            tip = f"The audit log could not be opened: {status.in_memory_reason}"
+        elif status.error:
+            text = f"audit: writes failing · {status.pending:,} pending"
+            tip = f"Retrying: {status.error}"
+        self.audit_label.setText(text)
+        self.audit_label.setToolTip(tip)
+        _set_alarm(self.audit_label, bool(status.in_memory_reason or status.error))
+
+
+def _set_alarm(widget: QWidget, on: bool) -> None:
+    """Switch the style sheet's ``alarming`` look of `widget`."""
+    value = "true" if on else "false"
+    if widget.property("alarming") != value:
+        widget.setProperty("alarming", value)
+        widget.style().polish(widget)

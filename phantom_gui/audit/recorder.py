@@ -1,0 +1,208 @@
+"""The recorder: journals the hub events that matter into the audit log, off the loop thread.
+
+The hub's thread only appends to a queue; a writer thread commits the queue in
+batches (group commit). A failed write keeps the batch and retries with backoff, so
+nothing is dropped while the disk is full; a clean `stop()` flushes everything.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from reactivex import abc
+from reactivex.disposable import Disposable
+
+from phantom_gui.audit.events import EventType
+from phantom_gui.audit.storage import AuditStorage
+from phantom_gui.core.events import SpectralEvent
+from phantom_gui.core.hub import EventHub
+from phantom_gui.core.resilience import Backoff
+from phantom_gui.core.topics import topic_matches
+
+log = logging.getLogger("phantom.audit.recorder")
+
+TOPIC_TYPES: tuple[tuple[str, EventType], ...] = (
+    ("app/error", EventType.ERROR),
+    ("hub/disturbance", EventType.ERROR),
+    ("plugin/+/error", EventType.ERROR),
+    ("security/#", EventType.SECURITY),
+    ("plugin/+/state", EventType.PLUGIN_LIFECYCLE),
+    ("plugin/+/haunt", EventType.HAUNT),
+    ("app/#", EventType.APP_LIFECYCLE),
+    ("+/anomaly/#", EventType.ANOMALY),
+    ("+/sensor/#", EventType.SENSOR_READING),
+    ("+/generation/#", EventType.GENERATION),
+)
+"""How a recorded hub topic is typed in the audit log (first match wins; else hub_event)."""
+
+WRITE_BACKOFF = Backoff(base=0.2, maximum=10.0)
+
+
+@dataclass(frozen=True)
+class RecorderStatus:
+    """What the status bar shows: records committed, writes pending, the last failure."""
+
+    recorded: int
+    pending: int
+    error: str | None
+
+
+def audit_type(topic: str) -> EventType:
+    """The audit event type of a hub topic."""
+    for pattern, event_type in TOPIC_TYPES:
+        if topic_matches(pattern, topic):
+            return event_type
+    return EventType.HUB_EVENT
+
+
+class Recorder:
+    """Subscribes to the hub and writes the matching events to `storage` in batches."""
+
+    def __init__(
+        self,
+        hub: EventHub,
+        storage: AuditStorage,
+        session_id: str,
+        *,
+        batch_size: int = 2_000,
+        flush_interval: float = 0.05,
+    ) -> None:
+        self._hub = hub
+        self._storage = storage
+        self.session_id = session_id
+        self._batch_size = batch_size
+        self._flush_interval = flush_interval
+        self._queue: deque[Mapping[str, Any]] = deque()
+        self._types: dict[str, str] = {}
+        self._wake = threading.Condition()
+        self._idle = threading.Event()
+        self._idle.set()
+        self._stopping = False
+        self._patterns: dict[str, tuple[int, abc.DisposableBase | None]] = {}
+        self._thread = threading.Thread(target=self._write_loop, name="audit-writer", daemon=True)
+        self.recorded = 0
+        self.error: str | None = None
+
+    def start(self, patterns: Iterable[str]) -> None:
+        """Record the topics matching `patterns` and start the writer thread."""
+        for pattern in patterns:
+            self.record(pattern)
+        self._thread.start()
+
+    def record(self, pattern: str) -> abc.DisposableBase:
+        """Also record `pattern` until the returned disposable is disposed."""
+        count, subscription = self._patterns.get(pattern, (0, None))
+        if subscription is None:
+            subscription = self._hub.on(pattern).subscribe(self._enqueue_hub_event)
+        self._patterns[pattern] = (count + 1, subscription)
+        return Disposable(lambda: self._forget(pattern))
+
+    def _forget(self, pattern: str) -> None:
+        count, subscription = self._patterns[pattern]
+        if count > 1:
+            self._patterns[pattern] = (count - 1, subscription)
+            return
+        del self._patterns[pattern]
+        if subscription is not None:
+            subscription.dispose()
+
+    def enqueue(self, record: Mapping[str, Any]) -> None:
+        """Queue an audit event dict for the next batch (any thread)."""
+        self._queue.append(record)
+        self._idle.clear()
+        if len(self._queue) >= self._batch_size:
+            with self._wake:
+                self._wake.notify()
+
+    def _enqueue_hub_event(self, event: SpectralEvent) -> None:
+        metadata = event.metadata
+        if metadata.get("replayed"):
+            return
+        topic = event.topic
+        event_type = self._types.get(topic)
+        if event_type is None:
+            event_type = self._types.setdefault(topic, audit_type(topic).value)
+        self.enqueue(
+            {
+                "id": event.id,
+                "type": event_type,
+                "topic": topic,
+                "source": event.source,
+                "timestamp": datetime.fromtimestamp(event.timestamp, UTC).isoformat(
+                    timespec="microseconds"
+                ),
+                "audit_id": metadata.get("run") or self.session_id,
+                "phase": metadata.get("phase"),
+                "data": event.data,
+            }
+        )
+
+    @property
+    def status(self) -> RecorderStatus:
+        """Records committed, events waiting to be written, and the last write failure."""
+        return RecorderStatus(self.recorded, len(self._queue), self.error)
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until everything queued so far is committed; False on timeout."""
+        with self._wake:
+            self._wake.notify()
+        return self._idle.wait(timeout)
+
+    def stop(self, timeout: float = 10.0) -> bool:
+        """Stop recording, write what is queued, and end the writer; False if it could not."""
+        for _, subscription in self._patterns.values():
+            if subscription is not None:
+                subscription.dispose()
+        self._patterns.clear()
+        flushed = self.flush(timeout) if self._thread.is_alive() else not self._queue
+        self._stopping = True
+        with self._wake:
+            self._wake.notify()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        return flushed
+
+    def _write_loop(self) -> None:
+        attempt = 0
+        while True:
+            with self._wake:
+                if not self._queue and not self._stopping:
+                    self._idle.set()
+                    self._wake.wait(self._flush_interval)
+            if self._stopping and not self._queue:
+                self._idle.set()
+                return
+            batch = [self._queue[index] for index in range(min(len(self._queue), self._batch_size))]
+            if not batch:
+                continue
+            try:
+                self._storage.append_events(batch)
+            except (OSError, ValueError) as exc:
+                self.error = str(exc)
+                delay = WRITE_BACKOFF.delay(attempt)
+                attempt += 1
+                log.error(
+                    "audit write failed (%d pending), retrying in %.1f s: %s",
+                    len(self._queue),
+                    delay,
+                    exc,
+                )
+                if self._stopping:
+                    self._idle.set()
+                    return
+                with self._wake:
+                    self._wake.wait(delay)
+                continue
+            for _ in batch:
+                self._queue.popleft()
+            self.recorded += len(batch)
+            attempt = 0
+            if self.error is not None:
+                log.info("audit writes work again")
+                self.error = None
