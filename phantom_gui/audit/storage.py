@@ -323,7 +323,7 @@ class AuditStorage:
         rows = [_event_row(event) for event in events]
         checkpoint_every = int(self.get_config()["checkpoint_every"])
 
-        def insert(connection: sqlite3.Connection) -> AppendResult:
+        def insert(connection: sqlite3.Connection) -> tuple[AppendResult, Checkpoint]:
             tail = self._tail(connection)
             key = self._key
             chain = self._hasher.record
@@ -343,14 +343,13 @@ class AuditStorage:
                     "INSERT INTO checkpoints (seq, mac, signature, created) VALUES (?, ?, ?, ?)",
                     [(c.seq, c.mac, c.signature, now_iso()) for c in checkpoints],
                 )
-            self._pending_head = Checkpoint.make(key, HEAD_LABEL, seq, mac)
-            return AppendResult(seq, len(stored))
+            return AppendResult(seq, len(stored)), Checkpoint.make(key, HEAD_LABEL, seq, mac)
 
         if not rows:
             return AppendResult(self.last_seq(), 0)
-        result: AppendResult = self._write(insert)
-        self._write_head(self._pending_head)
-        return result
+        result, head = self._write(insert)
+        self._write_head(head)
+        return result  # type: ignore[no-any-return]
 
     def _tail(self, connection: sqlite3.Connection) -> _ChainTail:
         row = connection.execute("SELECT seq, mac FROM events ORDER BY seq DESC LIMIT 1").fetchone()
