@@ -1,4 +1,4 @@
-"""The `phantom` command line: the app, and the `plugin` subcommands."""
+"""The `phantom` command line: the app, and the `plugin` and `audit` subcommands."""
 
 from __future__ import annotations
 
@@ -45,7 +45,33 @@ def build_parser() -> argparse.ArgumentParser:
         switch = plugin_commands.add_parser(action, help=f"{action} a plugin for the next runs")
         switch.add_argument("plugin_id", metavar="ID")
         add_location_options(switch, nested=True)
+    add_audit_commands(commands)
     return parser
+
+
+def add_audit_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`phantom audit list | show | export | verify`."""
+    audit = commands.add_parser("audit", help="read, export and verify the audit log")
+    add_location_options(audit, nested=True)
+    actions = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
+    listing = actions.add_parser("list", help="list the recorded runs and their event counts")
+    listing.add_argument("--project", metavar="NAME", help="only the runs of project NAME")
+    show = actions.add_parser("show", help="print a run and its events")
+    show.add_argument("id", metavar="ID", help="the run's id")
+    show.add_argument("--json", action="store_true", help="print one JSON document")
+    export = actions.add_parser(
+        "export", help="write a run's events (or, with ID 'all', the whole log) as JSONL or CSV"
+    )
+    export.add_argument("id", metavar="ID", help="the run's id, or 'all'")
+    export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    export.add_argument(
+        "--output", "-o", type=Path, metavar="FILE", help="write to FILE instead of stdout"
+    )
+    verify = actions.add_parser(
+        "verify", help="check the keyed hash chain; exit 1 if a record was tampered with"
+    )
+    for action in (listing, show, export, verify):
+        add_location_options(action, nested=True)
 
 
 def add_location_options(parser: argparse.ArgumentParser, *, nested: bool = False) -> None:
@@ -79,6 +105,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from phantom_gui.plugin_commands import run_plugin_command
 
         return run_plugin_command(options)
+    if options.command == "audit":
+        from phantom_gui.audit_commands import run_audit_command
+
+        return run_audit_command(options)
     from phantom_gui.runtime import Services, run_headless
 
     try:

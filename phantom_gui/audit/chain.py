@@ -13,10 +13,12 @@ import hmac
 import json
 import os
 import secrets
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 KEY_BYTES = 32
+BLOCK_BYTES = 64  # SHA-256's block size
 _SEPARATOR = "\x1f"  # between the fields a MAC covers
 
 
@@ -25,18 +27,36 @@ def load_or_create_key(path: Path) -> bytes:
     try:
         key = path.read_bytes()
     except FileNotFoundError:
-        key = secrets.token_bytes(KEY_BYTES)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(key)
-            handle.flush()
-            os.fsync(handle.fileno())
-        return key
+        key = _create_key(path)
     if len(key) != KEY_BYTES:
         raise ValueError(
             f"{path}: not a Phantom audit key ({len(key)} bytes, expected {KEY_BYTES})"
         )
     return key
+
+
+def _create_key(path: Path) -> bytes:
+    """A new key, written whole and then linked into place: a process opening the same new
+    log at the same moment reads either no key or all of this one, and never makes its own."""
+    key = secrets.token_bytes(KEY_BYTES)
+    fd, temp = tempfile.mkstemp(prefix=".key-", dir=path.parent)  # readable by the owner only
+    try:
+        _write_all(fd, key)
+        os.link(temp, path)
+    except FileExistsError:
+        return path.read_bytes()  # another process made it first: use theirs
+    except OSError:  # no hard links on this file system (FAT): create it in place
+        _write_all(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), key)
+    finally:
+        os.unlink(temp)
+    return key
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def genesis_mac(key: bytes, chain_id: str) -> bytes:
@@ -51,7 +71,9 @@ class RecordHasher:
     """
 
     def __init__(self, key: bytes) -> None:
-        block = key.ljust(64, b"\0")
+        if len(key) > BLOCK_BYTES:
+            key = hashlib.sha256(key).digest()  # as HMAC does with keys longer than a block
+        block = key.ljust(BLOCK_BYTES, b"\0")
         self._inner = hashlib.sha256(bytes(byte ^ 0x36 for byte in block))
         self._outer = hashlib.sha256(bytes(byte ^ 0x5C for byte in block))
 

@@ -19,7 +19,7 @@ from reactivex import abc
 from reactivex.disposable import Disposable
 
 from phantom_gui.audit.events import EventType
-from phantom_gui.audit.storage import AuditStorage
+from phantom_gui.audit.storage import AuditStorage, _event_row
 from phantom_gui.core.events import SpectralEvent
 from phantom_gui.core.hub import EventHub
 from phantom_gui.core.resilience import Backoff
@@ -104,6 +104,8 @@ class Recorder:
         return Disposable(lambda: self._forget(pattern))
 
     def _forget(self, pattern: str) -> None:
+        if pattern not in self._patterns:
+            return  # stop() let go of every pattern already
         count, subscription = self._patterns[pattern]
         if count > 1:
             self._patterns[pattern] = (count - 1, subscription)
@@ -124,6 +126,8 @@ class Recorder:
         metadata = event.metadata
         if metadata.get("replayed"):
             return
+        run = metadata.get("run")
+        phase = metadata.get("phase")
         topic = event.topic
         event_type = self._types.get(topic)
         if event_type is None:
@@ -137,8 +141,8 @@ class Recorder:
                 "timestamp": datetime.fromtimestamp(event.timestamp, UTC).isoformat(
                     timespec="microseconds"
                 ),
-                "audit_id": metadata.get("run") or self.session_id,
-                "phase": metadata.get("phase"),
+                "audit_id": run if isinstance(run, str) and run else self.session_id,
+                "phase": phase if type(phase) is int else None,  # not a bool, str, float...
                 "data": event.data,
             }
         )
@@ -183,7 +187,9 @@ class Recorder:
                 continue
             try:
                 self._storage.append_events(batch)
-            except (OSError, ValueError) as exc:
+            except Exception as exc:
+                if self._drop_unstorable(batch):
+                    continue  # write the others at once
                 self.error = str(exc)
                 delay = WRITE_BACKOFF.delay(attempt)
                 attempt += 1
@@ -206,3 +212,31 @@ class Recorder:
             if self.error is not None:
                 log.info("audit writes work again")
                 self.error = None
+
+    def _drop_unstorable(self, batch: list[Mapping[str, Any]]) -> bool:
+        """Take the records the log can never store (a payload JSON cannot encode...) out of
+        the queue, so that one bad event does not hold up every other; True if any went."""
+        dropped = False
+        for index in reversed(range(len(batch))):
+            problem = _unstorable(batch[index])
+            if problem is not None:
+                del self._queue[index]
+                dropped = True
+                log.error(
+                    "audit record of %r dropped, it cannot be stored: %s",
+                    batch[index].get("topic") or batch[index].get("type"),
+                    problem,
+                )
+        return dropped
+
+
+def _unstorable(record: Mapping[str, Any]) -> str | None:
+    """Why the log would refuse `record` whatever the state of the disk, or None."""
+    try:
+        row = _event_row(record)
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    for value in row:
+        if value is not None and not isinstance(value, str | int | float):
+            return f"{type(value).__name__} is not a column value: {value!r}"
+    return None

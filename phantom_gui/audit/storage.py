@@ -272,6 +272,8 @@ class AuditStorage:
         """Store a new run and return its id (taken from `audit["id"]` or made up)."""
         audit_id = str(audit.get("id") or uuid.uuid4().hex)
         row = _audit_row(audit_id, audit)
+        if self.get_audit(audit_id) is not None:
+            raise ValueError(f"a run with id {audit_id!r} already exists")
         self._write(
             lambda c: c.execute(
                 "INSERT INTO audits (id, project, kind, name, status, started, ended, data) "
@@ -348,7 +350,10 @@ class AuditStorage:
         if not rows:
             return AppendResult(self.last_seq(), 0)
         result, head = self._write(insert)
-        self._write_head(head)
+        try:
+            self._write_head(head)
+        except OSError as exc:
+            log.warning("audit head checkpoint not updated (the batch is committed): %s", exc)
         return result  # type: ignore[no-any-return]
 
     def _tail(self, connection: sqlite3.Connection) -> _ChainTail:
@@ -609,7 +614,7 @@ def _event_row(event: Mapping[str, Any]) -> tuple[Any, ...]:
         event.get("timestamp") or now_iso(),
         event.get("audit_id"),
         None if phase is None else int(phase),
-        data if isinstance(data, str) else _to_json(data if data is not None else {}),
+        _to_json(data if data is not None else {}),
     )
 
 

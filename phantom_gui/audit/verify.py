@@ -23,6 +23,9 @@ def verify_storage(
         VerifyReport,
     )
 
+    # The head file is written after each commit, so read it before the snapshot starts:
+    # read after, it could be newer than the snapshot and look like a cut-off tail.
+    head = storage.read_head()
     connection = storage._connection()
     connection.execute("BEGIN")
     try:
@@ -75,7 +78,6 @@ def verify_storage(
                 )
             if macs_at_checkpoints.get(seq) != checkpoint.mac:
                 return VerifyReport(False, checked, seq, "it does not match its signed checkpoint")
-        head = storage.read_head()
         if head is not None:
             if not head.is_genuine(key, HEAD_LABEL):
                 return VerifyReport(False, checked, None, "the head checkpoint file is forged")
@@ -91,6 +93,14 @@ def verify_storage(
                 return VerifyReport(
                     False, checked, head.seq, "it does not match the head checkpoint"
                 )
+        elif checked:
+            return VerifyReport(
+                False,
+                checked,
+                None,
+                "the head checkpoint file (audit.head.json) is missing, so a cut-off tail "
+                "could not be ruled out",
+            )
         return VerifyReport(True, checked)
     finally:
         connection.execute("COMMIT")

@@ -21,13 +21,18 @@ def _phantom(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([PHANTOM, *args], capture_output=True, text=True, timeout=60)
 
 
+def _count(log: Path, text: str) -> int:
+    return log.read_text().count(text) if log.exists() else 0
+
+
 def _run_headless_once(data: Path) -> None:
+    log = data / "logs" / "phantom.log.jsonl"
+    started_before = _count(log, "running headless")
     process = subprocess.Popen(
         [PHANTOM, "--headless", "--data-dir", str(data)], stderr=subprocess.PIPE, text=True
     )
-    log = data / "logs" / "phantom.log.jsonl"
     deadline = time.monotonic() + 15
-    while "running headless" not in (log.read_text() if log.exists() else ""):
+    while _count(log, "running headless") == started_before:
         assert process.poll() is None, process.communicate()
         assert time.monotonic() < deadline, "phantom did not start"
         time.sleep(0.05)
