@@ -27,6 +27,7 @@ log = logging.getLogger("phantom")
 
 APP_SOURCE = "app"
 HAUNT_PERIOD_S = 5.0
+WARNING_TOPIC = "app/warning"
 
 
 @dataclass
@@ -40,6 +41,7 @@ class Services:
     log_file: Path
     plugins: PluginManager
     audit: AuditService
+    warnings: list[str] = field(default_factory=list)
     _haunting: abc.DisposableBase = field(default_factory=Disposable, repr=False)
 
     @classmethod
@@ -75,13 +77,11 @@ class Services:
         """Bind the hub to `loop`, install the error hooks, discover plugins, start haunting."""
         self.hub.bind_loop(loop)
         self.reporter.install(loop)
+        scheduler = loop_scheduler(loop)
+        self.plugins.scheduler = scheduler
         self.audit.start(__version__)
         if self.audit.in_memory_reason:
-            self.hub.publish(
-                "app/warning",
-                {"message": f"The audit log is kept in memory only: {self.audit.in_memory_reason}"},
-                source=APP_SOURCE,
-            )
+            self._warn(f"The audit log is kept in memory only: {self.audit.in_memory_reason}")
         self.hub.publish(
             "app/started",
             {
@@ -92,9 +92,14 @@ class Services:
             source=APP_SOURCE,
         )
         if self.settings.problem:
-            self.hub.publish("app/warning", {"message": self.settings.problem}, source=APP_SOURCE)
+            self._warn(self.settings.problem)
         self.plugins.discover()
-        self._haunting = self.plugins.start_haunting(loop_scheduler(loop), HAUNT_PERIOD_S)
+        self._haunting = self.plugins.start_haunting(scheduler, HAUNT_PERIOD_S)
+
+    def _warn(self, message: str) -> None:
+        """Publish a warning and keep it in `warnings` for a window that opens later."""
+        self.warnings.append(message)
+        self.hub.publish(WARNING_TOPIC, {"message": message}, source=APP_SOURCE)
 
     async def stop(self) -> None:
         """Unload the plugins, announce the end of the run and let go of the hub."""

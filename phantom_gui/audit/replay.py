@@ -8,7 +8,7 @@ reactivex scheduler, so tests replay in virtual time.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from reactivex import abc
@@ -17,6 +17,7 @@ from phantom_gui.audit.storage import AuditStorage, EventFilter
 from phantom_gui.core.hub import EventHub
 
 REPLAY_SOURCE = "audit-replay"
+REPLAY_BATCH = 500
 
 
 class ReplaySession:
@@ -39,12 +40,14 @@ class ReplaySession:
     ) -> None:
         self._hub = hub
         self._scheduler = scheduler
-        self._events: Iterator[dict[str, Any]] = storage.iter_events(where)
+        seqs = storage.matching_seqs(where)
+        self._events: Iterator[dict[str, Any]] = _in_batches(storage, seqs)
         self._next: dict[str, Any] | None = next(self._events, None)
         self._timer: abc.DisposableBase | None = None
+        self._due: datetime | None = None
         self._on_done = on_done
         self.speed = speed
-        self.total = storage.count_events(where)
+        self.total = len(seqs)
         self.published = 0
         self.paused = speed is None
         self.finished = self._next is None
@@ -68,9 +71,15 @@ class ReplaySession:
 
     def resume(self, speed: float | None = None) -> None:
         """Go on (at a new `speed`, if given)."""
+        previous = self.speed
         if speed is not None:
             self.speed = speed
         if self.speed is None or self.finished:
+            return
+        if not self.paused and self._timer is not None and self._due is not None and previous:
+            # Running: only the pace changes; the rest of the current gap is kept, rescaled.
+            left = max(0.0, (self._due - self._scheduler.now).total_seconds())
+            self._schedule(left * previous / self.speed)
             return
         self.paused = False
         self._schedule(0.0)
@@ -83,6 +92,7 @@ class ReplaySession:
 
     def _schedule(self, delay: float) -> None:
         self._cancel()
+        self._due = self._scheduler.now + timedelta(seconds=delay)
         self._timer = self._scheduler.schedule_relative(delay, self._tick)
 
     def _cancel(self) -> None:
@@ -122,6 +132,18 @@ class ReplaySession:
             self.finished = True
             if self._on_done is not None:
                 self._on_done()
+
+
+def _in_batches(
+    storage: AuditStorage, seqs: list[int], batch: int = REPLAY_BATCH
+) -> Iterator[dict[str, Any]]:
+    """The events of `seqs`, read a batch at a time with no cursor left open in between.
+
+    An open cursor would pin the reader to an old snapshot of the log for as long as
+    the replay lasts, hiding newer records from the rest of the app.
+    """
+    for start in range(0, len(seqs), batch):
+        yield from storage.events_by_seq(seqs[start : start + batch])
 
 
 def _seconds_between(earlier: str, later: str) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -110,3 +111,6 @@ class AuditService:
             self.session.complete()
         if self.recorder is not None and not self.recorder.stop():
             log.error("the audit recorder could not write everything before stopping")
+        if self.in_memory_reason is not None:
+            self.storage.close()  # the log in RAM ends with the session: free the memory
+            shutil.rmtree(self.storage.root, ignore_errors=True)

@@ -118,12 +118,11 @@ class EventFilter:
             clauses.append("seq > ?")
             params.append(self.after_seq)
         if self.topic_pattern:
-            prefix = _literal_prefix(self.topic_pattern)
-            if prefix:
-                clauses.append("topic GLOB ?")
-                params.append(_glob_escape(prefix) + "*")
-            clauses.append("mqtt_match(?, topic)")
-            params.append(self.topic_pattern)
+            clauses.append("topic GLOB ?")
+            params.append(_topic_glob(self.topic_pattern))
+            if _has_wildcard(self.topic_pattern):
+                clauses.append("mqtt_match(?, topic)")
+                params.append(self.topic_pattern)
         if self.text:
             clauses.append("instr(lower(coalesce(topic, '') || ' ' || data), ?) > 0")
             params.append(self.text.lower())
@@ -459,7 +458,11 @@ class AuditStorage:
 
     def seq_range(self) -> tuple[int, int]:
         """The first and last seq held (0, 0 when empty)."""
-        row = self._connection().execute("SELECT min(seq), max(seq) FROM events").fetchone()
+        row = (
+            self._connection()
+            .execute("SELECT (SELECT min(seq) FROM events), (SELECT max(seq) FROM events)")
+            .fetchone()
+        )
         return int(row[0] or 0), int(row[1] or 0)
 
     def clear_events(self, before: datetime | str | None = None) -> int:
@@ -642,14 +645,20 @@ def _dense(seqs: Sequence[int]) -> bool:
     return max(seqs) - min(seqs) + 1 == len(seqs)
 
 
-def _literal_prefix(pattern: str) -> str:
-    levels = []
-    for level in pattern.split("/"):
-        if level in ("+", "#"):
-            break
-        levels.append(level)
-    prefix = "/".join(levels)
-    return prefix if len(levels) == len(pattern.split("/")) else prefix + ("/" if levels else "")
+def _has_wildcard(pattern: str) -> bool:
+    return any(level in ("+", "#") for level in pattern.split("/"))
+
+
+def _topic_glob(pattern: str) -> str:
+    """A GLOB every topic matching `pattern` satisfies, to narrow the scan cheaply.
+
+    ``+`` and ``#`` become ``*``; ``a/#`` becomes ``a*`` because it also matches ``a``.
+    A pattern without wildcards is the exact topic, which SQLite answers from its index.
+    """
+    glob = "/".join(
+        "*" if level in ("+", "#") else _glob_escape(level) for level in pattern.split("/")
+    )
+    return glob[:-2] + "*" if pattern.endswith("/#") else glob
 
 
 def _glob_escape(text: str) -> str:

@@ -103,7 +103,7 @@ class PluginManager:
         self._plugin_dirs = list(plugin_dirs)
         self.load_backoff = load_backoff
         self._sleep = sleep
-        self._scheduler = scheduler
+        self.scheduler = scheduler
         self._breaker_clock = breaker_clock
         self._process_host_factory = process_host_factory
         self._entry_points_group = entry_points_group
@@ -217,7 +217,7 @@ class PluginManager:
             record.manifest.granted,
             self._settings,
             self._data_root,
-            self._scheduler,
+            self.scheduler,
             self._services,
         )
         try:

@@ -22,11 +22,10 @@ from phantom_gui.qt.plugin_menu import HauntPacksMenu
 from phantom_gui.qt.status_bar import HubStatusBar
 from phantom_gui.qt.tasks import TaskRunner
 from phantom_gui.qt.theme import app_icon
-from phantom_gui.runtime import Services
+from phantom_gui.runtime import WARNING_TOPIC, Services
 
 GEOMETRY_KEY = "window/geometry"
 STATE_KEY = "window/state"
-WARNING_TOPIC = "app/warning"
 DEFAULT_SIZE = (1200, 780)
 
 
@@ -82,6 +81,8 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self.subscriptions = Subscriptions(self)
         self.subscriptions.bind(services.hub.on(ERROR_TOPIC), self._show_error)
+        for message in services.warnings:
+            self.notifications.notify("Warning", message, severity="info")
         self.subscriptions.bind(services.hub.on(WARNING_TOPIC), self._show_warning)
         self._restore_layout()
 

@@ -45,7 +45,7 @@ class HauntPacksMenu(QMenu):
         """Build the menu again from the manager's records."""
         self.clear()
         self.plugin_actions = {}
-        records = sorted(self._manager.records.values(), key=lambda r: r.manifest.name.lower())
+        records = sorted(self._manager.records.values(), key=_menu_order)
         submenus: dict[str, QMenu] = {}
         for record in records:
             path = record.manifest.panel.menu_path if record.manifest.panel else ""
@@ -105,3 +105,9 @@ class HauntPacksMenu(QMenu):
         for plugin_id, action in self.plugin_actions.items():
             record = self._manager.records[plugin_id]
             action.setChecked(record.state is PluginState.ACTIVE and self._is_shown(plugin_id))
+
+
+def _menu_order(record: PluginRecord) -> tuple[str, str]:
+    """Submenus in alphabetical order of their path, plugins by name within each."""
+    panel = record.manifest.panel
+    return ((panel.menu_path if panel else "").lower(), record.manifest.name.lower())

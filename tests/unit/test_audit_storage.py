@@ -410,6 +410,11 @@ def test_event_filters_for_the_viewer(storage: AuditStorage) -> None:
     assert seqs(topic_pattern="sensor/+") == [1, 2]
     assert seqs(topic_pattern="sensor/#") == [1, 2, 5]
     assert seqs(topic_pattern="+/phase") == [3]
+    assert seqs(topic_pattern="sensor/emf/#") == [1, 5]  # '#' also matches the parent
+    assert seqs(topic_pattern="+/emf/#") == [1, 5]
+    assert seqs(topic_pattern="sensor/emf") == [1]
+    assert seqs(topic_pattern="sensor/em") == []
+    assert seqs(topic_pattern="#") == [1, 2, 3, 5]  # records without a topic never match
     assert seqs(source="emf") == [1, 5]
     assert seqs(text="boo") == [3]  # case-insensitive, in the payload
     assert seqs(text="TEMP") == [2]  # ...and in the topic

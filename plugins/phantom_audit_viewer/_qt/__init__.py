@@ -1,0 +1,1 @@
+"""The Audit Log viewer's Qt views."""
