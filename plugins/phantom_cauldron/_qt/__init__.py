@@ -1,0 +1,1 @@
+"""The cauldron's Qt views (pyqtgraph charts, topic tree)."""

@@ -1,0 +1,1 @@
+"""Turning MQTT payloads from real devices into sensor readings."""

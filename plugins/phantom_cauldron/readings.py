@@ -1,0 +1,32 @@
+"""What the cauldron's parser makes of a payload: readings, and the reasons it refused one."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class SensorReading:
+    """One measured value of one quantity from one sensor (the seed's model).
+
+    `type` is the quantity (temperature, humidity, pressure, ph, mystical_energy,
+    battery, ... any), `timestamp` seconds since the epoch, `location` the device or
+    room it came from, `anomaly_score` in [0, 1] once a detector has seen it.
+    """
+
+    sensor_id: str
+    type: str
+    value: float
+    unit: str | None
+    timestamp: float
+    location: str | None = None
+    anomaly_score: float | None = None
+
+    def scored(self, score: float) -> SensorReading:
+        """The same reading with its anomaly score."""
+        return replace(self, anomaly_score=score)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return asdict(self)
