@@ -19,7 +19,7 @@ from reactivex import abc
 from reactivex.disposable import Disposable
 
 from phantom_gui.audit.events import EventType
-from phantom_gui.audit.storage import AuditStorage, _event_row
+from phantom_gui.audit.storage import AuditStorage, encode_data, event_columns
 from phantom_gui.core.events import SpectralEvent
 from phantom_gui.core.hub import EventHub
 from phantom_gui.core.resilience import Backoff
@@ -78,12 +78,15 @@ class Recorder:
         self.session_id = session_id
         self._batch_size = batch_size
         self._flush_interval = flush_interval
-        self._queue: deque[Mapping[str, Any]] = deque()
+        self._queue: deque[tuple[Any, ...]] = deque()
         self._types: dict[str, str] = {}
         self._wake = threading.Condition()
-        self._idle = threading.Event()
-        self._idle.set()
+        self._progress = threading.Condition()
+        self._settled = 0
+        """Rows taken off the queue for good (written or dropped), guarded by `_progress`."""
         self._stopping = False
+        self._iso_second = -1
+        self._iso_prefix = ""
         self._patterns: dict[str, tuple[int, abc.DisposableBase | None]] = {}
         self._thread = threading.Thread(target=self._write_loop, name="audit-writer", daemon=True)
         self.recorded = 0
@@ -115,10 +118,15 @@ class Recorder:
             subscription.dispose()
 
     def enqueue(self, record: Mapping[str, Any]) -> None:
-        """Queue an audit event dict for the next batch (any thread)."""
-        self._queue.append(record)
-        self._idle.clear()
-        if len(self._queue) >= self._batch_size:
+        """Queue an audit event dict for the next batch (any thread).
+
+        Raises `ValueError` for an unknown event type, before anything is queued.
+        """
+        self._queue_row(event_columns(record))
+
+    def _queue_row(self, row: tuple[Any, ...]) -> None:
+        self._queue.append(row)
+        if len(self._queue) == self._batch_size:
             with self._wake:
                 self._wake.notify()
 
@@ -132,20 +140,29 @@ class Recorder:
         event_type = self._types.get(topic)
         if event_type is None:
             event_type = self._types.setdefault(topic, audit_type(topic).value)
-        self.enqueue(
-            {
-                "id": event.id,
-                "type": event_type,
-                "topic": topic,
-                "source": event.source,
-                "timestamp": datetime.fromtimestamp(event.timestamp, UTC).isoformat(
-                    timespec="microseconds"
-                ),
-                "audit_id": run if isinstance(run, str) and run else self.session_id,
-                "phase": phase if type(phase) is int else None,  # not a bool, str, float...
-                "data": event.data,
-            }
+        self._queue_row(
+            (
+                event.id,
+                event_type,
+                topic,
+                event.source,
+                self._iso(event.timestamp),
+                run if isinstance(run, str) and run else self.session_id,
+                phase if type(phase) is int else None,  # not a bool, str, float...
+                event.data if event.data is not None else {},
+            )
         )
+
+    def _iso(self, timestamp: float) -> str:
+        """`timestamp` in ISO 8601 (UTC, microseconds), the date part made once per second."""
+        second = int(timestamp)
+        micro = round((timestamp - second) * 1e6)
+        if second < 0 or micro >= 1_000_000:
+            return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="microseconds")
+        if second != self._iso_second:
+            self._iso_second = second
+            self._iso_prefix = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        return f"{self._iso_prefix}.{micro:06d}+00:00"
 
     @property
     def status(self) -> RecorderStatus:
@@ -154,9 +171,12 @@ class Recorder:
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until everything queued so far is committed; False on timeout."""
+        with self._progress:
+            target = self._settled + len(self._queue)
         with self._wake:
             self._wake.notify()
-        return self._idle.wait(timeout)
+        with self._progress:
+            return self._progress.wait_for(lambda: self._settled >= target, timeout)
 
     def stop(self, timeout: float = 10.0) -> bool:
         """Stop recording, write what is queued, and end the writer; False if it could not."""
@@ -177,16 +197,14 @@ class Recorder:
         while True:
             with self._wake:
                 if not self._queue and not self._stopping:
-                    self._idle.set()
                     self._wake.wait(self._flush_interval)
             if self._stopping and not self._queue:
-                self._idle.set()
                 return
             batch = [self._queue[index] for index in range(min(len(self._queue), self._batch_size))]
             if not batch:
                 continue
             try:
-                self._storage.append_events(batch)
+                self._storage.append_rows(batch)
             except Exception as exc:
                 if self._drop_unstorable(batch):
                     continue  # write the others at once
@@ -200,43 +218,48 @@ class Recorder:
                     exc,
                 )
                 if self._stopping:
-                    self._idle.set()
                     return
                 with self._wake:
                     self._wake.wait(delay)
                 continue
-            for _ in batch:
-                self._queue.popleft()
+            with self._progress:
+                for _ in batch:
+                    self._queue.popleft()
+                self._settled += len(batch)
+                self._progress.notify_all()
             self.recorded += len(batch)
             attempt = 0
             if self.error is not None:
                 log.info("audit writes work again")
                 self.error = None
 
-    def _drop_unstorable(self, batch: list[Mapping[str, Any]]) -> bool:
-        """Take the records the log can never store (a payload JSON cannot encode...) out of
-        the queue, so that one bad event does not hold up every other; True if any went."""
+    def _drop_unstorable(self, batch: list[tuple[Any, ...]]) -> bool:
+        """Take the records the log can never store (a value no column takes...) out of the
+        queue, so that one bad event does not hold up every other; True if any went."""
         dropped = False
-        for index in reversed(range(len(batch))):
-            problem = _unstorable(batch[index])
-            if problem is not None:
-                del self._queue[index]
-                dropped = True
-                log.error(
-                    "audit record of %r dropped, it cannot be stored: %s",
-                    batch[index].get("topic") or batch[index].get("type"),
-                    problem,
-                )
+        with self._progress:
+            for index in reversed(range(len(batch))):
+                problem = _unstorable(batch[index])
+                if problem is not None:
+                    del self._queue[index]
+                    self._settled += 1
+                    dropped = True
+                    log.error(
+                        "audit record of %r dropped, it cannot be stored: %s",
+                        batch[index][2] or batch[index][1],
+                        problem,
+                    )
+            self._progress.notify_all()
         return dropped
 
 
-def _unstorable(record: Mapping[str, Any]) -> str | None:
-    """Why the log would refuse `record` whatever the state of the disk, or None."""
+def _unstorable(row: tuple[Any, ...]) -> str | None:
+    """Why the log would refuse `row` whatever the state of the disk, or None."""
     try:
-        row = _event_row(record)
+        values = (*row[:7], encode_data(row[7]))
     except Exception as exc:
         return f"{type(exc).__name__}: {exc}"
-    for value in row:
+    for value in values:
         if value is not None and not isinstance(value, str | int | float):
             return f"{type(value).__name__} is not a column value: {value!r}"
     return None

@@ -9,6 +9,8 @@ loads the whole log: `iter_events` and `page` stream.
 from __future__ import annotations
 
 import errno
+import functools
+import itertools
 import json
 import logging
 import os
@@ -57,10 +59,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
 }
 
 _SELECT_AUDITS = "SELECT id, project, kind, name, status, started, ended, data FROM audits"
-_INSERT_EVENTS = (
-    "INSERT INTO events (seq, id, type, topic, source, timestamp, audit_id, phase, data, mac) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
+ROWS_PER_INSERT = 90
+"""Rows per multi-row INSERT: fewer statement steps, well under SQLite's 32,766 parameters."""
 EVENT_COLUMNS = ("seq", "id", "type", "topic", "source", "timestamp", "audit_id", "phase", "data")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -321,24 +321,29 @@ class AuditStorage:
 
     def append_events(self, events: Sequence[Mapping[str, Any]]) -> AppendResult:
         """Append a batch of events in one transaction (group commit); all or nothing."""
-        rows = [_event_row(event) for event in events]
+        return self.append_rows([event_columns(event) for event in events])
+
+    def append_rows(self, rows: Sequence[tuple[Any, ...]]) -> AppendResult:
+        """Append rows made by `event_columns` (in order) in one transaction; all or nothing."""
         checkpoint_every = int(self.get_config()["checkpoint_every"])
 
         def insert(connection: sqlite3.Connection) -> tuple[AppendResult, Checkpoint]:
             tail = self._tail(connection)
             key = self._key
             chain = self._hasher.record
+            encode = encode_data
             mac = tail.mac
             seq = tail.seq
             stored = []
             checkpoints = []
             for row in rows:
                 seq += 1
-                mac = chain(mac, canonical(seq, *row))
-                stored.append((seq, *row, mac))
+                columns = (*row[:7], encode(row[7]))
+                mac = chain(mac, canonical(seq, *columns))
+                stored.append((seq, *columns, mac))
                 if seq % checkpoint_every == 0:
                     checkpoints.append(Checkpoint.make(key, CHECKPOINT_LABEL, seq, mac))
-            connection.executemany(_INSERT_EVENTS, stored)
+            _insert_events(connection, stored)
             if checkpoints:
                 connection.executemany(
                     "INSERT INTO checkpoints (seq, mac, signature, created) VALUES (?, ?, ?, ?)",
@@ -601,11 +606,40 @@ def _audit_dict(row: Sequence[Any]) -> dict[str, Any]:
 _TYPES = {member.value: member.value for member in EventType} | {
     member: member.value for member in EventType
 }
-_to_json = json.JSONEncoder(ensure_ascii=False, default=repr).encode
+encode_data = json.JSONEncoder(ensure_ascii=False, default=repr).encode
+"""A payload as the data column stores it."""
 
 
-def _event_row(event: Mapping[str, Any]) -> tuple[Any, ...]:
-    """An event dict as the row columns after `seq` (and before `mac`)."""
+def _insert_events(connection: sqlite3.Connection, stored: list[tuple[Any, ...]]) -> None:
+    """Insert full rows (seq … mac), `ROWS_PER_INSERT` to a statement."""
+    whole = len(stored) - len(stored) % ROWS_PER_INSERT
+    if whole:
+        connection.executemany(
+            _insert_statement(ROWS_PER_INSERT),
+            [
+                tuple(itertools.chain.from_iterable(stored[start : start + ROWS_PER_INSERT]))
+                for start in range(0, whole, ROWS_PER_INSERT)
+            ],
+        )
+    if whole < len(stored):
+        rest = stored[whole:]
+        connection.execute(_insert_statement(len(rest)), tuple(itertools.chain.from_iterable(rest)))
+
+
+@functools.cache
+def _insert_statement(rows: int) -> str:
+    values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * rows)
+    return (
+        "INSERT INTO events (seq, id, type, topic, source, timestamp, audit_id, phase, data, mac) "
+        f"VALUES {values}"
+    )
+
+
+def event_columns(event: Mapping[str, Any]) -> tuple[Any, ...]:
+    """An event dict as the row columns after `seq`, its payload not yet encoded.
+
+    Raises `ValueError` for an unknown event type.
+    """
     event_type = _TYPES.get(event["type"]) or EventType.parse(event["type"]).value
     phase = event.get("phase")
     data = event.get("data")
@@ -617,7 +651,7 @@ def _event_row(event: Mapping[str, Any]) -> tuple[Any, ...]:
         event.get("timestamp") or now_iso(),
         event.get("audit_id"),
         None if phase is None else int(phase),
-        _to_json(data if data is not None else {}),
+        data if data is not None else {},
     )
 
 

@@ -8,7 +8,7 @@ import logging
 import subprocess
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -232,11 +232,11 @@ class FlakyStorage(AuditStorage):
         self.full = threading.Event()
         self.failed_writes = 0
 
-    def append_events(self, events: Sequence[Mapping[str, Any]]) -> AppendResult:
+    def append_rows(self, rows: Sequence[tuple[Any, ...]]) -> AppendResult:
         if self.full.is_set():
             self.failed_writes += 1
             raise OSError(errno.ENOSPC, f"{self.database_path}: database or disk is full")
-        return super().append_events(events)
+        return super().append_rows(rows)
 
 
 def test_failing_writes_keep_the_events_and_lose_nothing_once_the_disk_recovers(
