@@ -48,7 +48,7 @@ from pathlib import Path
 from time import perf_counter
 from typing import Any
 
-from report import format_table
+from report import Row, goal_table
 
 from phantom_gui.audit.chain import CANONICAL_SQL
 from phantom_gui.audit.recorder import Recorder, audit_type
@@ -369,20 +369,6 @@ def verify_figures(settings: BenchSettings, root: Path) -> Figures:
 # -- report --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Row:
-    """One line of the table: a figure, its baseline, and its goal."""
-
-    label: str
-    key: str
-    unit: str
-    baseline: str | None = None
-    baseline_label: str = ""
-    min_ratio: float | None = None
-    min_value: float | None = None
-    max_value: float | None = None
-
-
 def _rows(records: int) -> list[Row]:
     size = f"{records / 1e6:g} M" if records >= 1_000_000 else f"{records / 1e3:g} k"
     rows = [
@@ -445,41 +431,9 @@ def _rows(records: int) -> list[Row]:
     return rows
 
 
-def _number(value: float) -> str:
-    if value >= 1e6:
-        return f"{value / 1e6:.2f} M"
-    if value >= 1e4:
-        return f"{value / 1e3:.1f} k"
-    return f"{value:.3g}" if value < 100 else f"{value:.0f}"
-
-
 def table(figures: Figures, records: int) -> tuple[str, int, int]:
     """The report, and how many goals passed and missed."""
-    header = ("name", "figure", "unit", "baseline", "figure", "ratio", "goal", "result")
-    lines: list[tuple[str, ...]] = [header]
-    passed = missed = 0
-    for row in _rows(records):
-        if row.key not in figures:
-            lines.append((row.label, "n/a", row.unit, "", "", "", "", ""))
-            continue
-        value = figures[row.key]
-        cells = [row.label, _number(value), row.unit, "", "", "", "", ""]
-        ok = None
-        if row.baseline is not None and row.baseline in figures:
-            base = figures[row.baseline]
-            cells[3:6] = [row.baseline_label, _number(base), f"{value / base:.2f}"]
-            if row.min_ratio is not None:
-                cells[6], ok = f"ratio >= {row.min_ratio}", value / base >= row.min_ratio
-        if row.max_value is not None:
-            cells[6], ok = f"< {row.max_value:g} {row.unit}", value < row.max_value
-        if row.min_value is not None:
-            cells[6], ok = f">= {_number(row.min_value)}/s", value >= row.min_value
-        if ok is not None:
-            cells[7] = "PASS" if ok else "MISS"
-            passed += ok
-            missed += not ok
-        lines.append(tuple(cells))
-    return format_table(lines, right={1, 4, 5}), passed, missed
+    return goal_table(_rows(records), figures)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -45,7 +45,7 @@ from pathlib import Path
 from time import perf_counter
 from typing import Any
 
-from report import format_table
+from report import Row, goal_table
 
 from phantom_gui.core.events import SpectralEvent
 from phantom_gui.core.hub import EventHub
@@ -358,19 +358,6 @@ def process_figures(settings: BenchSettings, root: Path) -> dict[str, float]:
 # -- report --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Row:
-    """One line of the table: a figure, its baseline, and its goal."""
-
-    label: str
-    key: str
-    unit: str
-    baseline: str | None = None
-    baseline_label: str = ""
-    max_value: float | None = None
-    min_ratio: float | None = None
-
-
 ROWS = [
     Row("(1) parse 200 manifests (tomllib only)", "parse", "ms"),
     Row("(1) discover 200 manifests", "discover", "ms", "parse", "parse only", max_value=200),
@@ -410,37 +397,9 @@ ROWS = [
 ]
 
 
-def _number(value: float) -> str:
-    if value >= 1e4:
-        return f"{value / 1e3:.1f} k"
-    return f"{value:.3g}" if value < 100 else f"{value:.0f}"
-
-
 def table(figures: dict[str, float]) -> tuple[str, int, int]:
     """The report, and how many goals passed and missed."""
-    header = ("name", "figure", "unit", "baseline", "figure", "ratio", "goal", "result")
-    lines: list[tuple[str, ...]] = [header]
-    passed = missed = 0
-    for row in ROWS:
-        if row.key not in figures:
-            lines.append((row.label, "n/a", row.unit, "", "", "", "", ""))
-            continue
-        value = figures[row.key]
-        cells = [row.label, _number(value), row.unit, "", "", "", "", ""]
-        ok = None
-        if row.baseline is not None and row.baseline in figures:
-            base = figures[row.baseline]
-            cells[3:6] = [row.baseline_label, _number(base), f"{value / base:.2f}"]
-            if row.min_ratio is not None:
-                cells[6], ok = f"ratio >= {row.min_ratio}", value / base >= row.min_ratio
-        if row.max_value is not None:
-            cells[6], ok = f"< {row.max_value:g} {row.unit}", value < row.max_value
-        if ok is not None:
-            cells[7] = "PASS" if ok else "MISS"
-            passed += ok
-            missed += not ok
-        lines.append(tuple(cells))
-    return format_table(lines, right={1, 4, 5}), passed, missed
+    return goal_table(ROWS, figures)
 
 
 def main(argv: list[str] | None = None) -> int:
