@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QColor, QFont
 
 from phantom_audit_viewer.pager import AuditPager, Selection
 from phantom_audit_viewer.records import local_time, preview, severity, short_id
+from phantom_gui.qt.table_model import ColumnTableModel, Index
 from phantom_gui.qt.theme import ASH, BLOOD, PUMPKIN
 
 COLUMNS = ("Seq", "Time", "Type", "Topic", "Source", "Run", "Data")
@@ -17,11 +18,12 @@ MONO_COLUMNS = frozenset({SEQ, TIME, RUN, DATA})
 TOOLTIP_CHARS = 2_000
 SEVERITY_COLOURS = {"alarm": QColor(BLOOD), "haunted": QColor(PUMPKIN), "cleared": QColor(ASH)}
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
-_Index = QModelIndex | QPersistentModelIndex
 
 
-class AuditTableModel(QAbstractTableModel):
+class AuditTableModel(ColumnTableModel):
     """Row `i` is `pager.row(i)`; the row count changes only through `show` and `follow`."""
+
+    columns = COLUMNS
 
     def __init__(self, pager: AuditPager, parent: Any = None) -> None:
         super().__init__(parent)
@@ -44,23 +46,11 @@ class AuditTableModel(QAbstractTableModel):
             self.endInsertRows()
         return added
 
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        """Qt API: the rows of the current filter."""
-        return 0 if parent.isValid() else self._rows
+    def row_total(self) -> int:
+        """The rows on show."""
+        return self._rows
 
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        """Qt API: seq, time, type, topic, source, run, data."""
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        """Qt API: the column titles."""
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
-
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         """Qt API: a cell's text, tooltip, font, colour and alignment (its page read on demand)."""
         if not index.isValid():
             return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from phantom_gui.core.events import SpectralEvent
+from phantom_gui.qt.table_model import ColumnTableModel, Index
 from phantom_gui.qt.theme import ASH, BLOOD, MIST, NIGHT, PUMPKIN
 from phantom_hub_monitor.model import MonitorModel, preview, severity
 
@@ -29,7 +30,6 @@ FRAME_INTERVAL_MS = 100
 COLUMNS = ("Time", "Topic", "Source", "Data")
 TOOLTIP_CHARS = 2_000
 SEVERITY_COLOURS = {"alarm": QColor(BLOOD), "haunted": QColor(PUMPKIN)}
-_Index = QModelIndex | QPersistentModelIndex
 
 STYLE = f"""
 QLabel#hubMonitorFilterError {{ color: {BLOOD}; }}
@@ -40,8 +40,10 @@ QTableView QTableCornerButton::section {{ background-color: {MIST}; }}
 """
 
 
-class EventTableModel(QAbstractTableModel):
+class EventTableModel(ColumnTableModel):
     """The rows on show: a list of events, replaced whole on each frame that changed."""
+
+    columns = COLUMNS
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -54,23 +56,11 @@ class EventTableModel(QAbstractTableModel):
         self._events = events
         self.endResetModel()
 
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        """Qt API: the number of events on show."""
-        return 0 if parent.isValid() else len(self._events)
+    def row_total(self) -> int:
+        """The rows on show."""
+        return len(self._events)
 
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        """Qt API: time, topic, source, data."""
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        """Qt API: the column titles."""
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
-
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         """Qt API: a cell's text, tooltip, font and colour."""
         if not index.isValid():
             return None
