@@ -8,8 +8,12 @@ import multiprocessing
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from phantom_gui import __version__
+
+if TYPE_CHECKING:
+    from phantom_gui.mqtt.config import ConnectionConfig
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,6 +29,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         metavar="N",
         help="seed the haunts' random source so that a run can be reproduced",
+    )
+    parser.add_argument(
+        "--broker",
+        type=broker_url,
+        metavar="URL",
+        help="also connect to the MQTT broker at mqtt[s]://[user:password@]host[:port]"
+        "[/?client_id=ID] for this run (not saved)",
     )
     parser.add_argument(
         "--headless",
@@ -47,6 +58,16 @@ def build_parser() -> argparse.ArgumentParser:
         add_location_options(switch, nested=True)
     add_audit_commands(commands)
     return parser
+
+
+def broker_url(text: str) -> ConnectionConfig:
+    """The connection a ``--broker`` URL describes, or an argparse error saying why not."""
+    from phantom_gui.mqtt.config import ConfigError, parse_broker_url
+
+    try:
+        return parse_broker_url(text)
+    except ConfigError as error:
+        raise argparse.ArgumentTypeError(str(error).replace("\n", "; ")) from None
 
 
 def add_audit_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -113,7 +134,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         services = Services.create(
-            options.data_dir, options.config, plugin_dirs=options.plugin_dir, seed=options.seed
+            options.data_dir,
+            options.config,
+            plugin_dirs=options.plugin_dir,
+            seed=options.seed,
+            broker=options.broker,
         )
     except OSError as exc:
         print(f"phantom: {exc}", file=sys.stderr)

@@ -20,6 +20,8 @@ from phantom_gui.core.paths import AppPaths
 from phantom_gui.core.scheduling import loop_scheduler
 from phantom_gui.core.settings import Settings
 from phantom_gui.core.unhandled import UnhandledErrorReporter
+from phantom_gui.mqtt.config import ConnectionConfig
+from phantom_gui.mqtt.service import MqttService
 from phantom_gui.plugins.manager import PluginManager
 from phantom_gui.plugins.sandbox import ProcessPluginHost
 
@@ -32,7 +34,8 @@ WARNING_TOPIC = "app/warning"
 
 @dataclass
 class Services:
-    """Everything a run shares: folders, settings, the hub and the error reporter."""
+    """Everything a run shares: folders, settings, the hub, the error reporter, plugins,
+    the audit log and the MQTT connections."""
 
     paths: AppPaths
     settings: Settings
@@ -41,6 +44,7 @@ class Services:
     log_file: Path
     plugins: PluginManager
     audit: AuditService
+    mqtt: MqttService
     warnings: list[str] = field(default_factory=list)
     _haunting: abc.DisposableBase = field(default_factory=Disposable, repr=False)
 
@@ -52,14 +56,21 @@ class Services:
         *,
         plugin_dirs: Sequence[Path] = (),
         seed: int | None = None,
+        broker: ConnectionConfig | None = None,
     ) -> Services:
-        """Resolve the folders, start logging, read the settings, make the hub and plugins."""
+        """Resolve the folders, start logging, read the settings, make the hub and plugins.
+
+        `broker` (from ``--broker``) is an MQTT connection for this run only.
+        """
         paths = AppPaths.resolve(data_dir, config_file)
         paths.ensure()
         log_file = configure_logging(paths.log_dir)
         settings = Settings(paths.config_file)
         hub = EventHub()
         audit = AuditService.open(paths.data_dir / "audit", hub)
+        mqtt = MqttService(hub, settings, audit=audit)
+        if broker is not None:
+            mqtt.add_session(broker)
         plugins = PluginManager(
             hub,
             settings,
@@ -67,11 +78,11 @@ class Services:
             [*plugin_dirs, paths.plugin_dir],
             seed=seed,
             process_host_factory=ProcessPluginHost,
-            services={"audit": audit},
+            services={"audit": audit, "mqtt": mqtt},
         )
         reporter = UnhandledErrorReporter(hub, log_file)
         log.info("Phantom %s starting; data in %s", __version__, paths.data_dir)
-        return cls(paths, settings, hub, reporter, log_file, plugins, audit)
+        return cls(paths, settings, hub, reporter, log_file, plugins, audit, mqtt)
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         """Bind the hub to `loop`, install the error hooks, discover plugins, start haunting."""
@@ -93,6 +104,9 @@ class Services:
         )
         if self.settings.problem:
             self._warn(self.settings.problem)
+        for problem in self.mqtt.problems:
+            self._warn(problem)
+        self.mqtt.start()
         self.plugins.discover()
         self._haunting = self.plugins.start_haunting(scheduler, HAUNT_PERIOD_S)
 
@@ -102,9 +116,10 @@ class Services:
         self.hub.publish(WARNING_TOPIC, {"message": message}, source=APP_SOURCE)
 
     async def stop(self) -> None:
-        """Unload the plugins, announce the end of the run and let go of the hub."""
+        """Unload the plugins, disconnect MQTT, announce the end of the run, let go of the hub."""
         self._haunting.dispose()
         await self.plugins.shutdown()
+        await self.mqtt.stop()
         self.hub.publish("app/stopping", {}, source=APP_SOURCE)
         self.audit.stop()
         self.hub.on_completed()

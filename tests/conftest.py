@@ -110,3 +110,72 @@ def asyncio_loop() -> Iterator[asyncio.AbstractEventLoop]:
     loop = asyncio.new_event_loop()
     yield loop
     loop.close()
+
+
+@pytest.fixture
+def make_mosquitto(tmp_path: Path) -> Iterator[Callable[..., Any]]:
+    """Start real mosquitto brokers (options as `MosquittoBroker`); all stopped by PID after."""
+    from support.mosquitto import MosquittoBroker
+
+    started: list[MosquittoBroker] = []
+
+    def factory(**options: Any) -> MosquittoBroker:
+        broker = MosquittoBroker(tmp_path / f"mosquitto-{len(started)}", **options)
+        started.append(broker)
+        return broker.start()
+
+    yield factory
+    for broker in started:
+        broker.stop()
+
+
+@pytest.fixture
+def mosquitto(make_mosquitto: Callable[..., Any]) -> Any:
+    """A real anonymous mosquitto on a free loopback port, for this test only."""
+    return make_mosquitto()
+
+
+@pytest.fixture
+def memory_keyring() -> Iterator[Any]:
+    """A keyring backend in a dict, installed for the test. No keyring daemon runs on the
+    test machines, so this fake stands in for the system keyring (and keeps the tests off a
+    developer's real one)."""
+    import keyring
+    from keyring.backend import KeyringBackend
+    from keyring.errors import PasswordDeleteError
+
+    class MemoryKeyring(KeyringBackend):
+        priority = 1  # type: ignore[assignment]
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.passwords: dict[tuple[str, str], str] = {}
+
+        def get_password(self, service: str, username: str) -> str | None:
+            return self.passwords.get((service, username))
+
+        def set_password(self, service: str, username: str, password: str) -> None:
+            self.passwords[(service, username)] = password
+
+        def delete_password(self, service: str, username: str) -> None:
+            if self.passwords.pop((service, username), None) is None:
+                raise PasswordDeleteError(username)
+
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def no_keyring() -> Iterator[None]:
+    """Keyring with no usable backend, as on the test machines (set here so that the tests
+    behave the same on a developer's machine that has a keyring)."""
+    import keyring
+    from keyring.backends import fail
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    yield
+    keyring.set_keyring(previous)

@@ -44,6 +44,9 @@ class DeadLetter:
 
 _Observer = abc.ObserverBase[SpectralEvent]
 
+INBOX_POLL_S = 0.001
+"""While other threads keep publishing, the loop looks at the inbox this often."""
+
 
 class EventHub(Subject[SpectralEvent]):
     """The reactive event hub: publish events on topics and observe them by pattern.
@@ -63,6 +66,7 @@ class EventHub(Subject[SpectralEvent]):
         dead_letter_capacity: int = 1000,
         inbox_capacity: int = 1_000_000,
         inbox_batch: int = 10_000,
+        inbox_poll_s: float = INBOX_POLL_S,
     ) -> None:
         super().__init__()
         self._router: TopicRouter[_Observer] = TopicRouter()
@@ -70,6 +74,7 @@ class EventHub(Subject[SpectralEvent]):
         self._inbox: deque[SpectralEvent] = deque()
         self._inbox_capacity = inbox_capacity
         self._inbox_batch = inbox_batch
+        self._inbox_poll_s = inbox_poll_s
         self._drain_scheduled = False
         self._state: dict[Hashable, Any] = {}
         self._state_changes: Subject[tuple[Hashable, Any]] = Subject()
@@ -78,6 +83,13 @@ class EventHub(Subject[SpectralEvent]):
         self.published_count = 0
 
     # -- publishing -------------------------------------------------------------------
+
+    def is_heard(self, topic: str) -> bool:
+        """Whether an event on `topic` would reach anyone now (else it would be a dead letter).
+
+        Lets a publisher of a high-rate stream skip building events nobody receives.
+        """
+        return bool(self.observers) or bool(self._router.match(topic))
 
     def bind_loop(self, loop: asyncio.AbstractEventLoop) -> None:
         """Set the loop whose thread owns the hub (needed by `publish_threadsafe`)."""
@@ -123,17 +135,29 @@ class EventHub(Subject[SpectralEvent]):
         return event
 
     def _drain_inbox(self) -> None:
-        self._drain_scheduled = False
+        """Deliver what other threads published; while they keep publishing, look again
+        every `inbox_poll_s` instead of being woken across threads for each event."""
         inbox = self._inbox
-        for _ in range(self._inbox_batch):
+        delivered = 0
+        while delivered < self._inbox_batch:
             try:
                 event = inbox.popleft()
             except IndexError:
-                return
+                break
             self.on_next(event)
-        if inbox and not self._drain_scheduled and self._loop is not None:
-            self._drain_scheduled = True
-            self._loop.call_soon(self._drain_inbox)
+            delivered += 1
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            self._drain_scheduled = False
+        elif inbox:
+            loop.call_soon(self._drain_inbox)
+        elif delivered:
+            loop.call_later(self._inbox_poll_s, self._drain_inbox)
+        else:
+            self._drain_scheduled = False
+            if inbox:  # published after the look above, by a thread that saw no need to wake us
+                self._drain_scheduled = True
+                loop.call_soon(self._drain_inbox)
 
     # -- delivery ---------------------------------------------------------------------
 

@@ -71,6 +71,10 @@ class ScopedHub:
         self._check_publish(topic)
         return self._hub.publish(topic, data, source=self._plugin_id, metadata=metadata)
 
+    def is_heard(self, topic: str) -> bool:
+        """Whether an event on `topic` would reach anyone now (see `EventHub.is_heard`)."""
+        return self._hub.is_heard(topic)
+
     def publish_threadsafe(
         self, topic: str, data: Any = None, *, metadata: EventMetadata | None = None
     ) -> SpectralEvent:

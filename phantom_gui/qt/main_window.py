@@ -14,6 +14,7 @@ from phantom_gui.core.events import SpectralEvent
 from phantom_gui.core.scheduling import loop_scheduler
 from phantom_gui.core.unhandled import ERROR_TOPIC
 from phantom_gui.qt.bindings import Subscriptions
+from phantom_gui.qt.connection_dialog import MqttConnectionsDialog
 from phantom_gui.qt.dead_letters import DeadLetterDialog
 from phantom_gui.qt.docks import PluginDocks
 from phantom_gui.qt.notifications import NotificationArea
@@ -67,7 +68,9 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(app_icon())
         self.setDockNestingEnabled(True)
         self.setCentralWidget(EmptyRealm())
-        self.hub_status = HubStatusBar(services.hub, services.audit, loop_scheduler(loop))
+        self.hub_status = HubStatusBar(
+            services.hub, services.audit, services.mqtt, loop_scheduler(loop)
+        )
         self.hub_status.dead_letters_requested.connect(self.show_dead_letters)
         self.setStatusBar(self.hub_status)
         self.notifications = NotificationArea(self)
@@ -77,6 +80,7 @@ class MainWindow(QMainWindow):
         )
         self.dead_letter_dialog: DeadLetterDialog | None = None
         self.plugin_dialog: PluginManagerDialog | None = None
+        self.mqtt_dialog: MqttConnectionsDialog | None = None
         self.about_box: QMessageBox | None = None
         self._build_menus()
         self.subscriptions = Subscriptions(self)
@@ -91,6 +95,8 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         bar = self.menuBar()
         self.file_menu = bar.addMenu("&File")
+        self.file_menu.addAction(self._action("&MQTT Connections…", self.show_mqtt_connections))
+        self.file_menu.addSeparator()
         self.file_menu.addAction(self._action("&Quit", self.close, QKeySequence.StandardKey.Quit))
 
         self.haunt_menu = HauntPacksMenu(
@@ -161,6 +167,15 @@ class MainWindow(QMainWindow):
         self.plugin_dialog.show()
         self.plugin_dialog.raise_()
 
+    def show_mqtt_connections(self) -> None:
+        """Open (or raise) the MQTT connections window."""
+        if self.mqtt_dialog is None:
+            self.mqtt_dialog = MqttConnectionsDialog(
+                self._services.mqtt, self._services.hub, self.tasks, self
+            )
+        self.mqtt_dialog.show()
+        self.mqtt_dialog.raise_()
+
     def _docks_changed(self) -> None:
         """The quiet-realm hint only shows while no panel is open."""
         self.centralWidget().setVisible(not self.plugin_docks.any_shown())
@@ -219,3 +234,5 @@ class MainWindow(QMainWindow):
         self.plugin_docks.subscriptions.dispose()
         if self.plugin_dialog is not None:
             self.plugin_dialog.subscriptions.dispose()
+        if self.mqtt_dialog is not None:
+            self.mqtt_dialog.subscriptions.dispose()

@@ -1,4 +1,5 @@
-"""The status bar: a view of the hub's throughput, its dead letters and the audit log."""
+"""The status bar: a view of the hub's throughput, its dead letters, the audit log and the
+MQTT connections."""
 
 from __future__ import annotations
 
@@ -9,11 +10,18 @@ from reactivex import abc
 from phantom_gui.audit.service import AuditService, AuditStatus
 from phantom_gui.core.hub import EventHub
 from phantom_gui.core.scheduling import rate_per_second
+from phantom_gui.mqtt.service import MqttService
+from phantom_gui.mqtt.states import STATE_PATTERN
 from phantom_gui.qt.bindings import Subscriptions
+from phantom_gui.qt.theme import ASH, BLOOD
+
+MQTT_LABEL_STYLE = (
+    f'QLabel {{ color: {ASH}; }} QLabel[alarming="true"] {{ color: {BLOOD}; font-weight: bold; }}'
+)
 
 
 class HubStatusBar(QStatusBar):
-    """Shows the hub's events per second and how many events ended as dead letters."""
+    """Shows the hub's events per second, its dead letters, the audit log and MQTT."""
 
     dead_letters_requested = Signal()
 
@@ -21,12 +29,16 @@ class HubStatusBar(QStatusBar):
         self,
         hub: EventHub,
         audit: AuditService,
+        mqtt: MqttService,
         scheduler: abc.SchedulerBase,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self._hub = hub
         self._audit = audit
+        self._mqtt = mqtt
+        self.mqtt_label = QLabel(objectName="mqttStatus")
+        self.mqtt_label.setStyleSheet(MQTT_LABEL_STYLE)
         self.audit_label = QLabel("audit: —", objectName="auditStatus")
         self.rate_label = QLabel("hub: — events/s", objectName="hubRate")
         self.rate_label.setToolTip("Events published on the hub in the last second")
@@ -36,6 +48,7 @@ class HubStatusBar(QStatusBar):
             "Events no one handled and subscribers that failed; click to inspect"
         )
         self.dead_letter_button.clicked.connect(self.dead_letters_requested)
+        self.addPermanentWidget(self.mqtt_label)
         self.addPermanentWidget(self.audit_label)
         self.addPermanentWidget(self.dead_letter_button)
         self.addPermanentWidget(self.rate_label)
@@ -43,6 +56,8 @@ class HubStatusBar(QStatusBar):
         self.subscriptions.bind(
             rate_per_second(lambda: hub.published_count, scheduler), self._show_rate
         )
+        self._show_mqtt()
+        self.subscriptions.bind(hub.on(STATE_PATTERN), lambda _state: self._show_mqtt())
 
     def _show_rate(self, per_second: float) -> None:
         self.rate_label.setText(f"hub: {per_second:,.0f} events/s")
@@ -51,6 +66,12 @@ class HubStatusBar(QStatusBar):
         self.dead_letter_button.setText(f"dead letters: {total:,}")
         _set_alarm(self.dead_letter_button, bool(failures))
         self._show_audit(self._audit.status)
+
+    def _show_mqtt(self) -> None:
+        summary = self._mqtt.summary()
+        self.mqtt_label.setText(summary.text)
+        self.mqtt_label.setToolTip(summary.detail)
+        _set_alarm(self.mqtt_label, summary.alarming)
 
     def _show_audit(self, status: AuditStatus) -> None:
         size = f"{status.size_bytes / 1_048_576:,.1f} MB"

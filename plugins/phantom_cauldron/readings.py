@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import Any
 
 
@@ -25,7 +25,9 @@ class SensorReading:
 
     def scored(self, score: float) -> SensorReading:
         """The same reading with its anomaly score."""
-        return replace(self, anomaly_score=score)
+        return SensorReading(
+            self.sensor_id, self.type, self.value, self.unit, self.timestamp, self.location, score
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from phantom_gui.core.events import SpectralEvent
-from phantom_gui.core.hub import EventHub
+from phantom_gui.core.hub import INBOX_POLL_S, EventHub
 
 THREADS = 8
 EVENTS_PER_THREAD = 5000
@@ -23,9 +23,9 @@ def loop() -> Iterator[asyncio.AbstractEventLoop]:
 
 
 def run_briefly(loop: asyncio.AbstractEventLoop) -> None:
-    """Run the callbacks the loop already has, then a few more rounds."""
+    """Run the loop long enough for the hub to look at its inbox a few more times."""
     for _ in range(3):
-        loop.run_until_complete(asyncio.sleep(0))
+        loop.run_until_complete(asyncio.sleep(INBOX_POLL_S * 2))
 
 
 def start_publishers(

@@ -1,0 +1,70 @@
+"""paho clients set up from a `ConnectionConfig`: protocol, session, credentials and TLS."""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from typing import Any
+
+from paho.mqtt.client import Client
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from phantom_gui.mqtt.config import ConnectionConfig
+
+PERSISTENT_SESSION_EXPIRY_S = 0xFFFFFFFF
+"""MQTT 5 keeps a session only as long as asked; this value means "never expires",
+as a persistent session does in MQTT 3.1.1."""
+
+
+class _WaitingIsNotAnError(logging.Filter):
+    """paho logs an error on each pass of its loop while it waits to reconnect: a state
+    that the connection already reports, not an error."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Client is not connected")
+
+
+PAHO_LOG = logging.getLogger("phantom.mqtt.paho")
+PAHO_LOG.addFilter(_WaitingIsNotAnError())
+
+
+def new_client(config: ConnectionConfig) -> Client:
+    """A paho client (callback API 2) for `config`, not yet connected.
+
+    Raises `OSError` or `ssl.SSLError` when a TLS file cannot be read or used.
+    """
+    version5 = config.protocol == "5"
+    client = Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=config.client_id,
+        clean_session=None if version5 else config.clean_session,
+        protocol=MQTTProtocolVersion.MQTTv5 if version5 else MQTTProtocolVersion.MQTTv311,
+    )
+    client.suppress_exceptions = True  # a failing callback is logged; the network loop goes on
+    client.enable_logger(PAHO_LOG)
+    if config.username is not None or config.password is not None:
+        client.username_pw_set(config.username, config.password_text())
+    tls = config.tls
+    if tls.enabled:
+        for path in (tls.ca_file, tls.cert_file, tls.key_file):
+            if path is not None:
+                path.open("rb").close()  # an unreadable file fails here, and by its name
+        client.tls_set(
+            ca_certs=None if tls.ca_file is None else str(tls.ca_file),
+            certfile=None if tls.cert_file is None else str(tls.cert_file),
+            keyfile=None if tls.key_file is None else str(tls.key_file),
+            cert_reqs=ssl.CERT_NONE if tls.insecure else ssl.CERT_REQUIRED,
+        )
+    return client
+
+
+def connect_options(config: ConnectionConfig) -> dict[str, Any]:
+    """The session arguments of `Client.connect` (MQTT 5 sets them per connection)."""
+    if config.protocol != "5":
+        return {}
+    properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+    if not config.clean_session:
+        properties.SessionExpiryInterval = PERSISTENT_SESSION_EXPIRY_S
+    return {"clean_start": config.clean_session, "properties": properties}

@@ -1,0 +1,147 @@
+"""The MQTT service: the run's broker connections, their saved profiles, their audit trail."""
+
+from __future__ import annotations
+
+import asyncio
+
+from reactivex import abc
+
+from phantom_gui.audit.service import AuditService
+from phantom_gui.core.hub import EventHub
+from phantom_gui.core.settings import Settings
+from phantom_gui.mqtt.check import ConnectionCheck, check_connection
+from phantom_gui.mqtt.config import ConnectionConfig
+from phantom_gui.mqtt.connection import Connection
+from phantom_gui.mqtt.profiles import ConnectionStore, PasswordStorage
+from phantom_gui.mqtt.states import (
+    STATE_PATTERN,
+    SUBSCRIPTION_PATTERN,
+    StateEvent,
+    StatusSummary,
+    summarize,
+)
+
+
+class MqttService:
+    """Owns every broker connection: saved profiles, and session ones (`--broker`, an
+    embedded broker) that are never saved.
+
+    Plugins granted the ``mqtt`` permission reach it as the ``mqtt`` service. The methods
+    that wait for the network (`stop`, `save`, `remove`, `disconnect`, `test`) are
+    coroutines that do the waiting on a worker thread.
+    """
+
+    def __init__(
+        self,
+        hub: EventHub,
+        settings: Settings,
+        *,
+        audit: AuditService | None = None,
+        keyring_available: bool | None = None,
+    ) -> None:
+        self._hub = hub
+        self._audit = audit
+        self.store = ConnectionStore(settings, keyring_available=keyring_available)
+        """The saved profiles, and where passwords go."""
+        configs, self.problems = self.store.load()
+        """Profiles in the settings that could not be read, one sentence each."""
+        self._connections = {config.id: Connection(config, hub) for config in configs}
+        self._session_ids: set[str] = set()
+        self._recording: list[abc.DisposableBase] = []
+        self._started = False
+
+    # -- what there is ----------------------------------------------------------------------
+
+    @property
+    def has_broker(self) -> bool:
+        """Whether any connection is configured (saved or for this session)."""
+        return bool(self._connections)
+
+    def configs(self) -> list[ConnectionConfig]:
+        """The settings of every connection, saved ones first as they were added."""
+        return [connection.config for connection in self._connections.values()]
+
+    def connection(self, connection_id: str) -> Connection:
+        """The connection `connection_id` (`KeyError` if there is none)."""
+        return self._connections[connection_id]
+
+    def is_saved(self, connection_id: str) -> bool:
+        """False for the session's connections, which end with the run."""
+        return connection_id in self._connections and connection_id not in self._session_ids
+
+    def states(self) -> list[StateEvent]:
+        """The latest state of every connection."""
+        return [connection.state for connection in self._connections.values()]
+
+    def summary(self) -> StatusSummary:
+        """Every connection's state in a few words, as the status bar shows it."""
+        return summarize(self.states())
+
+    # -- running ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Record connection states and subscriptions in the audit log; connect everything."""
+        recorder = None if self._audit is None else self._audit.recorder
+        if recorder is not None:
+            self._recording = [
+                recorder.record(STATE_PATTERN),
+                recorder.record(SUBSCRIPTION_PATTERN),
+            ]
+        self._started = True
+        for connection in self._connections.values():
+            connection.connect()
+
+    async def stop(self) -> None:
+        """Disconnect everything and join the network threads."""
+        self._started = False
+        await asyncio.gather(
+            *(asyncio.to_thread(connection.disconnect) for connection in self._connections.values())
+        )
+        for recording in self._recording:
+            recording.dispose()
+        self._recording = []
+
+    def connect(self, connection_id: str) -> None:
+        """(Re)start connecting `connection_id`, e.g. after it failed or was disconnected."""
+        self._connections[connection_id].connect()
+
+    async def disconnect(self, connection_id: str) -> None:
+        """Disconnect `connection_id` until `connect` is called."""
+        await asyncio.to_thread(self._connections[connection_id].disconnect)
+
+    async def test(self, config: ConnectionConfig, timeout: float = 5.0) -> ConnectionCheck:
+        """Try `config` once on a worker thread (the dialog's Test button)."""
+        return await asyncio.to_thread(check_connection, config, timeout)
+
+    # -- changing what there is -------------------------------------------------------------
+
+    def add_session(self, config: ConnectionConfig) -> Connection:
+        """Add a connection for this run only (never saved); it connects once started."""
+        if config.id in self._connections:
+            raise ValueError(f"there is already an MQTT connection with the id {config.id!r}")
+        connection = self._connections[config.id] = Connection(config, self._hub)
+        self._session_ids.add(config.id)
+        if self._started:
+            connection.connect()
+        return connection
+
+    async def save(self, config: ConnectionConfig) -> PasswordStorage:
+        """Add or change a saved profile (a session connection becomes saved); the
+        connection restarts with the new settings. Returns where the password went."""
+        storage = self.store.save(config)
+        previous = self._connections.get(config.id)
+        if previous is not None:
+            await asyncio.to_thread(previous.disconnect)
+        connection = self._connections[config.id] = Connection(config, self._hub)
+        self._session_ids.discard(config.id)
+        if self._started:
+            connection.connect()
+        return storage
+
+    async def remove(self, connection_id: str) -> None:
+        """Disconnect `connection_id` and forget it (a saved one with its profile and password)."""
+        if self.is_saved(connection_id):
+            self.store.remove(connection_id)
+        connection = self._connections.pop(connection_id)
+        self._session_ids.discard(connection_id)
+        await asyncio.to_thread(connection.disconnect)

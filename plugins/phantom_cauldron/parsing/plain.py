@@ -1,0 +1,31 @@
+"""Topics whose payload is one number: `21.5`, `-3`, `1e3`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from phantom_cauldron.parsing.quantities import guess
+from phantom_cauldron.parsing.values import number_from_payload
+from phantom_cauldron.readings import SensorReading
+
+
+@dataclass(frozen=True, slots=True)
+class PlainNumber:
+    """The handler of one plain-number topic: each payload is one reading of one sensor."""
+
+    sensor_id: str
+    quantity: str
+    unit: str | None
+    location: str | None
+
+    def __call__(self, payload: bytes, now: float) -> list[SensorReading]:
+        number = number_from_payload(payload)
+        return [SensorReading(self.sensor_id, self.quantity, number, self.unit, now, self.location)]
+
+
+def route(topic: str, levels: Sequence[str]) -> PlainNumber:
+    """Any topic no family claims: the sensor is the topic, located at its parent, and the
+    quantity is named by its last level (`lab/cauldron/ph` → ph) or else "value"."""
+    parent = topic.rpartition("/")[0] or None
+    return PlainNumber(topic, guess(levels[-1]) or "value", None, parent)

@@ -1,0 +1,96 @@
+"""The Cauldron plugin: every MQTT sensor in live charts, with anomaly alarms.
+
+With no broker configured it starts an embedded broker and the cauldron simulator, and
+reads the simulator through the very same connection, parser and charts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from phantom_cauldron.ingest import Ingest
+from phantom_cauldron.parsing.parser import PayloadParser
+from phantom_cauldron.series import SeriesStore
+from phantom_cauldron.simulation import Simulation
+from phantom_cauldron.topics import TopicTree
+from phantom_gui.core.events import SpectralEvent
+from phantom_gui.mqtt.messages import message_topic
+from phantom_gui.plugins.context import PluginContext
+
+DEFAULT_THRESHOLD = 0.8
+DEFAULT_RECORD_INTERVAL_S = 10.0
+ALL_CONNECTIONS = message_topic("+")
+
+
+class Cauldron:
+    """Cauldron: parse what the brokers send, score it, chart it, raise the alarms."""
+
+    context: PluginContext
+    ingest: Ingest
+    simulation: Simulation | None = None
+
+    async def init(self, context: PluginContext) -> None:
+        """Listen to every connection; start the simulated cauldron when there is none."""
+        self.context = context
+        settings = context.settings
+        threshold = float(settings.get("anomaly_threshold", DEFAULT_THRESHOLD))
+        self.ingest = Ingest(
+            context.hub.publish,
+            context.hub.is_heard,
+            PayloadParser(),
+            SeriesStore(anomaly_threshold=threshold),
+            TopicTree(),
+            threshold=threshold,
+            record_interval=float(settings.get("record_interval_s", DEFAULT_RECORD_INTERVAL_S)),
+        )
+        self.ingest.topics.restore_choices(settings.get("charted", {}))
+        context.hub.on(ALL_CONNECTIONS).subscribe(self.ingest.on_message)
+        mqtt = context.service("mqtt")
+        if not mqtt.has_broker:
+            self.simulation = await Simulation.start(
+                mqtt, context.hub.publish, seed=settings.get("simulator_seed")
+            )
+
+    def process(self, event: SpectralEvent) -> None:
+        """Nothing: messages arrive through the subscription made in `init`."""
+
+    @property
+    def source(self) -> str:
+        """Where the readings come from, as the panel's header says it."""
+        if self.simulation is not None:
+            return "Simulated cauldron — no MQTT broker configured (File › MQTT Connections…)"
+        return "Live sensors from every MQTT connection"
+
+    def problem_counts(self) -> dict[tuple[str, str], int]:
+        """Refused payloads by (topic, reason), for the panel."""
+        problems = self.ingest.parser.problems
+        return {
+            (topic, str(reason)): count
+            for topic in problems.topics()
+            for reason, count in problems.for_topic(topic).items()
+        }
+
+    def create_panel(self, parent: Any) -> Any:
+        """The charts and the topic tree (Qt is imported only here)."""
+        from phantom_cauldron._qt.panel import CauldronPanel
+
+        panel = CauldronPanel(
+            self.ingest.store, self.ingest.topics, self.problem_counts, parent=parent
+        )
+        panel.set_source(self.source)
+        return panel
+
+    def snapshot(self) -> dict[str, Any]:
+        """The topics chosen for charting, kept across a hot reload."""
+        return {"charted": self.ingest.topics.choices()}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Take back what `snapshot` kept."""
+        self.ingest.topics.restore_choices(state.get("charted", {}))
+
+    async def teardown(self) -> None:
+        """Remember the charted topics; stop the simulator and its broker."""
+        self.context.settings.set("charted", self.ingest.topics.choices())
+        if self.simulation is not None:
+            await self.simulation.stop()
+            self.simulation = None

@@ -1,0 +1,393 @@
+"""The cauldron panel on the virtual screen: charts redrawn on a frame clock from a real
+`SeriesStore`, the topic tree over a real `TopicTree`, with an injected clock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pyqtgraph as pg
+import pytest
+from PySide6.QtCore import QModelIndex, QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtWidgets import QApplication
+
+from phantom_cauldron._qt.charts import CauldronCharts, QuantityPlot
+from phantom_cauldron._qt.panel import CauldronPanel
+from phantom_cauldron.readings import SensorReading
+from phantom_cauldron.series import Series, SeriesStore, StalenessRule
+from phantom_cauldron.topics import TopicTree
+from phantom_gui.mqtt.messages import MqttMessage
+
+pytestmark = pytest.mark.screen
+
+START = 1_761_900_000.0
+
+
+class Clock:
+    """Time that moves only when a test says so."""
+
+    def __init__(self) -> None:
+        self.now = START
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def store() -> SeriesStore:
+    return SeriesStore(staleness=StalenessRule(periods=5, floor_s=3.0))
+
+
+@pytest.fixture
+def topics() -> TopicTree:
+    return TopicTree()
+
+
+@pytest.fixture
+def panel(qtbot, store: SeriesStore, topics: TopicTree, clock: Clock) -> Iterator[CauldronPanel]:  # type: ignore[no-untyped-def]
+    """A shown panel whose clocks tick only when the test calls `frame()`."""
+    panel = CauldronPanel(store, topics, clock=clock)
+    panel.charts.frame_clock.stop()
+    panel.status_clock.stop()
+    qtbot.addWidget(panel)
+    panel.resize(1200, 800)
+    panel.show()
+    qtbot.waitExposed(panel)
+    yield panel
+
+
+def frame(panel: CauldronPanel) -> None:
+    """One tick of each of the panel's clocks."""
+    panel.charts.frame_clock.timeout.emit()
+    panel.status_clock.timeout.emit()
+
+
+def feed(
+    store: SeriesStore,
+    clock: Clock,
+    seconds: int,
+    sensors: tuple[str, ...] = ("cauldron-core/DS18B20-1",),
+    quantity: str = "temperature",
+    score: float | None = None,
+) -> None:
+    """One reading a second from each sensor; the clock ends at the last one."""
+    for _ in range(seconds):
+        clock.now += 1.0
+        for number, sensor in enumerate(sensors):
+            reading = SensorReading(sensor, quantity, 20.0 + number, "°C", clock.now, None, score)
+            store.add(reading, topic=f"tele/{sensor}/SENSOR")
+
+
+def plot_of(panel: CauldronPanel, quantity: str = "temperature") -> QuantityPlot:
+    return panel.charts.plots[quantity]
+
+
+def series_of(store: SeriesStore, sensor: str, quantity: str = "temperature") -> Series:
+    series = store.get(quantity, sensor)
+    assert series is not None
+    return series
+
+
+def legend_names(plot: QuantityPlot) -> list[str]:
+    assert all(name.replace(" ", "&nbsp;") in plot.legend.text() for name in plot.entries)
+    return plot.entries
+
+
+def items(plot: QuantityPlot) -> list[object]:
+    return plot.view.getPlotItem().items
+
+
+def x_range(plot: QuantityPlot) -> list[float]:
+    """The times on show, in seconds since `START` (so that `approx` compares to the µs)."""
+    return [at - START for at in plot.view_box.viewRange()[0]]
+
+
+def latest(clock: Clock, window: float) -> list[float]:
+    """The `window` seconds up to now, in seconds since `START`."""
+    return [clock.now - START - window, clock.now - START]
+
+
+def test_curves_show_the_readings_after_a_frame_not_before(
+    panel: CauldronPanel, store: SeriesStore, clock: Clock
+) -> None:
+    feed(store, clock, 30)
+    assert panel.charts.plots == {}, "the charts must wait for their frame clock"
+    frame(panel)
+
+    plot = plot_of(panel)
+    series = series_of(store, "cauldron-core/DS18B20-1")
+    times, values = plot.curves[series].getData()
+    assert times.tolist() == [START + second for second in range(1, 31)]
+    assert values.tolist() == [20.0] * 30
+    assert legend_names(plot) == ["DS18B20-1"]
+    assert plot.title.text() == "Temperature · °C"
+    assert not panel.charts.placeholder.isVisible()
+
+
+def test_a_new_sensor_or_quantity_adds_a_curve_a_legend_entry_or_a_plot(
+    panel: CauldronPanel, store: SeriesStore, clock: Clock
+) -> None:
+    feed(store, clock, 5)
+    frame(panel)
+    feed(store, clock, 5, sensors=("cauldron-core/DS18B20-1", "crypt/DS18B20-1"))
+    feed(store, clock, 5, sensors=("crypt/hygro",), quantity="humidity")
+    frame(panel)
+
+    plot = plot_of(panel)
+    assert len(plot.curves) == 2
+    assert legend_names(plot) == ["cauldron-core/DS18B20-1", "crypt/DS18B20-1"]
+    crypt = plot.curves[series_of(store, "crypt/DS18B20-1")]
+    assert crypt in items(plot)
+    assert len(crypt.getData()[0]) == 5
+    assert list(panel.charts.plots) == ["temperature", "humidity"]
+    humidity = plot_of(panel, "humidity")
+    assert legend_names(humidity) == ["hygro"]
+    assert humidity.view.getPlotItem().getAxis("bottom").isVisible()
+    assert not plot.view.getPlotItem().getAxis("bottom").isVisible(), "one time axis, at the bottom"
+
+
+def test_a_frame_redraws_only_what_changed_and_nothing_when_nothing_did(
+    panel: CauldronPanel, store: SeriesStore, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    feed(store, clock, 5)
+    feed(store, clock, 5, sensors=("crypt/hygro",), quantity="humidity")
+    frame(panel)
+    drawn: list[pg.PlotDataItem] = []
+    set_data = pg.PlotDataItem.setData
+
+    def spy(curve: pg.PlotDataItem, *args: object, **kwargs: object) -> None:
+        drawn.append(curve)
+        set_data(curve, *args, **kwargs)
+
+    monkeypatch.setattr(pg.PlotDataItem, "setData", spy)
+
+    assert not panel.charts.refresh()
+    for _ in range(5):
+        frame(panel)
+    assert drawn == []
+
+    store.add(SensorReading("crypt/hygro", "humidity", 61.0, "%", clock.now + 0.5), "h")
+    assert panel.charts.refresh()
+    assert drawn == [plot_of(panel, "humidity").curves[series_of(store, "crypt/hygro", "humidity")]]
+
+
+def test_following_shows_the_latest_window_and_pause_freezes_it(
+    panel: CauldronPanel, store: SeriesStore, clock: Clock
+) -> None:
+    feed(store, clock, 120)
+    frame(panel)
+    plot = plot_of(panel)
+    assert panel.follow_button.isChecked()
+    assert x_range(plot) == pytest.approx(latest(clock, 300))
+
+    panel.window_choice.setCurrentText("1 min")
+    frame(panel)
+    assert x_range(plot) == pytest.approx(latest(clock, 60))
+
+    panel.pause_button.click()
+    frozen = x_range(plot)
+    y_frozen = plot.view_box.viewRange()[1]
+    feed(store, clock, 30)
+    clock.now += 1
+    store.add(SensorReading("cauldron-core/DS18B20-1", "temperature", 500.0, "°C", clock.now))
+    frame(panel)
+    QApplication.processEvents()
+    assert x_range(plot) == pytest.approx(frozen)
+    assert plot.view_box.viewRange()[1] == pytest.approx(y_frozen)
+    assert len(plot.curves[series_of(store, "cauldron-core/DS18B20-1")].xData) == 151
+
+    panel.follow_button.click()
+    frame(panel)
+    assert x_range(plot) == pytest.approx(latest(clock, 60))
+    QApplication.processEvents()  # pyqtgraph fits the values' range when it paints
+    assert plot.view_box.viewRange()[1][1] > 500
+
+
+def test_zooming_with_the_mouse_pauses_and_follow_resumes(
+    panel: CauldronPanel, store: SeriesStore, clock: Clock, qtbot
+) -> None:  # type: ignore[no-untyped-def]
+    feed(store, clock, 60)
+    feed(store, clock, 60, sensors=("crypt/hygro",), quantity="humidity")
+    frame(panel)
+    plot, other = plot_of(panel), plot_of(panel, "humidity")
+    before = x_range(plot)
+
+    viewport = plot.view.viewport()
+    centre = viewport.rect().center()
+    wheel = QWheelEvent(
+        QPointF(centre),
+        QPointF(viewport.mapToGlobal(centre)),
+        QPoint(0, 0),
+        QPoint(0, 240),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
+    QApplication.sendEvent(viewport, wheel)
+
+    assert not panel.charts.following
+    assert panel.pause_button.isChecked() and not panel.follow_button.isChecked()
+    zoomed = x_range(plot)
+    assert zoomed[1] - zoomed[0] < before[1] - before[0]
+    assert x_range(other) == pytest.approx(zoomed, abs=1.0), "the time axes are linked"
+    feed(store, clock, 10)
+    frame(panel)
+    assert x_range(plot) == pytest.approx(zoomed)
+
+    panel.follow_button.click()
+    frame(panel)
+    assert panel.charts.following
+    assert x_range(plot) == pytest.approx(latest(clock, 300))
+
+
+def test_anomalous_readings_are_marked(
+    panel: CauldronPanel, store: SeriesStore, clock: Clock
+) -> None:
+    feed(store, clock, 10, score=0.1)
+    feed(store, clock, 1, score=0.85)
+    feed(store, clock, 5, score=0.2)
+    feed(store, clock, 1, score=0.99)
+    frame(panel)
+
+    xs, ys = plot_of(panel).markers.getData()
+    assert xs.tolist() == [START + 11, START + 17]
+    assert ys.tolist() == [20.0, 20.0]
+
+
+def test_a_quiet_sensor_is_shaded_and_dashed_until_it_speaks_again(
+    panel: CauldronPanel, store: SeriesStore, clock: Clock
+) -> None:
+    sensors = ("cauldron-core/DS18B20-1", "crypt/th")
+    feed(store, clock, 30, sensors=sensors)
+    frame(panel)
+    plot = plot_of(panel)
+    quiet = series_of(store, "crypt/th")
+    region = plot.regions[quiet]
+    assert region not in items(plot)
+
+    feed(store, clock, 10, sensors=sensors[:1])
+    frame(panel)
+
+    assert region in items(plot)
+    assert region.getRegion() == pytest.approx((START + 30, clock.now))
+    assert plot.curves[quiet].opts["pen"].style() == Qt.PenStyle.DashLine
+    assert legend_names(plot) == ["DS18B20-1", "th · silent"]
+    loud = series_of(store, sensors[0])
+    assert plot.regions[loud] not in items(plot)
+
+    feed(store, clock, 1, sensors=sensors)
+    frame(panel)
+    assert region not in items(plot)
+    assert legend_names(plot) == ["DS18B20-1", "th"]
+    assert plot.curves[quiet].opts["pen"].style() == Qt.PenStyle.SolidLine
+
+
+def test_the_topic_tree_shows_rates_and_retained_and_its_check_boxes_hide_series(
+    panel: CauldronPanel, store: SeriesStore, topics: TopicTree, clock: Clock
+) -> None:
+    sensors = ("cauldron-core/DS18B20-1", "crypt/th")
+    for second in range(20):
+        for at in (0.25, 0.75):
+            for sensor in sensors:
+                message = MqttMessage("sim", f"tele/{sensor}/SENSOR", b"20.0", 0, False, 0.0)
+                topics.record(replace(message, received_at=START + second + at))
+    topics.record(MqttMessage("sim", "homeassistant/x/config", b"{}", 1, True, START))
+    clock.now = START + 10
+    feed(store, clock, 10, sensors=sensors)
+    frame(panel)
+
+    model = panel.topic_model
+    tele = model.index(0, 0)
+    assert tele.data() == "tele"
+    crypt_topic = model.index(0, 0, model.index(1, 0, tele))
+    assert crypt_topic.data() == "th"
+    sensor = model.index(0, 0, crypt_topic)
+    assert sensor.data() == "SENSOR"
+    assert sensor.siblingAtColumn(1).data() == "20.0"
+    assert sensor.siblingAtColumn(2).data() == "2.0/s"
+    config = model.index(0, 0, model.index(0, 0, model.index(1, 0)))
+    assert config.siblingAtColumn(3).data() == "retained"
+    assert sensor.siblingAtColumn(3).data() == ""
+    assert panel.topic_view.isExpanded(crypt_topic)
+
+    plot = plot_of(panel)
+    quiet_curve = plot.curves[series_of(store, "crypt/th")]
+    assert quiet_curve in items(plot)
+    assert model.setData(crypt_topic, Qt.CheckState.Unchecked.value, Qt.ItemDataRole.CheckStateRole)
+    frame(panel)
+
+    assert crypt_topic.data(Qt.ItemDataRole.CheckStateRole) == Qt.CheckState.Unchecked
+    assert tele.data(Qt.ItemDataRole.CheckStateRole) == Qt.CheckState.PartiallyChecked
+    assert quiet_curve not in items(plot)
+    assert legend_names(plot) == ["DS18B20-1"]
+    assert not topics.is_charted("tele/crypt/th/SENSOR")
+
+    model.setData(tele, Qt.CheckState.Unchecked.value, Qt.ItemDataRole.CheckStateRole)
+    frame(panel)
+    assert not plot.isVisible()
+    assert panel.charts.placeholder.isVisible()
+    model.setData(QModelIndex(), Qt.CheckState.Checked.value, Qt.ItemDataRole.CheckStateRole)
+    model.setData(tele, Qt.CheckState.Checked.value, Qt.ItemDataRole.CheckStateRole)
+    frame(panel)
+    assert plot.isVisible()
+    assert legend_names(plot) == ["DS18B20-1", "th"]
+
+
+def test_new_topics_appear_on_the_slow_clock(
+    panel: CauldronPanel, topics: TopicTree, clock: Clock
+) -> None:
+    model = panel.topic_model
+    topics.record(MqttMessage("sim", "a/b", b"1", 0, False, clock.now))
+    assert model.rowCount() == 0
+    frame(panel)
+    assert model.rowCount() == 1
+    topics.record(MqttMessage("sim", "a/c/d", b"2", 0, False, clock.now))
+    topics.record(MqttMessage("sim", "e", b"3", 0, False, clock.now))
+    frame(panel)
+    a = model.index(0, 0)
+    assert [model.index(row, 0, a).data() for row in range(model.rowCount(a))] == ["b", "c"]
+    assert model.index(1, 0).data() == "e"
+    assert model.index(0, 0, model.index(1, 0, a)).data() == "d"
+    assert model.parent(model.index(0, 0, model.index(1, 0, a))) == model.index(1, 0, a)
+
+
+def test_the_header_names_the_source_and_counts_refused_payloads(
+    qtbot, store: SeriesStore, topics: TopicTree
+) -> None:  # type: ignore[no-untyped-def]
+    problems: dict[tuple[str, str], int] = {}
+    panel = CauldronPanel(store, topics, lambda: problems)
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.set_source("Simulated cauldron — no broker configured")
+    assert panel.source_label.text() == "Simulated cauldron — no broker configured"
+    assert panel.problems_button.text() == "No refused payloads"
+    assert not panel.problems_button.isEnabled()
+
+    problems[("tele/cauldron/SENSOR", "not a number: 'nan'")] = 2
+    problems[("zigbee2mqtt/orb", "truncated JSON")] = 1
+    panel.refresh()
+    assert panel.problems_button.text().startswith("3 refused payloads")
+    assert panel.problems_button.toolTip().splitlines() == [
+        "     2  tele/cauldron/SENSOR: not a number: 'nan'",
+        "     1  zigbee2mqtt/orb: truncated JSON",
+    ]
+    assert not panel.problem_list.isVisible()
+    panel.problems_button.click()
+    assert panel.problem_list.isVisible()
+    assert panel.problem_list.item(1, 1).text() == "truncated JSON"
+
+
+def test_an_empty_store_shows_a_placeholder(qtbot, store: SeriesStore) -> None:  # type: ignore[no-untyped-def]
+    charts = CauldronCharts(store)
+    qtbot.addWidget(charts)
+    charts.show()
+    charts.refresh()
+    assert charts.placeholder.isVisible()
+    assert charts.plots == {}

@@ -1,0 +1,222 @@
+"""File › MQTT Connections… as a user meets it: the form, Test, Save, the list of connections
+with their state, and the MQTT label in the status bar."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QComboBox
+
+from phantom_gui.mqtt.embedded import free_port
+from phantom_gui.mqtt.profiles import KEYRING_SERVICE, SETTINGS_KEY
+from phantom_gui.qt.connection_dialog import MqttConnectionsDialog
+
+from support.mosquitto import MosquittoBroker
+from support.waiting import until
+
+pytestmark = pytest.mark.screen
+
+
+def _open_dialog(window) -> MqttConnectionsDialog:
+    [action] = [a for a in window.file_menu.actions() if a.text() == "&MQTT Connections…"]
+    action.trigger()
+    dialog = window.mqtt_dialog
+    assert dialog is not None and dialog.isVisible()
+    return dialog
+
+
+def _fill(dialog: MqttConnectionsDialog, broker: MosquittoBroker) -> None:
+    form = dialog.form
+    form.name.setText("Garden sensors")
+    form.host.setText(broker.host)
+    form.port.setValue(broker.port)
+
+
+def _saved_entries(window) -> list[dict]:
+    """The connections in the settings file on disk."""
+    path = window._services.settings.path
+    if not path.exists():
+        return []
+    return json.loads(path.read_text(encoding="utf-8")).get(SETTINGS_KEY, [])
+
+
+def test_the_menu_opens_one_window_that_starts_a_new_connection(make_main_window) -> None:
+    window = make_main_window()
+    dialog = _open_dialog(window)
+    assert _open_dialog(window) is dialog
+    assert dialog.connection_list.count() == 0
+    assert dialog.form.name.text() == "New broker" and dialog.form.host.text() == "localhost"
+    assert dialog.form.subscriptions.values() == [{"pattern": "#", "qos": 1}]
+    assert not dialog.remove_button.isEnabled() and not dialog.disconnect_button.isEnabled()
+    assert window.hub_status.mqtt_label.text() == "MQTT: no connection"
+
+
+def test_every_field_round_trips_through_the_settings_file(
+    no_keyring, make_main_window, run_on_loop, tmp_path: Path
+) -> None:
+    window = make_main_window(data_dir=tmp_path / "data")
+    dialog = _open_dialog(window)
+    form = dialog.form
+    form.name.setText("Vault")
+    form.host.setText("vault.example.org")
+    form.port.setValue(8884)
+    form.protocol.setCurrentIndex(form.protocol.findData("5"))
+    form.client_id.setText("phantom-vault")
+    form.keepalive.setValue(30)
+    form.clean_session.setChecked(False)
+    form.username.setText("alice")
+    form.password.setText("correct horse")
+    form.store_password.setChecked(True)
+    assert "plain text" in form.password_note.text()
+    assert str(window._services.settings.path) in form.password_note.text()
+    form.tls.setChecked(True)
+    form.ca_file.path.setText("/etc/phantom/ca.pem")
+    form.cert_file.path.setText("/etc/phantom/client.pem")
+    form.key_file.path.setText("/etc/phantom/client.key")
+    form.insecure.setChecked(True)
+    form.subscriptions.add_row_button.click()
+    form.subscriptions.table.item(1, 0).setText("tele/+/SENSOR")
+    qos = form.subscriptions.table.cellWidget(1, 1)
+    assert isinstance(qos, QComboBox)
+    qos.setCurrentIndex(0)
+    expected = form.values()
+
+    async def save() -> None:
+        dialog.save_button.click()
+        await until(lambda: _saved_entries(window))
+
+    run_on_loop(save())
+    [entry] = _saved_entries(window)
+    assert entry["password"] == "correct horse"
+    assert entry["tls"] == {
+        "enabled": True,
+        "ca_file": "/etc/phantom/ca.pem",
+        "cert_file": "/etc/phantom/client.pem",
+        "key_file": "/etc/phantom/client.key",
+        "insecure": True,
+    }
+    assert entry["subscriptions"] == [
+        {"pattern": "#", "qos": 1},
+        {"pattern": "tele/+/SENSOR", "qos": 0},
+    ]
+    assert dialog.result.text().startswith("Saved. The password will be written in plain text")
+
+    window.close()
+    run_on_loop(window._services.stop())
+    again = make_main_window(data_dir=tmp_path / "data")
+    reopened = _open_dialog(again)
+    assert reopened.connection_list.count() == 1
+    assert reopened.form.values() == expected
+
+
+def test_with_a_keyring_the_password_goes_there_and_the_dialog_says_so(
+    memory_keyring, make_main_window, run_on_loop, mosquitto: MosquittoBroker
+) -> None:
+    window = make_main_window()
+    dialog = _open_dialog(window)
+    _fill(dialog, mosquitto)
+    dialog.form.username.setText("alice")
+    dialog.form.password.setText("s3cret")
+    assert "system keyring" in dialog.form.password_note.text()
+
+    async def save() -> None:
+        dialog.save_button.click()
+        await until(lambda: _saved_entries(window))
+
+    run_on_loop(save())
+    [entry] = _saved_entries(window)
+    assert "password" not in entry
+    assert memory_keyring.passwords == {(KEYRING_SERVICE, entry["id"]): "s3cret"}
+
+
+def test_without_a_keyring_the_dialog_says_the_password_lasts_one_session(
+    no_keyring, make_main_window
+) -> None:
+    dialog = _open_dialog(make_main_window())
+    assert "for this session only" in dialog.form.password_note.text()
+
+
+def test_the_test_button_reports_success_and_a_closed_port_clearly(
+    make_main_window, run_on_loop, mosquitto: MosquittoBroker
+) -> None:
+    window = make_main_window()
+    dialog = _open_dialog(window)
+    _fill(dialog, mosquitto)
+
+    async def test_twice() -> None:
+        dialog.test_button.click()
+        assert not dialog.test_button.isEnabled()
+        await until(lambda: dialog.test_button.isEnabled())
+        assert dialog.result.text() == f"Connected to 127.0.0.1:{mosquitto.port}"
+        assert dialog.result.property("outcome") == "ok"
+
+        dialog.form.port.setValue(free_port())
+        dialog.test_button.click()
+        await until(lambda: dialog.test_button.isEnabled())
+
+    run_on_loop(test_twice())
+    assert "refused the connection (is a broker running there?)" in dialog.result.text()
+    assert dialog.result.property("outcome") == "failed"
+    assert dialog.connection_list.count() == 0  # testing saves nothing
+    assert not _saved_entries(window)
+
+
+def test_invalid_settings_are_explained_and_not_saved(make_main_window) -> None:
+    window = make_main_window()
+    dialog = _open_dialog(window)
+    dialog.form.host.setText("")
+    dialog.form.clean_session.setChecked(False)
+
+    dialog.save_button.click()
+
+    assert dialog.result.text() == "Host: String should have at least 1 character"
+    assert dialog.result.property("outcome") == "failed"
+    assert not _saved_entries(window)
+
+
+def test_the_list_and_the_status_bar_follow_the_connection_state(
+    make_main_window, run_on_loop, make_mosquitto: Callable[..., MosquittoBroker]
+) -> None:
+    broker = make_mosquitto()
+    window = make_main_window()
+    label = window.hub_status.mqtt_label
+    dialog = _open_dialog(window)
+    _fill(dialog, broker)
+
+    def listed() -> str:
+        return dialog.connection_list.item(0).text()
+
+    async def scenario() -> None:
+        dialog.save_button.click()
+        await until(lambda: label.text() == "MQTT: 1 connected")
+        assert label.property("alarming") == "false"
+        assert "Garden sensors" in label.toolTip() and "Connected to" in label.toolTip()
+        assert listed() == f"Garden sensors\nconnected · 127.0.0.1:{broker.port}"
+        assert dialog.state.text() == f"Connected to 127.0.0.1:{broker.port}"
+        assert dialog.disconnect_button.isEnabled() and not dialog.connect_button.isEnabled()
+
+        broker.kill()
+        await until(lambda: label.text() == "MQTT: 1 reconnecting…")
+        assert label.property("alarming") == "true"
+        assert listed().startswith("Garden sensors\nreconnecting in ")
+        assert dialog.state.property("outcome") == "failed"
+
+        broker.start()
+        await until(lambda: label.text() == "MQTT: 1 connected", timeout=30)
+        assert label.property("alarming") == "false"
+
+        dialog.disconnect_button.click()
+        await until(lambda: label.text() == "MQTT: 1 disconnected")
+        assert dialog.connect_button.isEnabled() and not dialog.disconnect_button.isEnabled()
+        dialog.connect_button.click()
+        await until(lambda: label.text() == "MQTT: 1 connected")
+
+        dialog.remove_button.click()
+        await until(lambda: label.text() == "MQTT: no connection")
+
+    run_on_loop(scenario(), timeout=60)
+    assert dialog.connection_list.count() == 0
+    assert _saved_entries(window) == []

@@ -1,0 +1,165 @@
+"""The MQTT service in a run: saved and session connections, profile changes, the audit log,
+and plugins reaching it as the ``mqtt`` service."""
+
+from __future__ import annotations
+
+import asyncio
+import textwrap
+import threading
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from phantom_gui.core.settings import Settings
+from phantom_gui.mqtt.config import ConnectionConfig, parse_broker_url
+from phantom_gui.mqtt.profiles import SETTINGS_KEY
+from phantom_gui.runtime import Services
+
+from support.mosquitto import MosquittoBroker
+from support.waiting import until
+
+
+def _run(loop: asyncio.AbstractEventLoop, scenario: Coroutine[Any, Any, None]) -> None:
+    loop.run_until_complete(asyncio.wait_for(scenario, 60))
+
+
+def _states(services: Services, connection: str) -> list[str]:
+    return [state["state"] for state in services.mqtt.states() if state["connection"] == connection]
+
+
+def test_saved_and_command_line_connections_run_and_are_audited(
+    make_mosquitto: Callable[..., MosquittoBroker],
+    asyncio_loop: asyncio.AbstractEventLoop,
+    tmp_path: Path,
+) -> None:
+    saved_broker, cli_broker = make_mosquitto(), make_mosquitto()
+    data = tmp_path / "data"
+    data.mkdir()
+    Settings(data / "settings.json").set(
+        SETTINGS_KEY, [saved_broker.config(id="lab", name="Lab").model_dump(mode="json")]
+    )
+    services = Services.create(
+        data_dir=data,
+        config_file=data / "settings.json",
+        broker=parse_broker_url(f"mqtt://127.0.0.1:{cli_broker.port}"),
+    )
+    assert services.mqtt.has_broker
+    threads_before = set(threading.enumerate())
+
+    async def scenario() -> None:
+        services.start(asyncio.get_running_loop())
+        await until(lambda: services.mqtt.summary().text == "MQTT: 2 connected")
+        assert services.mqtt.is_saved("lab") and not services.mqtt.is_saved("cli")
+        await services.stop()
+
+    _run(asyncio_loop, scenario())
+    asyncio_loop.run_until_complete(asyncio_loop.shutdown_default_executor())
+    assert set(threading.enumerate()) <= threads_before
+    recorded = [
+        (event["topic"], event["data"].get("state") or event["data"].get("pattern"))
+        for event in services.audit.storage.get_events()
+        if (event["topic"] or "").startswith("mqtt/lab/")
+    ]
+    assert recorded == [
+        ("mqtt/lab/state", "connecting"),
+        ("mqtt/lab/state", "connected"),
+        ("mqtt/lab/subscription", "#"),
+        ("mqtt/lab/state", "disconnected"),
+    ]
+
+
+def test_profiles_are_added_changed_and_removed_while_running(
+    make_mosquitto: Callable[..., MosquittoBroker],
+    asyncio_loop: asyncio.AbstractEventLoop,
+    tmp_path: Path,
+) -> None:
+    first, second = make_mosquitto(), make_mosquitto()
+    services = Services.create(data_dir=tmp_path / "data")
+    mqtt = services.mqtt
+    assert not mqtt.has_broker
+
+    async def scenario() -> None:
+        services.start(asyncio.get_running_loop())
+        await mqtt.save(first.config(id="lab", name="Lab"))
+        await until(lambda: _states(services, "lab") == ["connected"])
+        assert mqtt.connection("lab").config.port == first.port
+
+        await mqtt.save(first.config(id="lab", name="Lab", port=second.port))
+        await until(lambda: _states(services, "lab") == ["connected"])
+        assert mqtt.connection("lab").config.port == second.port
+
+        await mqtt.remove("lab")
+        assert not mqtt.has_broker and mqtt.summary().text == "MQTT: no connection"
+        await services.stop()
+
+    _run(asyncio_loop, scenario())
+    assert services.settings.get(SETTINGS_KEY) == []
+
+
+def test_a_failed_connection_connects_again_when_asked(
+    make_mosquitto: Callable[..., MosquittoBroker],
+    asyncio_loop: asyncio.AbstractEventLoop,
+    tmp_path: Path,
+) -> None:
+    broker = make_mosquitto(users={"alice": "right"})
+    services = Services.create(data_dir=tmp_path / "data")
+    mqtt = services.mqtt
+
+    async def scenario() -> None:
+        services.start(asyncio.get_running_loop())
+        mqtt.add_session(broker.config(username="alice", password="wrong"))
+        await until(lambda: _states(services, "test") == ["failed"])
+        await mqtt.disconnect("test")
+        assert _states(services, "test") == ["disconnected"]
+        mqtt.connect("test")
+        await until(lambda: _states(services, "test") == ["failed"])
+        assert "password" in mqtt.connection("test").state["reason"]
+        await services.stop()
+
+    _run(asyncio_loop, scenario())
+
+
+def test_a_plugin_granted_mqtt_reaches_the_service(
+    asyncio_loop: asyncio.AbstractEventLoop, tmp_path: Path
+) -> None:
+    package = tmp_path / "plugins" / "mqtt_probe"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "plugin.py").write_text(
+        textwrap.dedent(
+            """
+            from phantom_gui.plugins.contract import Plugin
+
+            class Probe(Plugin):
+                def init(self, context):
+                    super().init(context)
+                    self.mqtt = context.service("mqtt")
+            """
+        )
+    )
+    (package / "phantom-plugin.toml").write_text(
+        textwrap.dedent(
+            """
+            schema_version = 1
+            [plugin]
+            id = "mqtt_probe"
+            name = "MQTT probe"
+            version = "1.0.0"
+            description = "Asks for the mqtt service."
+            entry = "mqtt_probe.plugin:Probe"
+            permissions = ["mqtt"]
+            """
+        )
+    )
+    services = Services.create(data_dir=tmp_path / "data", plugin_dirs=(tmp_path / "plugins",))
+    services.mqtt.add_session(ConnectionConfig(id="cli", name="Nowhere", host="127.0.0.1", port=1))
+
+    async def scenario() -> None:
+        services.start(asyncio.get_running_loop())
+        record = await services.plugins.activate("mqtt_probe")
+        assert record.instance is not None
+        assert record.instance.mqtt is services.mqtt  # type: ignore[attr-defined]
+        assert record.instance.mqtt.has_broker  # type: ignore[attr-defined]
+        await services.stop()
+
+    _run(asyncio_loop, scenario())

@@ -1,0 +1,231 @@
+"""The cauldron's series store: ring buffers, downsampled history, staleness, markers, names."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from phantom_cauldron.readings import SensorReading
+from phantom_cauldron.series import (
+    BLOCK,
+    History,
+    SeriesStore,
+    StalenessRule,
+    display_names,
+)
+
+
+def reading(
+    timestamp: float,
+    value: float = 1.0,
+    sensor_id: str = "cauldron-core/DS18B20-1",
+    quantity: str = "temperature",
+    score: float | None = None,
+    unit: str | None = "°C",
+) -> SensorReading:
+    return SensorReading(sensor_id, quantity, value, unit, timestamp, anomaly_score=score)
+
+
+def test_readings_land_in_one_series_per_quantity_and_sensor() -> None:
+    store = SeriesStore()
+    store.add(reading(1.0, 20.0))
+    store.add(reading(2.0, 21.0))
+    store.add(reading(2.0, 55.0, quantity="humidity", unit="%"))
+    store.add(reading(3.0, 30.0, sensor_id="crypt/th"))
+
+    assert set(store.quantities) == {"temperature", "humidity"}
+    assert list(store.quantities["temperature"].series) == ["cauldron-core/DS18B20-1", "crypt/th"]
+    assert store.quantities["humidity"].units == ["%"]
+    series = store.get("temperature", "cauldron-core/DS18B20-1")
+    assert series is not None
+    times, values = series.points()
+    assert times.tolist() == [1.0, 2.0]
+    assert values.tolist() == [20.0, 21.0]
+    assert store.newest == 3.0
+
+
+def test_the_ring_keeps_the_latest_readings_in_order_after_wrapping_around() -> None:
+    store = SeriesStore(capacity=1_000)
+    for i in range(2_345):
+        store.add(reading(float(i), float(i), score=i / 10_000))
+    series = store.get("temperature", "cauldron-core/DS18B20-1")
+    assert series is not None
+
+    recent = series.recent()
+    assert series.held == 1_000
+    assert recent.times.tolist() == [float(i) for i in range(1_345, 2_345)]
+    assert recent.values.tolist() == recent.times.tolist()
+    assert recent.scores == pytest.approx(recent.times / 10_000)
+
+
+def test_unscored_readings_have_nan_scores() -> None:
+    store = SeriesStore()
+    store.add(reading(1.0))
+    series = store.get("temperature", "cauldron-core/DS18B20-1")
+    assert series is not None
+    assert math.isnan(series.recent().scores[0])
+
+
+def test_reads_are_copies_that_later_readings_do_not_change() -> None:
+    store = SeriesStore(capacity=BLOCK)
+    for i in range(BLOCK):
+        store.add(reading(float(i), 1.0))
+    series = store.get("temperature", "cauldron-core/DS18B20-1")
+    assert series is not None
+    before = series.recent().values
+    for i in range(BLOCK, 2 * BLOCK):
+        store.add(reading(float(i), 2.0))
+    series.recent()
+    assert before.tolist() == [1.0] * BLOCK
+
+
+def test_memory_stays_bounded_over_a_million_readings() -> None:
+    store = SeriesStore()
+    sensors = [f"cauldron/sensor-{i}" for i in range(4)]
+
+    def feed(first: int, count: int) -> None:
+        for i in range(first, first + count):
+            store.add(reading(i * 0.01, float(i % 97), sensor_id=sensors[i % 4], score=0.9))
+
+    feed(0, 200_000)
+    after_200k = store.nbytes
+    feed(200_000, 800_000)
+
+    assert store.nbytes == after_200k
+    for series in store:
+        assert series.held == store.capacity
+        assert len(series.markers) == store.marker_capacity
+        assert series.history.used <= series.history.capacity
+        assert len(series.points().times) <= store.capacity + 2 * series.history.capacity
+
+
+def test_the_history_covers_the_whole_run_with_its_minima_and_maxima() -> None:
+    store = SeriesStore(capacity=500, history_buckets=64)
+    values = np.sin(np.arange(100_000) / 300.0) * 10
+    values[12_345] = 99.0
+    values[54_321] = -99.0
+    for i, value in enumerate(values):
+        store.add(reading(1_000.0 + i, float(value)))
+    series = store.get("temperature", "cauldron-core/DS18B20-1")
+    assert series is not None
+
+    times, curve = series.points()
+    assert times[0] < 1_000.0 + series.history.width
+    assert times[-1] == 1_000.0 + 99_999
+    assert np.all(np.diff(times) >= 0)
+    assert curve.max() == 99.0
+    assert curve.min() == -99.0
+    assert len(times) <= 500 + 2 * 64
+
+
+def test_history_buckets_merge_in_pairs_when_the_run_outgrows_them() -> None:
+    history = History(buckets=4, width=1.0)
+    history.add(np.array([0.0, 0.5, 1.5, 3.2]), np.array([1.0, 5.0, 2.0, 7.0]))
+    assert history.width == 1.0
+    history.add(np.array([6.0]), np.array([-3.0]))
+
+    assert history.width == 2.0
+    envelope = history.envelope()
+    assert envelope.times.tolist() == [1.0, 1.0, 3.0, 3.0, 7.0, 7.0]
+    assert envelope.values.tolist() == [1.0, 5.0, 7.0, 7.0, -3.0, -3.0]
+
+
+def test_refused_readings_are_counted_and_never_charted() -> None:
+    store = SeriesStore(max_series=2)
+    assert store.add(reading(5.0, 1.0))
+    assert not store.add(reading(4.0, 2.0))
+    assert not store.add(reading(6.0, math.nan))
+    assert not store.add(reading(6.0, math.inf))
+    assert store.add(reading(6.0, 3.0, sensor_id="b"))
+    assert not store.add(reading(6.0, 3.0, sensor_id="c"))
+
+    assert store.refused == {"out of order": 1, "not finite": 2, "too many series": 1}
+    assert len(store) == 2
+    series = store.get("temperature", "cauldron-core/DS18B20-1")
+    assert series is not None
+    assert series.points().values.tolist() == [1.0]
+
+
+def test_revisions_tell_a_view_what_changed() -> None:
+    store = SeriesStore()
+    store.add(reading(1.0))
+    store.add(reading(1.0, quantity="humidity"))
+    structure = store.structure_revision
+    humidity = store.quantities["humidity"].revision
+    temperature = store.quantities["temperature"].revision
+
+    store.add(reading(2.0))
+
+    assert store.structure_revision == structure
+    assert store.quantities["humidity"].revision == humidity
+    assert store.quantities["temperature"].revision == temperature + 1
+    store.add(reading(2.0, sensor_id="new"))
+    assert store.structure_revision == structure + 1
+
+
+def test_a_series_goes_stale_after_some_of_its_usual_intervals() -> None:
+    store = SeriesStore(staleness=StalenessRule(periods=5, floor_s=3.0, unknown_s=60.0))
+    for second in range(0, 20, 2):
+        store.add(reading(float(second)))
+    store.add(reading(0.0, sensor_id="once"))
+    series = store.get("temperature", "cauldron-core/DS18B20-1")
+    assert series is not None
+    assert series.interval == pytest.approx(2.0)
+
+    assert store.stale(18.0 + 9.9) == []
+    assert store.stale(18.0 + 10.1) == [series]
+    assert [s.sensor_id for s in store.stale(60.5)] == ["cauldron-core/DS18B20-1", "once"]
+
+
+def test_fast_sensors_are_not_stale_before_the_floor() -> None:
+    rule = StalenessRule(periods=5, floor_s=3.0)
+    store = SeriesStore(staleness=rule)
+    for i in range(100):
+        store.add(reading(i * 0.01))
+    series = store.get("temperature", "cauldron-core/DS18B20-1")
+    assert series is not None
+    assert rule.deadline(series) == pytest.approx(0.99 + 3.0)
+
+
+def test_anomalous_readings_become_markers_up_to_a_bound() -> None:
+    store = SeriesStore(anomaly_threshold=0.8, marker_capacity=3)
+    scores = [0.1, 0.85, None, 0.2, 0.9, 0.99, 0.95, 0.79]
+    for second, score in enumerate(scores):
+        store.add(reading(float(second), float(second), score=score))
+    series = store.get("temperature", "cauldron-core/DS18B20-1")
+    assert series is not None
+
+    kept = [(marker.timestamp, marker.score) for marker in series.markers]
+    assert kept == [(4.0, 0.9), (5.0, 0.99), (6.0, 0.95)]
+    assert series.marked == 4
+
+
+def test_clear_forgets_every_series() -> None:
+    store = SeriesStore()
+    store.add(reading(5.0))
+    store.clear()
+    assert len(store) == 0
+    assert store.quantities == {}
+    assert store.add(reading(1.0))
+
+
+@pytest.mark.parametrize(
+    ("sensor_ids", "names"),
+    [
+        (
+            ["cauldron-core/DS18B20-1", "cauldron-core/DS18B20-2"],
+            ["DS18B20-1", "DS18B20-2"],
+        ),
+        (["kitchen/temperature", "hall/temperature"], ["kitchen/temperature", "hall/temperature"]),
+        (["a/x/probe", "b/x/probe", "c/probe"], ["a/x/probe", "b/x/probe", "c/probe"]),
+        (["x/y", "y"], ["x/y", "y"]),
+        (["tasmota_ABC123"], ["tasmota_ABC123"]),
+        (["home/cellar/cauldron"], ["cauldron"]),
+    ],
+)
+def test_display_names_are_the_shortest_distinct_last_segments(
+    sensor_ids: list[str], names: list[str]
+) -> None:
+    assert display_names(sensor_ids) == dict(zip(sensor_ids, names, strict=True))
