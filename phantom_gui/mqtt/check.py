@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ssl
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -31,7 +30,7 @@ def check_connection(config: ConnectionConfig, timeout: float = 5.0) -> Connecti
     GUI thread). Touches no hub and no running connection."""
     try:
         client = new_client(config)
-    except (OSError, ssl.SSLError, ValueError) as error:
+    except (OSError, ValueError) as error:
         return ConnectionCheck(False, setup_failure(error).message)
     answers: list[ConnectionCheck] = []
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ssl
 import sys
 import threading
 import time
@@ -53,20 +52,17 @@ class Connection:
     through `publish_threadsafe`, as do state changes (`StateEvent`s on
     `state_topic(id)`) and the broker's answers to subscriptions (`SubscriptionEvent`s);
     nothing else crosses threads. paho reconnects with exponential backoff
-    (`RECONNECT_MIN_S` doubling up to the maximum) and every (re)connection subscribes
+    (`RECONNECT_MIN_S` doubling up to `RECONNECT_MAX_S`) and every (re)connection subscribes
     again. A failure that retrying cannot fix (credentials refused, TLS, unknown host)
     ends in the `failed` state until `connect()` is called again.
     """
 
-    def __init__(
-        self, config: ConnectionConfig, hub: EventHub, *, reconnect_max_s: int = RECONNECT_MAX_S
-    ) -> None:
+    def __init__(self, config: ConnectionConfig, hub: EventHub) -> None:
         self.config = config
         self._publish = hub.publish_threadsafe
         self._source = f"mqtt:{config.id}"
         self._message_topic = message_topic(config.id)
-        self._reconnect_max_s = reconnect_max_s
-        self._backoff = Backoff(base=RECONNECT_MIN_S, maximum=reconnect_max_s)
+        self._backoff = Backoff(base=RECONNECT_MIN_S, maximum=RECONNECT_MAX_S)
         """The delays paho waits (documented in `Client.reconnect_delay_set`), to announce them."""
         self._lock = threading.Lock()
         self._client: Client | None = None
@@ -94,7 +90,7 @@ class Connection:
             self._refused = None
             try:
                 client = new_client(self.config)
-            except (OSError, ssl.SSLError, ValueError) as error:
+            except (OSError, ValueError) as error:
                 self._set_state(Status.FAILED, setup_failure(error).message)
                 return
             client.on_connect = self._on_connect
@@ -102,7 +98,7 @@ class Connection:
             client.on_disconnect = self._on_disconnect
             client.on_subscribe = self._on_subscribe
             client.on_message = self._on_message
-            client.reconnect_delay_set(RECONNECT_MIN_S, self._reconnect_max_s)
+            client.reconnect_delay_set(RECONNECT_MIN_S, RECONNECT_MAX_S)
             self._set_state(Status.CONNECTING)
             config = self.config
             client.connect_async(

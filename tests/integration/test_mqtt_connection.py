@@ -61,8 +61,8 @@ def connections(hub_log: HubLog) -> Iterator[Callable[..., Connection]]:
     threads_before = set(threading.enumerate())
     made: list[Connection] = []
 
-    def make(config: ConnectionConfig, **options: Any) -> Connection:
-        connection = Connection(config, hub_log.hub, **options)
+    def make(config: ConnectionConfig) -> Connection:
+        connection = Connection(config, hub_log.hub)
         made.append(connection)
         return connection
 

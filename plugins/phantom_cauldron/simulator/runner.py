@@ -16,6 +16,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from phantom_cauldron.simulator import messages
 from phantom_cauldron.simulator.messages import Publication
 from phantom_cauldron.simulator.model import CauldronSimulator
+from phantom_gui.mqtt.clients import PAHO_LOG
 
 LOG = logging.getLogger("phantom.cauldron.simulator")
 KEEPALIVE_S = 30
@@ -31,7 +32,7 @@ class _Device:
     def __init__(self, name: str, client_id: str, on_connect: Callable[[_Device], None]) -> None:
         self.name = name
         self.client = Client(CallbackAPIVersion.VERSION2, client_id=client_id)
-        self.client.enable_logger(LOG)
+        self.client.enable_logger(PAHO_LOG)
         goodbye = messages.availability(name, online=False)
         self.client.will_set(goodbye.topic, goodbye.payload, goodbye.qos, goodbye.retain)
         self._on_connect = on_connect
