@@ -17,6 +17,7 @@ from paho.mqtt.client import (
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from phantom_gui.core.events import SpectralEvent
 from phantom_gui.core.hub import EventHub
 from phantom_gui.core.resilience import Backoff
 from phantom_gui.mqtt.check import ConnectionCheck, check_connection
@@ -107,13 +108,14 @@ class Connection:
             client.loop_start()
             self._client = client
 
-    def disconnect(self) -> None:
-        """Close the connection and join its network thread (blocks up to about a second)."""
+    def disconnect(self) -> SpectralEvent | None:
+        """Close the connection and join its network thread (blocks up to about a second);
+        return the final state's event, None if it was not started."""
         with self._lock:
             if self._client is None:
-                return
+                return None
             self._release()
-        self._set_state(Status.DISCONNECTED, "closed by the user")
+        return self._set_state(Status.DISCONNECTED, "closed by the user")
 
     def _release(self) -> None:
         """Stop the client (if any) and join its thread; its callbacks go quiet first."""
@@ -247,6 +249,8 @@ class Connection:
 
     # -- either thread ----------------------------------------------------------------------
 
-    def _set_state(self, status: Status, reason: str = "", retry_in: float | None = None) -> None:
+    def _set_state(
+        self, status: Status, reason: str = "", retry_in: float | None = None
+    ) -> SpectralEvent:
         self.state = state_event(self.config, status, reason, retry_in)
-        self._publish(state_topic(self.config.id), self.state, source=self._source)
+        return self._publish(state_topic(self.config.id), self.state, source=self._source)

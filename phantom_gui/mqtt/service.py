@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from reactivex import abc
 
 from phantom_gui.audit.service import AuditService
+from phantom_gui.core.events import SpectralEvent
 from phantom_gui.core.hub import EventHub
 from phantom_gui.core.settings import Settings
 from phantom_gui.mqtt.check import ConnectionCheck, check_connection
@@ -20,6 +22,11 @@ from phantom_gui.mqtt.states import (
     StatusSummary,
     summarize,
 )
+
+log = logging.getLogger("phantom.mqtt")
+
+DELIVERY_TIMEOUT_S = 5.0
+"""How long `MqttService` waits for the hub to deliver a connection's final state."""
 
 
 class MqttService:
@@ -94,9 +101,7 @@ class MqttService:
     async def stop(self) -> None:
         """Disconnect everything and join the network threads."""
         self._started = False
-        await asyncio.gather(
-            *(asyncio.to_thread(connection.disconnect) for connection in self._connections.values())
-        )
+        await self._disconnect(*self._connections.values())
         for recording in self._recording:
             recording.dispose()
         self._recording = []
@@ -107,7 +112,32 @@ class MqttService:
 
     async def disconnect(self, connection_id: str) -> None:
         """Disconnect `connection_id` until `connect` is called."""
-        await asyncio.to_thread(self._connections[connection_id].disconnect)
+        await self._disconnect(self._connections[connection_id])
+
+    async def _disconnect(self, *connections: Connection) -> None:
+        """Disconnect on worker threads; return once the hub has delivered each final
+        state, so that the status bar shows it and the audit log records it."""
+        delivered: set[str] = set()
+        finals: set[str] = set()
+        all_delivered = asyncio.Event()
+
+        def seen(event: SpectralEvent) -> None:
+            delivered.add(event.id)
+            if finals and finals <= delivered:
+                all_delivered.set()
+
+        subscription = self._hub.on(STATE_PATTERN).subscribe(seen)
+        try:
+            events = await asyncio.gather(
+                *(asyncio.to_thread(connection.disconnect) for connection in connections)
+            )
+            finals.update(event.id for event in events if event is not None)
+            if not finals <= delivered and not self._hub.is_stopped:
+                await asyncio.wait_for(all_delivered.wait(), DELIVERY_TIMEOUT_S)
+        except TimeoutError:
+            log.warning("the hub did not deliver the final MQTT states in time")
+        finally:
+            subscription.dispose()
 
     async def test(self, config: ConnectionConfig, timeout: float = 5.0) -> ConnectionCheck:
         """Try `config` once on a worker thread (the dialog's Test button)."""
@@ -131,7 +161,7 @@ class MqttService:
         storage = self.store.save(config)
         previous = self._connections.get(config.id)
         if previous is not None:
-            await asyncio.to_thread(previous.disconnect)
+            await self._disconnect(previous)
         connection = self._connections[config.id] = Connection(config, self._hub)
         self._session_ids.discard(config.id)
         if self._started:
@@ -144,4 +174,4 @@ class MqttService:
             self.store.remove(connection_id)
         connection = self._connections.pop(connection_id)
         self._session_ids.discard(connection_id)
-        await asyncio.to_thread(connection.disconnect)
+        await self._disconnect(connection)

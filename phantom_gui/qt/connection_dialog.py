@@ -222,7 +222,7 @@ class MqttConnectionsDialog(QDialog):
             check = await self._service.test(config)
         finally:
             self.test_button.setEnabled(True)
-        self._show_result(check.ok, check.message)
+        self._show_result(check.ok, check.message if check.ok else f"Test failed: {check.message}")
 
     def _save(self) -> None:
         config = self._valid_config()
