@@ -14,6 +14,7 @@ from phantom_cauldron.series import SeriesStore
 from phantom_cauldron.simulation import Simulation
 from phantom_cauldron.topics import TopicTree
 from phantom_gui.core.events import SpectralEvent
+from phantom_gui.mqtt.embedded import MosquittoNotFound
 from phantom_gui.mqtt.messages import message_topic
 from phantom_gui.plugins.context import PluginContext
 
@@ -28,6 +29,8 @@ class Cauldron:
     context: PluginContext
     ingest: Ingest
     simulation: Simulation | None = None
+    no_simulation: str | None = None
+    """Why there is no simulated cauldron although no broker is configured."""
 
     async def init(self, context: PluginContext) -> None:
         """Listen to every connection; start the simulated cauldron when there is none."""
@@ -47,9 +50,13 @@ class Cauldron:
         context.hub.on(ALL_CONNECTIONS).subscribe(self.ingest.on_message)
         mqtt = context.service("mqtt")
         if not mqtt.has_broker:
-            self.simulation = await Simulation.start(
-                mqtt, context.hub.publish, seed=settings.get("simulator_seed")
-            )
+            try:
+                self.simulation = await Simulation.start(
+                    mqtt, context.hub.publish, seed=settings.get("simulator_seed")
+                )
+            except MosquittoNotFound as exc:
+                self.no_simulation = str(exc)
+                context.logger.warning("no simulated cauldron: %s", exc)
 
     def process(self, event: SpectralEvent) -> None:
         """Nothing: messages arrive through the subscription made in `init`."""
@@ -59,6 +66,8 @@ class Cauldron:
         """Where the readings come from, as the panel's header says it."""
         if self.simulation is not None:
             return "Simulated cauldron — no MQTT broker configured (File › MQTT Connections…)"
+        if self.no_simulation is not None:
+            return f"No MQTT broker configured, and no simulated cauldron: {self.no_simulation}"
         return "Live sensors from every MQTT connection"
 
     def problem_counts(self) -> dict[tuple[str, str], int]:

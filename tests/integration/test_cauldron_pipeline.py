@@ -315,3 +315,25 @@ def test_connection_states_and_parser_problems_are_in_the_audit_log(
     assert "mqtt/devices/state" in topics
     assert "mqtt/devices/subscription" in topics
     assert "cauldron/parser/problem" in topics
+
+
+def test_without_a_broker_or_mosquitto_the_cauldron_loads_and_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from phantom_gui.mqtt import embedded
+
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(embedded, "SYSTEM_FOLDERS", ())
+    loop = asyncio.new_event_loop()
+    services = Services.create(tmp_path / "data")
+    services.start(loop)
+    try:
+        loop.run_until_complete(services.plugins.activate("phantom_cauldron"))
+        plugin = services.plugins.records["phantom_cauldron"].instance
+        assert isinstance(plugin, Cauldron)
+        assert plugin.simulation is None
+        assert "mosquitto" in plugin.source and "No MQTT broker configured" in plugin.source
+        assert services.mqtt.configs() == []
+    finally:
+        loop.run_until_complete(services.stop())
+        loop.close()
