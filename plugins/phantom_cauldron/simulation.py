@@ -91,6 +91,8 @@ class Simulation:
 
     async def stop(self) -> None:
         """Stop the simulator, drop its connection and stop the broker."""
-        await asyncio.to_thread(self.runner.stop)
-        await self._mqtt.remove(CONNECTION_ID)
-        await asyncio.to_thread(self.broker.stop)
+        try:
+            await asyncio.to_thread(self.runner.stop)
+            await self._mqtt.remove(CONNECTION_ID)
+        finally:
+            await asyncio.to_thread(self.broker.stop)
