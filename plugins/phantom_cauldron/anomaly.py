@@ -19,14 +19,14 @@ Z_HALF = 5.0
 MAX_MAGNITUDE = 1e150
 """Inputs are clipped to ±this, so sums and squares of them stay finite."""
 MAX_Z = 1e6
+MIN_INTERVAL_S = 1e-9
+"""Shorter times between readings are taken as this long."""
 NORMAL_MAD_TO_SD = math.sqrt(math.pi / 2)
 """A normal distribution's standard deviation over its mean absolute deviation."""
 
 
 class Detector(Protocol):
     """What scores a sensor's readings: the cauldron's detector, its baseline, or another."""
-
-    threshold: float
 
     def update(self, timestamp: float, value: float) -> float:
         """The anomaly score of `value` read at `timestamp` (seconds), in [0, 1]."""
@@ -35,9 +35,9 @@ class Detector(Protocol):
 
 def squash(z: float) -> float:
     """A deviation of `z` standard deviations as a score in [0, 1]: 0.5 at `Z_HALF`."""
-    z = min(abs(z), MAX_Z) / Z_HALF
-    if z != z:
+    if math.isnan(z):
         return 1.0
+    z = min(abs(z), MAX_Z) / Z_HALF
     z4 = z**4
     return z4 / (1.0 + z4)
 
@@ -54,22 +54,31 @@ class DetectorSettings:
     warmup: int = 60
     """Readings scored 0 while the estimates settle."""
     level_alpha: float = 0.3
+    """How much of a reading's surprise the level takes in, per interval."""
     trend_beta: float = 0.05
+    """How much of the level's change the trend takes in."""
+    trend_damping: float = 0.95
+    """Per interval, in (0, 1): a forecast across a gap extrapolates the trend only so far."""
     spread_tau: float = 100.0
+    """How fast the usual size of a forecast's error is learned."""
     huber: float = 3.0
     """Residuals beyond this many spreads move the estimates only this far."""
     baseline_tau: float = 600.0
     """The slow baseline that the level is compared with, to find drift and lasting shifts."""
+    drift_warmup: int = 600
+    """Readings before drift is scored, while the usual distance from the baseline settles."""
     drift_tau: float = 3000.0
     """How fast the usual distance between level and baseline is learned."""
     stuck_factor: float = 3.0
     """A run of equal readings this many times the longest usual run scores 0.5."""
     stuck_memory_tau: float = 5000.0
+    """Readings over which the longest usual run is forgotten."""
     min_changes: int = 10
     """A sensor must have changed value this often before an unchanging one is suspect."""
     gap_factor: float = 5.0
     """On regular sampling, a gap this many intervals long scores 0.5."""
     interval_tau: float = 100.0
+    """Readings over which the usual interval is learned."""
 
 
 class AnomalyDetector:
@@ -141,12 +150,13 @@ class AnomalyDetector:
         self._last_time = max(timestamp, self._last_time)
         gap_z = self._gap_z(elapsed)
         steps = self._steps(elapsed)
-        stuck_z = self._stuck(value)
-        value_z = self._forecast(value, steps, learn_spread=self._run <= self._longest_run)
+        learn_spread = value != self._last_value or self._run < self._longest_run
+        value_z = self._forecast(value, steps, learn_spread)
         drift_z = self._drift(steps)
+        stuck_z = self._stuck(value)
         if self._readings <= self.settings.warmup:
             return 0.0
-        if self._readings <= 2 * self.settings.baseline_tau:
+        if self._readings <= self.settings.drift_warmup:
             drift_z = 0.0
         return squash(max(value_z, drift_z, stuck_z, gap_z))
 
@@ -170,7 +180,7 @@ class AnomalyDetector:
         """How unusual the time since the last reading is; learns the usual interval."""
         if elapsed <= 0.0:
             return 0.0
-        log_elapsed = math.log(elapsed)
+        log_elapsed = math.log(max(elapsed, MIN_INTERVAL_S))
         if self._readings == 2:
             self._log_interval = log_elapsed
             return 0.0
@@ -192,15 +202,19 @@ class AnomalyDetector:
         spread unless told not to (a value repeated beyond the usual run says nothing of
         the noise)."""
         settings = self.settings
-        forecast = self._level + self._trend * steps
+        damping = settings.trend_damping
+        decay = math.pow(damping, steps)
+        forecast = self._level + self._trend * damping * (1.0 - decay) / (1.0 - damping)
         residual = value - forecast
         floor = self._floor(forecast)
         spread = max(self._spread * math.sqrt(max(steps, 1.0)), floor)
         limit = settings.huber * spread
         clipped = max(-limit, min(limit, residual))
-        alpha = max(1.0 - (1.0 - settings.level_alpha) ** steps, 1.0 / (self._readings - 1))
+        alpha = max(
+            -math.expm1(steps * math.log1p(-settings.level_alpha)), 1.0 / (self._readings - 1)
+        )
         self._level = forecast + alpha * clipped
-        self._trend += settings.trend_beta * alpha * clipped / max(steps, 1.0)
+        self._trend = self._trend * decay + settings.trend_beta * alpha * clipped / max(steps, 1.0)
         if learn_spread:
             self._spread += self._weight(steps, settings.spread_tau) * (abs(clipped) - self._spread)
         return abs(residual) / (spread * NORMAL_MAD_TO_SD)
@@ -219,18 +233,21 @@ class AnomalyDetector:
         return abs(distance) / (spread * NORMAL_MAD_TO_SD)
 
     def _stuck(self, value: float) -> float:
-        """How long the value has not changed, against the longest usual run."""
+        """How long the value has not changed, against the longest usual run; zero where
+        the noise is too small to change the reading at its resolution."""
         settings = self.settings
         self._longest_run *= math.exp(-1.0 / settings.stuck_memory_tau)
         if value != self._last_value:
             self._resolution = min(self._resolution, abs(value - self._last_value))
-            self._longest_run = max(self._longest_run, min(self._run, 2.0 * self._longest_run))
+            if self._run < settings.stuck_factor * self._longest_run:
+                self._longest_run = max(self._longest_run, self._run)
             self._changes += 1
             self._run = 1
             self._last_value = value
             return 0.0
         self._run += 1
-        if self._changes < settings.min_changes:
+        noisy = self._spread * NORMAL_MAD_TO_SD >= 0.5 * self._resolution
+        if self._changes < settings.min_changes or not noisy:
             return 0.0
         return Z_HALF * self._run / (settings.stuck_factor * max(self._longest_run, 1.0))
 

@@ -102,7 +102,7 @@ def _telemetry_from_every_device(messages: list[MQTTMessage]) -> bool:
 
 def _availability(messages: list[MQTTMessage]) -> dict[str, bytes]:
     """Each device's last availability message."""
-    return {m.topic: m.payload for m in messages if m.topic.endswith("/LWT")}
+    return {m.topic: bytes(m.payload) for m in messages if m.topic.endswith("/LWT")}
 
 
 def _all(payload: bytes) -> dict[str, bytes]:
