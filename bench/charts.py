@@ -29,9 +29,7 @@ Measured:
 from __future__ import annotations
 
 import argparse
-import gc
 import os
-import statistics
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,7 +43,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
-from report import Row, goal_table
+from report import Row, goal_table, interleaved
 
 from phantom_cauldron._qt.charts import SAMPLES_PER_PIXEL, CauldronCharts
 from phantom_cauldron.readings import SensorReading
@@ -74,16 +72,6 @@ class BenchSettings:
     repeats: int
     frames: int
     readings: int
-
-
-def interleaved(runners: Runners, repeats: int) -> dict[str, float]:
-    """Median of each runner's results, the repeats of all runners interleaved."""
-    results: dict[str, list[float]] = {name: [] for name in runners}
-    for _ in range(repeats):
-        for name, run in runners.items():
-            gc.collect()
-            results[name].append(run())
-    return {name: statistics.median(values) for name, values in results.items()}
 
 
 # -- (a) frames -----------------------------------------------------------------------------

@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
-import gc
 import os
 import statistics
 import sys
@@ -45,7 +44,7 @@ from pathlib import Path
 from time import perf_counter
 from typing import Any
 
-from report import Row, goal_table
+from report import Row, goal_table, interleaved
 
 from phantom_gui.core.events import SpectralEvent
 from phantom_gui.core.hub import EventHub
@@ -114,16 +113,6 @@ class BenchSettings:
 
 
 # -- measuring ----------------------------------------------------------------------------
-
-
-def interleaved(runners: Runners, repeats: int) -> dict[str, float]:
-    """Median of each runner's results, the repeats of all runners interleaved."""
-    results: dict[str, list[float]] = {name: [] for name in runners}
-    for _ in range(repeats):
-        for name, run in runners.items():
-            gc.collect()
-            results[name].append(run())
-    return {name: statistics.median(values) for name, values in results.items()}
 
 
 def write_plugin(folder: Path, index: int, isolation: str = "inline", style: str = "rx") -> str:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -71,3 +74,14 @@ def goal_table(rows: list[Row], figures: dict[str, float]) -> tuple[str, int, in
             missed += not ok
         lines.append(tuple(cells))
     return format_table(lines, right={1, 4, 5}), passed, missed
+
+
+def interleaved(runners: dict[str, Callable[[], float]], repeats: int) -> dict[str, float]:
+    """Median of each runner's results, the repeats of all runners interleaved (so a burst
+    of noise on the machine hits a figure and its baseline alike)."""
+    results: dict[str, list[float]] = {name: [] for name in runners}
+    for _ in range(repeats):
+        for name, run in runners.items():
+            gc.collect()
+            results[name].append(run())
+    return {name: statistics.median(values) for name, values in results.items()}
