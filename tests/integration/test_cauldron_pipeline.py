@@ -21,6 +21,7 @@ import pytest
 from phantom_cauldron.plugin import Cauldron
 from phantom_cauldron.readings import SensorReading
 from phantom_cauldron.series import Series
+from phantom_gui.mqtt.states import SubscriptionEvent
 from phantom_gui.runtime import Services
 
 
@@ -33,6 +34,7 @@ class RunningCauldron:
     readings: list[SensorReading] = field(default_factory=list)
     anomalies: list[dict[str, Any]] = field(default_factory=list)
     problems: list[dict[str, Any]] = field(default_factory=list)
+    subscribed: list[SubscriptionEvent] = field(default_factory=list)
 
     @property
     def plugin(self) -> Cauldron:
@@ -45,6 +47,11 @@ class RunningCauldron:
         while not condition():
             assert time.monotonic() < deadline, "condition not met in time"
             self.loop.run_until_complete(asyncio.sleep(0.01))
+
+    def wait_until_subscribed(self, times: int = 1) -> None:
+        """Until the broker has granted the devices subscription `times` times (from then on
+        nothing a device publishes is missed)."""
+        self.wait_for(lambda: sum(event["granted"] for event in self.subscribed) >= times, 30)
 
     def series_with(self, quantity: str, value: float) -> Series:
         """The chart series of `quantity` that holds a point of `value`."""
@@ -88,9 +95,9 @@ def start_cauldron(tmp_path: Path, mosquitto: Any) -> Iterator[Callable[[], Runn
         hub.on("cauldron/reading/#").subscribe(lambda e: running.readings.append(e.data))
         hub.on("cauldron/anomaly/#").subscribe(lambda e: running.anomalies.append(e.data))
         hub.on("cauldron/parser/#").subscribe(lambda e: running.problems.append(e.data))
+        hub.on("mqtt/devices/subscription").subscribe(lambda e: running.subscribed.append(e.data))
         loop.run_until_complete(services.plugins.activate("phantom_cauldron"))
-        connection = services.mqtt.connection("devices")
-        running.wait_for(lambda: connection.state["state"] == "connected")
+        running.wait_until_subscribed()
         return running
 
     yield start
@@ -223,7 +230,7 @@ def test_after_a_broker_restart_the_charts_go_on_in_the_same_series(
 
         mosquitto.restart()
         cauldron.wait_for(lambda: connection.state["state"] != "connected")
-        cauldron.wait_for(lambda: connection.state["state"] == "connected", timeout=30)
+        cauldron.wait_until_subscribed(times=2)
         publisher.reconnect()
         send(publisher, "cellar/barrel/temperature", "13.0")
 
