@@ -130,9 +130,9 @@ class Series:
     """One sensor's readings of one quantity: a ring of recent raw points, history, markers.
 
     `total` counts the readings accepted (a view redraws the curve when it changes)
-    and `marked` the anomalous ones; `last_seen` is the newest timestamp and
-    `interval` the typical gap between readings (smoothed), which the staleness rule
-    uses.
+    and `marked` the anomalous ones; `first_seen` is the oldest timestamp, `last_seen` the
+    newest and `interval` the typical gap between readings (smoothed), which the staleness
+    rule uses.
     """
 
     def __init__(
@@ -151,6 +151,7 @@ class Series:
         self.capacity = capacity
         self.total = 0
         self.marked = 0
+        self.first_seen = math.inf
         self.last_seen = -math.inf
         self.interval = math.nan
         self.history = History(history_buckets)
@@ -174,6 +175,8 @@ class Series:
             self.interval = (
                 gap if self.total == 1 else interval + INTERVAL_SMOOTHING * (gap - interval)
             )
+        else:
+            self.first_seen = timestamp
         self.total += 1
         self.last_seen = timestamp
         if score >= threshold:

@@ -205,8 +205,36 @@ def test_following_shows_the_latest_window_and_pause_freezes_it(
     panel.follow_button.click()
     frame(panel)
     assert x_range(plot) == pytest.approx(latest(clock, 60))
-    QApplication.processEvents()  # pyqtgraph fits the values' range when it paints
     assert plot.view_box.viewRange()[1][1] > 500
+
+
+def y_range(plot: QuantityPlot) -> tuple[float, float]:
+    bottom, top = plot.view_box.viewRange()[1]
+    return bottom, top
+
+
+def test_following_fits_the_value_axis_to_the_values_in_the_window(
+    panel: CauldronPanel, store: SeriesStore, clock: Clock
+) -> None:
+    panel.window_choice.setCurrentText("1 min")
+    feed(store, clock, 30)
+    clock.now += 1
+    store.add(SensorReading("cauldron-core/DS18B20-1", "temperature", 80.0, "°C", clock.now))
+    feed(store, clock, 30)
+    frame(panel)
+    plot = plot_of(panel)
+    bottom, top = y_range(plot)
+    assert bottom < 20.0 and 80.0 < top < 90.0, "the spike and the level both on show"
+
+    feed(store, clock, 45)
+    frame(panel)
+    bottom, top = y_range(plot)
+    assert bottom < 20.0 < top < 25.0, "the spike left the window: the axis shrinks to the level"
+
+    clock.now += 1
+    store.add(SensorReading("cauldron-core/DS18B20-1", "temperature", -5.0, "°C", clock.now))
+    frame(panel)
+    assert y_range(plot)[0] < -5.0, "a value below the range widens it"
 
 
 def test_zooming_with_the_mouse_pauses_and_follow_resumes(

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from phantom_cauldron.series import Quantity, Series, SeriesStore, display_names
+from phantom_cauldron.series import Points, Quantity, Series, SeriesStore, display_names
 from phantom_cauldron.topics import TopicTree
 from phantom_gui.qt.theme import ASH, BLOOD, BONE, CRYPT, ECTOPLASM, MIST, NIGHT, PUMPKIN
 
@@ -42,6 +42,12 @@ ALARM_SCORE = 0.95
 WARNING_COLOUR = "#ffb347"
 STALE_SHADE_ALPHA = 110
 STALE_CURVE_ALPHA = 150
+VALUE_MARGIN = 0.1
+"""While following, the value axis leaves this fraction of the values' span free above and
+below them."""
+REFIT_FILL = 0.5
+"""...and keeps its range until the values leave it or fill less than this fraction of it:
+an axis whose range did not change is not laid out again."""
 SAMPLES_PER_PIXEL = 1.0
 """Peak downsampling keeps a min and a max per pixel column. Thin (1 px) pens draw three
 times faster than 1.5 px ones, and the plots have no grid: pyqtgraph's grid lines cost
@@ -77,10 +83,10 @@ class QuantityPlot(QWidget):
         self.shown: list[Series] = []
         self.entries: list[str] = []
         """The legend's entries as shown, in curve order."""
-        self.first_time = np.inf
         self._colours: dict[Series, QColor] = {}
         self._names: dict[str, str] = {}
         self._drawn_totals: dict[Series, int] = {}
+        self._drawn_points: dict[Series, Points] = {}
         self._drawn_marks: tuple[int, ...] = ()
         self._drawn_stale: frozenset[Series] = frozenset()
         self.setObjectName("cauldronPlot")
@@ -172,9 +178,8 @@ class QuantityPlot(QWidget):
         """Bring curves, markers and staleness shading up to date (only what changed)."""
         for series in self.shown:
             if self._drawn_totals.get(series) != series.total:
-                times, values = series.points()
+                times, values = self._drawn_points[series] = series.points()
                 self.curves[series].setData(times, values)
-                self.first_time = min(self.first_time, times[0])
                 self._drawn_totals[series] = series.total
         marks = tuple(series.marked for series in self.shown)
         if marks != self._drawn_marks:
@@ -184,6 +189,29 @@ class QuantityPlot(QWidget):
         for series in stale_here:
             self.regions[series].setRegion((series.last_seen, now))
         self._show_stale(stale_here)
+
+    def fit_values(self, left: float, right: float, *, anew: bool = False) -> None:
+        """Fit the value axis to the shown curves between times `left` and `right`, keeping
+        its range (see `REFIT_FILL`) unless `anew`."""
+        low, high = np.inf, -np.inf
+        for series in self.shown:
+            points = self._drawn_points.get(series)
+            if points is None:
+                continue
+            start, stop = np.searchsorted(points.times, (left, right), side="right")
+            if start:
+                start -= 1  # the line from the last point before the window is on show too
+            if start < stop:
+                shown = points.values[start:stop]
+                low, high = min(low, shown.min()), max(high, shown.max())
+        if low > high:
+            return
+        (bottom, top) = self.view_box.viewRange()[1]
+        inside = bottom <= low and high <= top
+        if not anew and inside and high - low >= REFIT_FILL * (top - bottom):
+            return
+        margin = VALUE_MARGIN * (high - low) or VALUE_MARGIN * max(abs(high), 1.0)
+        self.view_box.setYRange(low - margin, high + margin, padding=0)
 
     def _draw_markers(self) -> None:
         marks = [mark for series in self.shown for mark in series.markers]
@@ -257,6 +285,8 @@ class CauldronCharts(QWidget):
         self._clock = clock
         self._following = True
         self._view_changed = True
+        self._refit = True
+        """Fit the value axes afresh on the next frame, not only when the values leave them."""
         self._drawn_revision = -1
         self._drawn_layout: tuple[int, int] = (-1, -1)
         self._drawn_stale: frozenset[Series] = frozenset()
@@ -294,9 +324,7 @@ class CauldronCharts(QWidget):
     def follow(self) -> None:
         """Show the latest data again, with the values' range fitted to what is on show."""
         self._set_following(True)
-        for plot in self.plots.values():
-            plot.view_box.enableAutoRange(axis="y")
-            plot.view_box.setAutoVisible(y=True)
+        self._refit = True
 
     def pause(self) -> None:
         """Freeze the view (data keeps arriving, off to the right)."""
@@ -327,10 +355,12 @@ class CauldronCharts(QWidget):
         if layout != self._drawn_layout:
             self._lay_out()
         right = max(now, store.newest)
+        if self._following:  # before the curves' data: a curve resamples when either changes
+            self._show_window(right)
         for plot in self._visible_plots():
             plot.draw(stale, right)
         if self._following:
-            self._show_window(right)
+            self._fit_values(right)
         self._drawn_revision = store.revision
         self._drawn_layout = layout
         self._drawn_stale = stale
@@ -378,10 +408,7 @@ class CauldronCharts(QWidget):
         plot = QuantityPlot(quantity)
         if self.plots:
             plot.view_box.setXLink(next(iter(self.plots.values())).view_box)
-        if self._following:
-            plot.view_box.setAutoVisible(y=True)
-        else:
-            plot.view_box.disableAutoRange()
+        plot.view_box.disableAutoRange()
         plot.view_box.sigRangeChangedManually.connect(self.pause)
         self._stack.insertWidget(self._stack.count() - 1, plot, 1)
         self.plots[quantity.name] = plot
@@ -392,7 +419,7 @@ class CauldronCharts(QWidget):
         if not plots:
             return
         if self.window_s is None:
-            left = min(plot.first_time for plot in plots)
+            left = min(series.first_seen for plot in plots for series in plot.shown)
         else:
             left = right - self.window_s
         views = [plot.view_box for plot in plots]
@@ -402,3 +429,9 @@ class CauldronCharts(QWidget):
             view.setXRange(left, right, padding=0)
         for view in views:
             view.blockLink(False)
+
+    def _fit_values(self, right: float) -> None:
+        left = right - self.window_s if self.window_s is not None else -np.inf
+        for plot in self._visible_plots():
+            plot.fit_values(left, right, anew=self._refit)
+        self._refit = False
