@@ -6,8 +6,9 @@ Runs in its own process (so it does not share the measured process's GIL)::
 
 Each message is ``tele/bench-<n>/SENSOR`` with one DS18B20 temperature, its sequence
 number and the send time in nanoseconds since the epoch (``Sent``), which the receiver
-uses for latency. At most `--window` QoS 1 messages are unacknowledged at a time (paho
-refuses more than 65,535). Prints one line, ``published N in S s``, when done.
+uses for latency. At most `--window` QoS 1 messages are unacknowledged at a time: paho
+walks its queue of outgoing messages on every acknowledgement, so a small window
+publishes fastest (200: ~6k msg/s here, 2,000: ~2.4k msg/s). Prints one line, ``published N in S s``, when done.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, required=True)
     parser.add_argument("--rate", type=float, default=0.0, help="messages/s; 0: flat out")
     parser.add_argument("--qos", type=int, default=1)
-    parser.add_argument("--window", type=int, default=2_000)
+    parser.add_argument("--window", type=int, default=200)
     args = parser.parse_args()
 
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="phantom-bench-publisher")

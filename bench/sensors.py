@@ -20,8 +20,9 @@ Measured:
     doing the same (counting in `on_message`), repeats interleaved. Loss = N - received;
 (b) latency at 1,000 msg/s, publish (the send time in the payload) → the message event
     on the hub's thread; baseline: → a bare paho `on_message`. p50 and p99;
-(c) event-loop lag while 10,000 msg/s arrive: a task sleeping 5 ms notes how late it
-    wakes; baseline: the same task on the idle loop. p99;
+(c) event-loop lag while Phantom ingests as fast as it can (a backlog queued as in (a),
+    sent by the broker far above 10,000 msg/s): a task sleeping 5 ms notes how late it
+    wakes; baseline: the same task on the idle loop. p99, and the rate ingested;
 (d) chart frame time, 8 sensors x 10k points (from `bench/charts.py`);
 (e) memory: resident set size while 1,000 msg/s flow for `--soak` seconds, sampled every
     5 s; the growth over the second half, in MB per minute.
@@ -288,17 +289,20 @@ async def _lags(seconds: float) -> list[float]:
 
 
 async def lag_figures(broker: Broker, seconds: float) -> dict[str, float]:
-    """(c): the loop's lag while 10,000 msg/s are ingested, and on the idle loop."""
+    """(c): the loop's lag while Phantom ingests flat out, and on the idle loop.
+
+    A paced publisher cannot offer 10,000 msg/s at QoS 1 on a small machine (it needs a
+    core of its own), so the messages wait in a persistent session, as in (a), and reach
+    Phantom as fast as the broker can send them: the loop is as busy as ingest can make it.
+    """
     idle = await _lags(seconds)
-    pipeline = Pipeline(broker.port, "lag-phantom", clean=True)
-    pipeline.connection.connect()
-    await asyncio.sleep(0.3)
     count = int(seconds * 10_000)
-    publisher = broker.publish(count, rate=10_000)
+    _queue_for(broker, "lag-phantom", count)
+    pipeline = Pipeline(broker.port, "lag-phantom", clean=False)
     start = perf_counter()
+    pipeline.connection.connect()
     busy = await _lags(seconds)
-    await asyncio.get_running_loop().run_in_executor(None, publisher.communicate)
-    await _until(lambda: pipeline.ingest.readings >= count, 60)
+    await _until(lambda: pipeline.ingest.readings >= count, 600)
     elapsed = perf_counter() - start
     pipeline.connection.disconnect()
     return {
@@ -374,14 +378,14 @@ ROWS = [
     ),
     Row("(c) loop lag p99, idle loop", "idle_lag_p99", "ms"),
     Row(
-        "(c) loop lag p99 while ingesting 10k msg/s",
+        "(c) loop lag p99 while ingesting flat out",
         "busy_lag_p99",
         "ms",
         "idle_lag_p99",
         "idle",
         max_value=50,
     ),
-    Row("(c) rate ingested while measuring lag", "lag_rate", "msg/s"),
+    Row("(c) rate ingested while measuring lag", "lag_rate", "msg/s", min_value=10_000),
     *[row for row in charts.ROWS if row.key in ("bare_scrolling", "charts_following")],
     Row("(e) RSS at the start of the soak", "soak_rss_start", "MB"),
     Row("(e) RSS at the end of the soak", "soak_rss_end", "MB"),
