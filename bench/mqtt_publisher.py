@@ -8,7 +8,8 @@ Each message is ``tele/bench-<n>/SENSOR`` with one DS18B20 temperature, its sequ
 number and the send time in nanoseconds since the epoch (``Sent``), which the receiver
 uses for latency. At most `--window` QoS 1 messages are unacknowledged at a time: paho
 walks its queue of outgoing messages on every acknowledgement, so a small window
-publishes fastest (200: ~6k msg/s here, 2,000: ~2.4k msg/s). Prints one line, ``published N in S s``, when done.
+publishes fastest (200: ~6k msg/s here, 2,000: ~2.4k msg/s). Prints one line,
+``published N in S s``, when done.
 """
 
 from __future__ import annotations
