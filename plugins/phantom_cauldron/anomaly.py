@@ -77,6 +77,10 @@ class DetectorSettings:
     """A sensor must have changed value this often before an unchanging one is suspect."""
     gap_factor: float = 5.0
     """On regular sampling, a gap this many intervals long scores 0.5."""
+    min_gap_s: float = 1.0
+    """Shorter silences never score: readings stamped on arrival jitter by milliseconds when
+    a broker delivers in bursts or the app is busy, and nobody calls so short a silence a
+    dropout."""
     interval_tau: float = 100.0
     """Readings over which the usual interval is learned."""
 
@@ -191,6 +195,8 @@ class AnomalyDetector:
         weight = self._weight(1.0, self.settings.interval_tau)
         self._log_interval += weight * clipped
         self._log_interval_spread += weight * (abs(clipped) - self._log_interval_spread)
+        if elapsed < self.settings.min_gap_s:
+            return 0.0
         return max(deviation, 0.0) / spread
 
     def _steps(self, elapsed: float) -> float:

@@ -126,6 +126,17 @@ def test_irregular_sampling_and_short_gaps_do_not_alarm() -> None:
     assert alarms(scores(readings)) == 0
 
 
+def test_readings_delivered_in_bursts_do_not_alarm_for_their_jitter() -> None:
+    """Stamped on arrival a millisecond apart, with a 50 ms hiccup now and then (a busy
+    broker or app): a hiccup fifty times the usual interval is no dropout."""
+    rng = random.Random(4)
+    time, readings = START, []
+    for i in range(2000):
+        time += 0.05 if i % 97 == 96 else 0.001
+        readings.append((time, 60.0 + 0.1 * (i % 3) + rng.gauss(0.0, 0.01)))
+    assert alarms(scores(readings)) == 0
+
+
 def test_a_quantised_sensor_that_often_repeats_is_not_stuck() -> None:
     """A slow sensor read at 0.1 resolution repeats its value for minutes on end."""
     readings = [(t, round(v * 2, 0) / 2) for t, v in quiet(5000, seed=3)]
