@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from typing import Any
+from typing import Any, Protocol
 
 from paho.mqtt.client import (
     Client,
@@ -17,8 +17,7 @@ from paho.mqtt.client import (
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from phantom_gui.core.events import SpectralEvent
-from phantom_gui.core.hub import EventHub
+from phantom_gui.core.events import EventMetadata, SpectralEvent
 from phantom_gui.core.resilience import Backoff
 from phantom_gui.mqtt.check import ConnectionCheck, check_connection
 from phantom_gui.mqtt.clients import connect_options, new_client
@@ -46,6 +45,22 @@ RECONNECT_MAX_S = 60
 Payload = str | bytes | bytearray | int | float | None
 
 
+class ThreadsafePublisher(Protocol):
+    """Where a connection puts what it receives: the hub, or a relay to the hub in another
+    process."""
+
+    def publish_threadsafe(
+        self,
+        topic: str,
+        data: Any = None,
+        *,
+        source: str,
+        metadata: EventMetadata | None = None,
+    ) -> SpectralEvent | None:
+        """Publish from any thread (see `EventHub.publish_threadsafe`)."""
+        ...
+
+
 class Connection:
     """A connection to one broker on paho's own network thread (`loop_start`).
 
@@ -58,7 +73,7 @@ class Connection:
     ends in the `failed` state until `connect()` is called again.
     """
 
-    def __init__(self, config: ConnectionConfig, hub: EventHub) -> None:
+    def __init__(self, config: ConnectionConfig, hub: ThreadsafePublisher) -> None:
         self.config = config
         self._publish = hub.publish_threadsafe
         self._source = f"mqtt:{config.id}"
@@ -251,6 +266,6 @@ class Connection:
 
     def _set_state(
         self, status: Status, reason: str = "", retry_in: float | None = None
-    ) -> SpectralEvent:
+    ) -> SpectralEvent | None:
         self.state = state_event(self.config, status, reason, retry_in)
         return self._publish(state_topic(self.config.id), self.state, source=self._source)

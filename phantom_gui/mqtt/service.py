@@ -13,7 +13,7 @@ from phantom_gui.core.hub import EventHub
 from phantom_gui.core.settings import Settings
 from phantom_gui.mqtt.check import ConnectionCheck, check_connection
 from phantom_gui.mqtt.config import ConnectionConfig
-from phantom_gui.mqtt.connection import Connection
+from phantom_gui.mqtt.network_process import ProcessConnection
 from phantom_gui.mqtt.profiles import ConnectionStore, PasswordStorage
 from phantom_gui.mqtt.states import (
     STATE_PATTERN,
@@ -52,7 +52,7 @@ class MqttService:
         """The saved profiles, and where passwords go."""
         configs, self.problems = self.store.load()
         """Profiles in the settings that could not be read, one sentence each."""
-        self._connections = {config.id: Connection(config, hub) for config in configs}
+        self._connections = {config.id: ProcessConnection(config, hub) for config in configs}
         self._session_ids: set[str] = set()
         self._recording: list[abc.DisposableBase] = []
         self._started = False
@@ -68,7 +68,7 @@ class MqttService:
         """The settings of every connection, saved ones first as they were added."""
         return [connection.config for connection in self._connections.values()]
 
-    def connection(self, connection_id: str) -> Connection:
+    def connection(self, connection_id: str) -> ProcessConnection:
         """The connection `connection_id` (`KeyError` if there is none)."""
         return self._connections[connection_id]
 
@@ -114,7 +114,7 @@ class MqttService:
         """Disconnect `connection_id` until `connect` is called."""
         await self._disconnect(self._connections[connection_id])
 
-    async def _disconnect(self, *connections: Connection) -> None:
+    async def _disconnect(self, *connections: ProcessConnection) -> None:
         """Disconnect on worker threads; return once the hub has delivered each final
         state, so that the status bar shows it and the audit log records it."""
         delivered: set[str] = set()
@@ -145,11 +145,11 @@ class MqttService:
 
     # -- changing what there is -------------------------------------------------------------
 
-    def add_session(self, config: ConnectionConfig) -> Connection:
+    def add_session(self, config: ConnectionConfig) -> ProcessConnection:
         """Add a connection for this run only (never saved); it connects once started."""
         if config.id in self._connections:
             raise ValueError(f"there is already an MQTT connection with the id {config.id!r}")
-        connection = self._connections[config.id] = Connection(config, self._hub)
+        connection = self._connections[config.id] = ProcessConnection(config, self._hub)
         self._session_ids.add(config.id)
         if self._started:
             connection.connect()
@@ -162,7 +162,7 @@ class MqttService:
         previous = self._connections.get(config.id)
         if previous is not None:
             await self._disconnect(previous)
-        connection = self._connections[config.id] = Connection(config, self._hub)
+        connection = self._connections[config.id] = ProcessConnection(config, self._hub)
         self._session_ids.discard(config.id)
         if self._started:
             connection.connect()

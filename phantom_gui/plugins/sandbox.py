@@ -16,23 +16,20 @@ Everything else, including every call into the hub, runs on the asyncio loop's t
 from __future__ import annotations
 
 import asyncio
-import atexit
 import contextlib
 import logging
 import os
 import pickle
-import signal
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from multiprocessing import get_context
-from multiprocessing.process import BaseProcess
 from queue import Empty, SimpleQueue
 from typing import Any
 
 from reactivex import abc
 
+from phantom_gui.core.children import SPAWN, describe_exit, forget, track
 from phantom_gui.core.errors import BanishmentError, ManifestationError
 from phantom_gui.core.events import EventMetadata, SpectralEvent
 from phantom_gui.core.resilience import Backoff
@@ -67,18 +64,8 @@ log = logging.getLogger("phantom.plugins.sandbox")
 Reporter = Callable[[str, dict[str, Any]], None]
 """`report(kind, data)`: publishes ``plugin/<id>/<kind>`` (given by the plugin manager)."""
 
-SPAWN = get_context("spawn")
 REAP_GRACE_S = 1.0
 """How long a child that closed its pipe may take to exit before it is killed."""
-
-_live_children: set[BaseProcess] = set()
-
-
-@atexit.register
-def _kill_live_children() -> None:
-    """The safety net: no child outlives the app, whatever happened to its host."""
-    for process in list(_live_children):
-        process.kill()
 
 
 @dataclass(frozen=True)
@@ -106,17 +93,6 @@ class SandboxSettings:
             )
 
 
-def describe_exit(exitcode: int | None) -> dict[str, Any]:
-    """How a child ended: its exit code and, when a signal killed it, the signal's name."""
-    info: dict[str, Any] = {"exitcode": exitcode}
-    if exitcode is not None and exitcode < 0:
-        try:
-            info["signal"] = signal.Signals(-exitcode).name
-        except ValueError:
-            info["signal"] = str(-exitcode)
-    return info
-
-
 class _Child:
     """One child process, its pipe, and the threads that read and write it."""
 
@@ -135,7 +111,7 @@ class _Child:
             target=run_child, args=(child_conn, config), name=f"phantom-plugin-{config.plugin_id}"
         )
         self.process.start()
-        _live_children.add(self.process)
+        track(self.process)
         child_conn.close()  # so that the child's death reads as end-of-file here
         self.pid = self.process.pid
         self.ready = False
@@ -217,7 +193,7 @@ class _Child:
         if self.process.exitcode is None:
             self.process.kill()
             self.process.join()
-        _live_children.discard(self.process)
+        forget(self.process)
         self._outbox.put(None)
         self._writer.join()
         self._conn.close()

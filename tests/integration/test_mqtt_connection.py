@@ -1,9 +1,15 @@
-"""A `Connection` against a real mosquitto: messages, retained messages, credentials, TLS,
-both protocol versions, a broker that dies and comes back, 20k QoS 1 messages, shutdown."""
+"""A connection against a real mosquitto: messages, retained messages, credentials, TLS,
+both protocol versions, a broker that dies and comes back, 20k QoS 1 messages, shutdown.
+
+Each test runs twice: on a `Connection` (paho on a thread of this process) and on a
+`ProcessConnection` (the same in a network process of its own, as the app runs it)."""
 
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
+import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Coroutine, Iterator
@@ -18,6 +24,7 @@ from phantom_gui.core.hub import EventHub
 from phantom_gui.mqtt.config import ConnectionConfig
 from phantom_gui.mqtt.connection import Connection
 from phantom_gui.mqtt.messages import MqttMessage
+from phantom_gui.mqtt.network_process import ProcessConnection
 
 from support.mosquitto import MosquittoBroker
 from support.waiting import until
@@ -54,15 +61,31 @@ def hub_log(asyncio_loop: asyncio.AbstractEventLoop) -> HubLog:
     return HubLog(asyncio_loop)
 
 
-@pytest.fixture
-def connections(hub_log: HubLog) -> Iterator[Callable[..., Connection]]:
-    """Make connections on the hub; after the test each is disconnected, and no thread
-    they started may be left."""
-    threads_before = set(threading.enumerate())
-    made: list[Connection] = []
+AnyConnection = Connection | ProcessConnection
 
-    def make(config: ConnectionConfig) -> Connection:
-        connection = Connection(config, hub_log.hub)
+
+@pytest.fixture(params=[Connection, ProcessConnection], ids=["thread", "process"])
+def kind(request: pytest.FixtureRequest) -> type[AnyConnection]:
+    return request.param  # type: ignore[no-any-return]
+
+
+def assert_nothing_left(threads_before: set[threading.Thread]) -> None:
+    """No thread or child process that the connections started is still there."""
+    assert set(threading.enumerate()) <= threads_before
+    assert multiprocessing.active_children() == []
+
+
+@pytest.fixture
+def connections(
+    hub_log: HubLog, kind: type[AnyConnection]
+) -> Iterator[Callable[..., AnyConnection]]:
+    """Make connections on the hub; after the test each is disconnected, and no thread
+    or process they started may be left."""
+    threads_before = set(threading.enumerate())
+    made: list[AnyConnection] = []
+
+    def make(config: ConnectionConfig) -> AnyConnection:
+        connection = kind(config, hub_log.hub)
         made.append(connection)
         return connection
 
@@ -70,7 +93,7 @@ def connections(hub_log: HubLog) -> Iterator[Callable[..., Connection]]:
     for connection in made:
         connection.disconnect()
     hub_log.loop.run_until_complete(hub_log.loop.shutdown_default_executor())
-    assert set(threading.enumerate()) <= threads_before
+    assert_nothing_left(threads_before)
 
 
 def run(hub_log: HubLog, scenario: Coroutine[Any, Any, None], timeout: float = 60.0) -> None:
@@ -192,6 +215,7 @@ def test_publish_sends_through_the_connection(
         await until(lambda: hub_log.granted() == 1)
         info = connection.publish("brew/command", b'{"recipe": "r-1"}', qos=1, retain=True)
         await asyncio.to_thread(info.wait_for_publish, 10)
+        assert info.is_published()
         await until(lambda: hub_log.messages())
 
     run(hub_log, scenario())
@@ -367,6 +391,55 @@ def test_a_persistent_session_gets_what_was_sent_while_away(
     assert [m.payload for m in hub_log.messages()] == [b"boo"]
 
 
+# -- the network process -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", [ProcessConnection], ids=["process"])
+def test_a_network_process_that_dies_fails_the_connection_and_connect_starts_another(
+    mosquitto: MosquittoBroker, hub_log: HubLog, connections
+) -> None:
+    connection = connections(mosquitto.config(subscriptions=[{"pattern": "vat/#"}]))
+    assert isinstance(connection, ProcessConnection)
+
+    async def scenario() -> None:
+        connection.connect()
+        await until(lambda: hub_log.granted() == 1)
+        first = connection.pid
+        assert first is not None
+        os.kill(first, signal.SIGKILL)
+        await until(lambda: hub_log.states()[-1] == "failed")
+        assert not connection.is_active and connection.pid is None
+        connection.connect()
+        await until(lambda: hub_log.granted() == 2)
+        assert connection.pid not in (None, first)
+        await asyncio.to_thread(publish, mosquitto, "vat/after", b"1")
+        await until(lambda: hub_log.messages())
+
+    run(hub_log, scenario())
+    failed = hub_log.of("state")[hub_log.states().index("failed")]
+    assert failed["reason"] == "its network process stopped unexpectedly (signal SIGKILL)"
+    assert failed["connection"] == "test"
+    assert [m.topic for m in hub_log.messages()] == ["vat/after"]
+
+
+def test_a_publish_the_broker_never_gets_says_so(
+    mosquitto: MosquittoBroker, hub_log: HubLog, connections
+) -> None:
+    connection = connections(mosquitto.config())
+
+    async def scenario() -> None:
+        connection.connect()
+        await until(lambda: hub_log.granted() == 1)
+        mosquitto.stop()
+        await until(lambda: hub_log.states()[-1] == "reconnecting")
+        info = connection.publish("vat/lost", b"1", qos=1)
+        await asyncio.to_thread(connection.disconnect)
+        with pytest.raises(RuntimeError):
+            info.wait_for_publish(5)
+
+    run(hub_log, scenario())
+
+
 # -- throughput -----------------------------------------------------------------------------
 
 BURST = 20_000
@@ -415,11 +488,11 @@ def test_twenty_thousand_qos1_messages_arrive_complete_and_in_order(
 # -- shutdown -------------------------------------------------------------------------------
 
 
-def test_disconnecting_while_retrying_ends_every_thread(
-    mosquitto: MosquittoBroker, hub_log: HubLog
+def test_disconnecting_while_retrying_ends_every_thread_and_process(
+    mosquitto: MosquittoBroker, hub_log: HubLog, kind: type[AnyConnection]
 ) -> None:
     before = set(threading.enumerate())
-    connection = Connection(mosquitto.config(), hub_log.hub)
+    connection = kind(mosquitto.config(), hub_log.hub)
 
     async def scenario() -> None:
         connection.connect()
@@ -431,6 +504,6 @@ def test_disconnecting_while_retrying_ends_every_thread(
 
     run(hub_log, scenario())
     hub_log.loop.run_until_complete(hub_log.loop.shutdown_default_executor())
-    assert set(threading.enumerate()) <= before
+    assert_nothing_left(before)
     assert not connection.is_active
     assert hub_log.of("state")[-1]["reason"] == "closed by the user"

@@ -17,11 +17,12 @@ from typing import Any
 
 import pytest
 
+from phantom_gui.core.children import describe_exit
 from phantom_gui.core.events import SpectralEvent
 from phantom_gui.plugins import child
 from phantom_gui.plugins.child import ChildConfig, ChildRunner, Message, event_fields, send_batch
 from phantom_gui.plugins.discovery import discover
-from phantom_gui.plugins.sandbox import ProcessPluginHost, SandboxSettings, describe_exit
+from phantom_gui.plugins.sandbox import ProcessPluginHost, SandboxSettings
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sandbox_plugins"
 TIMEOUT_S = 5.0

@@ -1,0 +1,356 @@
+"""A broker connection whose network loop runs in a child process.
+
+paho spends some 50 µs of Python per message (reads, acknowledgements, bookkeeping). On a
+thread of the app that time is taken under the GIL from the thread that parses, scores
+and draws, and the two threads hand the GIL to each other several times per message; in
+a child process it runs beside the app instead, on another core.
+
+`ProcessConnection` has `Connection`'s interface. Its child (started with "spawn") runs a
+`Connection` whose hub is a `RelayHub`: what the connection publishes (messages, states,
+answers to subscriptions) reaches the app in order, in batches, over a pipe, and a reader
+thread hands each one to the real hub with `publish_threadsafe`. Commands (publish,
+disconnect) go the other way. A child that dies is reported as a failed connection,
+with its exit code; `connect()` starts a new one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import logging
+import pickle
+import signal
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from multiprocessing.connection import Connection as Pipe
+from typing import Any
+
+from phantom_gui.core.children import SPAWN, describe_exit, forget, track
+from phantom_gui.core.events import EventMetadata, SpectralEvent
+from phantom_gui.core.hub import EventHub
+from phantom_gui.mqtt.check import ConnectionCheck, check_connection
+from phantom_gui.mqtt.config import ConnectionConfig
+from phantom_gui.mqtt.connection import Connection, Payload
+from phantom_gui.mqtt.states import StateEvent, Status, state_event, state_topic
+
+log = logging.getLogger("phantom.mqtt")
+
+EVENT, PUBLISHED, DONE = "event", "published", "done"
+"""What the child relays: a hub event, the outcome of a publish, the end."""
+PUBLISH, DISCONNECT = "publish", "disconnect"
+"""What the app asks of the child."""
+GATHER_S = 0.001
+"""After sending a batch of several items the relay waits this long, so that a busy
+stream travels in fewer, larger batches."""
+STOP_TIMEOUT_S = 5.0
+"""How long `disconnect` waits for the child to close its connection before killing it."""
+REAP_GRACE_S = 1.0
+"""How long a child that closed its pipe may take to exit before it is killed."""
+
+Item = tuple[Any, ...]
+
+
+# -- in the child ---------------------------------------------------------------------------
+
+
+class RelayHub:
+    """Stands in for the hub in the network process: what is published goes to the app.
+
+    `publish_threadsafe` only queues; a sender thread sends whatever has gathered as one
+    pickled batch, so the network thread never waits for the pipe.
+    """
+
+    def __init__(self, pipe: Pipe) -> None:
+        self._pipe = pipe
+        self._pending: deque[Item] = deque()
+        self._wake = threading.Event()
+        self._sender = threading.Thread(target=self._send, name="phantom-mqtt-relay", daemon=True)
+        self._sender.start()
+
+    def publish_threadsafe(
+        self,
+        topic: str,
+        data: Any = None,
+        *,
+        source: str,
+        metadata: EventMetadata | None = None,
+    ) -> None:
+        """Relay an event for the app's hub (`metadata` is not carried)."""
+        self._pending.append((EVENT, topic, data, source))
+        self._wake.set()
+
+    def published(self, token: int, error: str | None) -> None:
+        """Relay the outcome of the app's publish `token`: None once the broker has it."""
+        self._pending.append((PUBLISHED, token, error))
+        self._wake.set()
+
+    def close(self) -> None:
+        """Send what is queued, then the end."""
+        self._pending.append((DONE,))
+        self._wake.set()
+        self._sender.join(STOP_TIMEOUT_S)
+
+    def _send(self) -> None:
+        pending = self._pending
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            batch = []
+            while pending:
+                batch.append(pending.popleft())
+            try:
+                self._pipe.send_bytes(pickle.dumps(batch, pickle.HIGHEST_PROTOCOL))
+            except OSError:  # the app is gone
+                return
+            if batch[-1][0] == DONE:
+                return
+            if len(batch) > 1:
+                time.sleep(GATHER_S)
+
+
+def serve(pipe: Pipe, config: ConnectionConfig) -> None:
+    """The child's main: run a `Connection` to `config`'s broker until the app says
+    disconnect or goes away."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is for the app, which stops us
+    relay = RelayHub(pipe)
+    connection = Connection(config, relay)
+    connection.connect()
+    try:
+        while True:
+            command = pipe.recv()
+            if command[0] == DISCONNECT:
+                break
+            _publish(connection, relay, *command[1:])
+    except (EOFError, OSError):
+        pass
+    finally:
+        connection.disconnect()
+        relay.close()
+
+
+def _publish(
+    connection: Connection, relay: RelayHub, token: int, topic: str, payload: Payload, *how: Any
+) -> None:
+    try:
+        info = connection.publish(topic, payload, *how)
+    except (RuntimeError, ValueError, TypeError) as error:
+        relay.published(token, str(error))
+        return
+
+    def settle() -> None:
+        try:
+            info.wait_for_publish()
+        except (RuntimeError, ValueError) as error:
+            relay.published(token, str(error))
+        else:
+            relay.published(token, None)
+
+    threading.Thread(target=settle, name=f"phantom-mqtt-publish-{token}", daemon=True).start()
+
+
+# -- in the app -----------------------------------------------------------------------------
+
+
+class PublishReceipt:
+    """What `ProcessConnection.publish` returns: like paho's `MQTTMessageInfo`, it says
+    when the broker has the message."""
+
+    def __init__(self) -> None:
+        self._settled = threading.Event()
+        self._error: str | None = None
+
+    def wait_for_publish(self, timeout: float | None = None) -> None:
+        """Wait until the message is sent (QoS 0) or acknowledged (QoS 1 and 2), at most
+        `timeout` seconds; `RuntimeError` if it never will be."""
+        if self._settled.wait(timeout) and self._error is not None:
+            raise RuntimeError(self._error)
+
+    def is_published(self) -> bool:
+        """Whether the broker has the message."""
+        return self._settled.is_set() and self._error is None
+
+    def settle(self, error: str | None) -> None:
+        """Record the outcome: None for published, else why not."""
+        self._error = error
+        self._settled.set()
+
+
+class _NetworkChild:
+    """One network process, its pipe, and the thread that reads what it relays."""
+
+    def __init__(
+        self,
+        config: ConnectionConfig,
+        relayed: Callable[[Item], None],
+        exited: Callable[[_NetworkChild, dict[str, Any]], None],
+    ) -> None:
+        self._relayed = relayed
+        self._exited = exited
+        self._pipe, child_pipe = SPAWN.Pipe()
+        self._send_lock = threading.Lock()
+        self.process = SPAWN.Process(
+            target=serve, args=(child_pipe, config), name=f"phantom-mqtt-{config.id}"
+        )
+        self.process.start()
+        track(self.process)
+        child_pipe.close()  # so that the child's death reads as end-of-file here
+        self.finished = False
+        """Whether the child relayed everything and said it was done."""
+        self._reader = threading.Thread(
+            target=self._read, name=f"phantom-mqtt-reader-{config.id}", daemon=True
+        )
+        self._reader.start()
+
+    @property
+    def running(self) -> bool:
+        """True until the child has been reaped."""
+        return self._reader.is_alive()
+
+    def send(self, command: Item) -> None:
+        """Send `command` to the child (nothing if it has gone: the reader will tell)."""
+        with self._send_lock, contextlib.suppress(OSError):
+            self._pipe.send(command)
+
+    def stop(self) -> None:
+        """Ask the child to disconnect, wait for it, kill it if it does not end in time."""
+        self.send((DISCONNECT,))
+        self._reader.join(STOP_TIMEOUT_S)
+        if self._reader.is_alive():
+            self.process.kill()
+            self._reader.join()
+
+    def _read(self) -> None:
+        relayed = self._relayed
+        try:
+            while True:
+                for item in pickle.loads(self._pipe.recv_bytes()):
+                    if item[0] == DONE:
+                        self.finished = True
+                    else:
+                        relayed(item)
+        except (EOFError, OSError):
+            pass
+        except Exception:
+            log.exception("the MQTT network process sent what the app could not read")
+            self.process.kill()
+        self.process.join(REAP_GRACE_S)
+        if self.process.exitcode is None:
+            self.process.kill()
+            self.process.join()
+        forget(self.process)
+        self._pipe.close()
+        self._exited(self, describe_exit(self.process.exitcode))
+
+
+class ProcessConnection:
+    """A connection to one broker, run by a network process of its own (see the module).
+
+    The interface and the hub events are `Connection`'s: each message received is an
+    `MqttMessage` on ``mqtt/<id>/message``, state changes are `StateEvent`s on
+    ``mqtt/<id>/state`` and the broker's answers to subscriptions `SubscriptionEvent`s.
+    """
+
+    def __init__(self, config: ConnectionConfig, hub: EventHub) -> None:
+        self.config = config
+        self._hub = hub
+        self._state_topic = state_topic(config.id)
+        self._lock = threading.Lock()
+        self._child: _NetworkChild | None = None
+        self._stopping = False
+        self._last_state: SpectralEvent | None = None
+        self._receipts: dict[int, PublishReceipt] = {}
+        self._tokens = itertools.count()
+        self.state: StateEvent = state_event(config, Status.DISCONNECTED, "not connected yet")
+        """The latest state (also published on the hub)."""
+
+    @property
+    def is_active(self) -> bool:
+        """Connected, or connecting and retrying (not stopped, not given up)."""
+        child = self._child
+        return child is not None and child.running and self.state["state"] != Status.FAILED
+
+    @property
+    def pid(self) -> int | None:
+        """The network process's id while it runs."""
+        child = self._child
+        return child.process.pid if child is not None and child.running else None
+
+    def connect(self) -> None:
+        """Start the network process, which starts connecting, and return at once; nothing
+        if active."""
+        with self._lock:
+            if self.is_active:
+                return
+            self._release()
+            self._stopping = False
+            self._child = _NetworkChild(self.config, self._relayed, self._exited)
+
+    def disconnect(self) -> SpectralEvent | None:
+        """Close the connection and end its process (blocks up to about a second); return
+        the final state's event, None if it was not started."""
+        with self._lock:
+            child = self._child
+            if child is None:
+                return None
+            self._release()
+        if child.finished and self._last_state is not None:
+            return self._last_state
+        return self._set_state(Status.DISCONNECTED, "closed by the user")
+
+    def test(self, timeout: float = 5.0) -> ConnectionCheck:
+        """Try this connection's settings once, on a separate client (blocks; see
+        `check_connection`)."""
+        return check_connection(self.config, timeout)
+
+    def publish(
+        self, topic: str, payload: Payload = None, qos: int = 1, retain: bool = False
+    ) -> PublishReceipt:
+        """Send a message (queued while reconnecting); `wait_for_publish()` on the result."""
+        child = self._child
+        if child is None or not child.running:
+            raise RuntimeError(f"the MQTT connection {self.config.name!r} is not started")
+        receipt = PublishReceipt()
+        token = next(self._tokens)
+        self._receipts[token] = receipt
+        child.send((PUBLISH, token, topic, payload, qos, retain))
+        return receipt
+
+    def _release(self) -> None:
+        child, self._child = self._child, None
+        if child is not None:
+            self._stopping = True
+            child.stop()
+
+    # -- on the reader thread ---------------------------------------------------------------
+
+    def _relayed(self, item: Item) -> None:
+        if item[0] == EVENT:
+            _, topic, data, source = item
+            event = self._hub.publish_threadsafe(topic, data, source=source)
+            if topic == self._state_topic:
+                self.state, self._last_state = data, event
+        else:
+            _, token, error = item
+            receipt = self._receipts.pop(token, None)
+            if receipt is not None:
+                receipt.settle(error)
+
+    def _exited(self, child: _NetworkChild, info: dict[str, Any]) -> None:
+        for token in list(self._receipts):
+            self._receipts.pop(token).settle("the connection closed before the broker had it")
+        if self._stopping or child.finished:
+            return
+        how = f"signal {info['signal']}" if "signal" in info else f"exit code {info['exitcode']}"
+        self._set_state(Status.FAILED, f"its network process stopped unexpectedly ({how})")
+
+    def _set_state(self, status: Status, reason: str) -> SpectralEvent:
+        self.state = state_event(self.config, status, reason)
+        event = self._hub.publish_threadsafe(self._state_topic, self.state, source=self._source)
+        self._last_state = event
+        return event
+
+    @property
+    def _source(self) -> str:
+        return f"mqtt:{self.config.id}"
