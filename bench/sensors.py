@@ -64,10 +64,10 @@ from phantom_cauldron.series import SeriesStore
 from phantom_cauldron.topics import TopicTree
 from phantom_gui.core.hub import EventHub
 from phantom_gui.mqtt.config import ConnectionConfig, Subscription
-from phantom_gui.mqtt.connection import Connection
 from phantom_gui.mqtt.embedded import LOOPBACK, MosquittoProcess, find_mosquitto, free_port
 from phantom_gui.mqtt.embedded import general_settings as broker_settings
 from phantom_gui.mqtt.messages import MqttMessage
+from phantom_gui.mqtt.network_process import ProcessConnection
 
 PUBLISHER = Path(__file__).with_name("mqtt_publisher.py")
 TOPICS = "tele/#"
@@ -142,7 +142,7 @@ class Pipeline:
             clean_session=clean,
             subscriptions=(Subscription(pattern=TOPICS),),
         )
-        self.connection = Connection(config, self.hub)
+        self.connection = ProcessConnection(config, self.hub)
 
     def stored(self) -> int:
         """Readings in the chart buffers."""

@@ -1,17 +1,25 @@
-"""Child processes of the app: started with "spawn", and none outlives it."""
+"""Child processes of the app: none outlives it."""
 
 from __future__ import annotations
 
 import atexit
 import signal
 from multiprocessing import get_context
-from multiprocessing.process import BaseProcess
-from typing import Any
+from typing import Any, Protocol
 
 SPAWN = get_context("spawn")
 """No fork of a process with Qt and threads in it: children start afresh on every OS."""
 
-_live_children: set[BaseProcess] = set()
+
+class Killable(Protocol):
+    """A `multiprocessing` process or a `subprocess.Popen`."""
+
+    def kill(self) -> None:
+        """End the process now."""
+        ...
+
+
+_live_children: set[Killable] = set()
 
 
 @atexit.register
@@ -21,12 +29,12 @@ def _kill_live_children() -> None:
         process.kill()
 
 
-def track(process: BaseProcess) -> None:
+def track(process: Killable) -> None:
     """Kill `process` when the app exits, unless it is `forget`-ten first."""
     _live_children.add(process)
 
 
-def forget(process: BaseProcess) -> None:
+def forget(process: Killable) -> None:
     """`process` has been reaped."""
     _live_children.discard(process)
 

@@ -5,11 +5,13 @@ thread of the app that time is taken under the GIL from the thread that parses, 
 and draws, and the two threads hand the GIL to each other several times per message; in
 a child process it runs beside the app instead, on another core.
 
-`ProcessConnection` has `Connection`'s interface. Its child (started with "spawn") runs a
+`ProcessConnection` has `Connection`'s interface. Its child (``python -m
+phantom_gui.mqtt.network_process``, which imports only what a connection needs) runs a
 `Connection` whose hub is a `RelayHub`: what the connection publishes (messages, states,
-answers to subscriptions) reaches the app in order, in batches, over a pipe, and a reader
-thread hands each one to the real hub with `publish_threadsafe`. Commands (publish,
-disconnect) go the other way. A child that dies is reported as a failed connection,
+answers to subscriptions) reaches the app in order, in batches, on the child's standard
+output, and a reader thread hands each one to the real hub with `publish_threadsafe`.
+Commands (publish, disconnect) go the other way, on its standard input; both carry
+pickled frames (`write_frame`). A child that dies is reported as a failed connection,
 with its exit code; `connect()` starts a new one.
 """
 
@@ -18,16 +20,19 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
+import os
 import pickle
 import signal
+import struct
+import subprocess
+import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from multiprocessing.connection import Connection as Pipe
-from typing import Any
+from typing import IO, Any
 
-from phantom_gui.core.children import SPAWN, describe_exit, forget, track
+from phantom_gui.core.children import describe_exit, forget, track
 from phantom_gui.core.events import EventMetadata, SpectralEvent
 from phantom_gui.core.hub import EventHub
 from phantom_gui.mqtt.check import ConnectionCheck, check_connection
@@ -42,14 +47,34 @@ EVENT, PUBLISHED, DONE = "event", "published", "done"
 PUBLISH, DISCONNECT = "publish", "disconnect"
 """What the app asks of the child."""
 GATHER_S = 0.001
-"""After sending a batch of several items the relay waits this long, so that a busy
-stream travels in fewer, larger batches."""
+"""After sending a batch the relay waits this long before it looks for more, so that a
+busy stream travels in fewer, larger batches."""
 STOP_TIMEOUT_S = 5.0
 """How long `disconnect` waits for the child to close its connection before killing it."""
 REAP_GRACE_S = 1.0
 """How long a child that closed its pipe may take to exit before it is killed."""
 
 Item = tuple[Any, ...]
+_LENGTH = struct.Struct("!I")
+
+
+def write_frame(stream: IO[bytes], value: object) -> None:
+    """Write `value`, pickled and preceded by its length, and flush."""
+    data = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+    stream.write(_LENGTH.pack(len(data)) + data)
+    stream.flush()
+
+
+def read_frame(stream: IO[bytes]) -> Any:
+    """The next value `write_frame` wrote; `EOFError` at the end of the stream."""
+    header = stream.read(_LENGTH.size)
+    if len(header) < _LENGTH.size:
+        raise EOFError
+    (length,) = _LENGTH.unpack(header)
+    data = stream.read(length)
+    if len(data) < length:
+        raise EOFError
+    return pickle.loads(data)
 
 
 # -- in the child ---------------------------------------------------------------------------
@@ -58,13 +83,15 @@ Item = tuple[Any, ...]
 class RelayHub:
     """Stands in for the hub in the network process: what is published goes to the app.
 
-    `publish_threadsafe` only queues; a sender thread sends whatever has gathered as one
-    pickled batch, so the network thread never waits for the pipe.
+    `publish_threadsafe` only queues. A sender thread sends whatever has gathered as one
+    pickled batch, then looks again after `GATHER_S`; it is woken only from idle, so that
+    a busy stream costs one wake-up per batch, not one per message.
     """
 
-    def __init__(self, pipe: Pipe) -> None:
-        self._pipe = pipe
+    def __init__(self, out: IO[bytes]) -> None:
+        self._out = out
         self._pending: deque[Item] = deque()
+        self._idle = True
         self._wake = threading.Event()
         self._sender = threading.Thread(target=self._send, name="phantom-mqtt-relay", daemon=True)
         self._sender.start()
@@ -78,48 +105,55 @@ class RelayHub:
         metadata: EventMetadata | None = None,
     ) -> None:
         """Relay an event for the app's hub (`metadata` is not carried)."""
-        self._pending.append((EVENT, topic, data, source))
-        self._wake.set()
+        self._queue((EVENT, topic, data, source))
 
     def published(self, token: int, error: str | None) -> None:
         """Relay the outcome of the app's publish `token`: None once the broker has it."""
-        self._pending.append((PUBLISHED, token, error))
-        self._wake.set()
+        self._queue((PUBLISHED, token, error))
 
     def close(self) -> None:
         """Send what is queued, then the end."""
-        self._pending.append((DONE,))
-        self._wake.set()
+        self._queue((DONE,))
         self._sender.join(STOP_TIMEOUT_S)
+
+    def _queue(self, item: Item) -> None:
+        self._pending.append(item)
+        if self._idle:
+            self._idle = False
+            self._wake.set()
 
     def _send(self) -> None:
         pending = self._pending
         while True:
             self._wake.wait()
             self._wake.clear()
-            batch = []
             while pending:
-                batch.append(pending.popleft())
-            try:
-                self._pipe.send_bytes(pickle.dumps(batch, pickle.HIGHEST_PROTOCOL))
-            except OSError:  # the app is gone
-                return
-            if batch[-1][0] == DONE:
-                return
-            if len(batch) > 1:
+                batch = []
+                while pending:
+                    batch.append(pending.popleft())
+                try:
+                    write_frame(self._out, batch)
+                except OSError:  # the app is gone
+                    return
+                if batch[-1][0] == DONE:
+                    return
                 time.sleep(GATHER_S)
+            self._idle = True
+            if pending:  # queued after the look above, by a thread that saw no need to wake us
+                self._idle = False
+                self._wake.set()
 
 
-def serve(pipe: Pipe, config: ConnectionConfig) -> None:
-    """The child's main: run a `Connection` to `config`'s broker until the app says
-    disconnect or goes away."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is for the app, which stops us
-    relay = RelayHub(pipe)
+def serve(commands: IO[bytes], out: IO[bytes]) -> None:
+    """The child's work: read the `ConnectionConfig` from `commands`, run a `Connection` to
+    its broker, relay to `out`, until the app says disconnect or goes away."""
+    config: ConnectionConfig = read_frame(commands)
+    relay = RelayHub(out)
     connection = Connection(config, relay)
     connection.connect()
     try:
         while True:
-            command = pipe.recv()
+            command = read_frame(commands)
             if command[0] == DISCONNECT:
                 break
             _publish(connection, relay, *command[1:])
@@ -178,7 +212,7 @@ class PublishReceipt:
 
 
 class _NetworkChild:
-    """One network process, its pipe, and the thread that reads what it relays."""
+    """One network process, its pipes, and the thread that reads what it relays."""
 
     def __init__(
         self,
@@ -188,16 +222,16 @@ class _NetworkChild:
     ) -> None:
         self._relayed = relayed
         self._exited = exited
-        self._pipe, child_pipe = SPAWN.Pipe()
         self._send_lock = threading.Lock()
-        self.process = SPAWN.Process(
-            target=serve, args=(child_pipe, config), name=f"phantom-mqtt-{config.id}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", __name__], stdin=subprocess.PIPE, stdout=subprocess.PIPE
         )
-        self.process.start()
         track(self.process)
-        child_pipe.close()  # so that the child's death reads as end-of-file here
+        self._commands: IO[bytes] = self.process.stdin  # type: ignore[assignment]
+        self._relays: IO[bytes] = self.process.stdout  # type: ignore[assignment]
         self.finished = False
         """Whether the child relayed everything and said it was done."""
+        self.send(config)
         self._reader = threading.Thread(
             target=self._read, name=f"phantom-mqtt-reader-{config.id}", daemon=True
         )
@@ -208,10 +242,10 @@ class _NetworkChild:
         """True until the child has been reaped."""
         return self._reader.is_alive()
 
-    def send(self, command: Item) -> None:
+    def send(self, command: object) -> None:
         """Send `command` to the child (nothing if it has gone: the reader will tell)."""
-        with self._send_lock, contextlib.suppress(OSError):
-            self._pipe.send(command)
+        with self._send_lock, contextlib.suppress(OSError, ValueError):
+            write_frame(self._commands, command)
 
     def stop(self) -> None:
         """Ask the child to disconnect, wait for it, kill it if it does not end in time."""
@@ -225,7 +259,7 @@ class _NetworkChild:
         relayed = self._relayed
         try:
             while True:
-                for item in pickle.loads(self._pipe.recv_bytes()):
+                for item in read_frame(self._relays):
                     if item[0] == DONE:
                         self.finished = True
                     else:
@@ -235,13 +269,16 @@ class _NetworkChild:
         except Exception:
             log.exception("the MQTT network process sent what the app could not read")
             self.process.kill()
-        self.process.join(REAP_GRACE_S)
-        if self.process.exitcode is None:
+        try:
+            self.process.wait(REAP_GRACE_S)
+        except subprocess.TimeoutExpired:
             self.process.kill()
-            self.process.join()
+            self.process.wait()
         forget(self.process)
-        self._pipe.close()
-        self._exited(self, describe_exit(self.process.exitcode))
+        with self._send_lock:
+            self._commands.close()
+        self._relays.close()
+        self._exited(self, describe_exit(self.process.returncode))
 
 
 class ProcessConnection:
@@ -354,3 +391,16 @@ class ProcessConnection:
     @property
     def _source(self) -> str:
         return f"mqtt:{self.config.id}"
+
+
+def main() -> None:
+    """Run as the network process: commands on standard input, relays on standard output
+    (anything else written there goes to standard error instead)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is for the app, which stops us
+    out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    serve(sys.stdin.buffer, out)
+
+
+if __name__ == "__main__":
+    main()

@@ -99,7 +99,7 @@ class MqttService:
             connection.connect()
 
     async def stop(self) -> None:
-        """Disconnect everything and join the network threads."""
+        """Disconnect everything and end the network processes."""
         self._started = False
         await self._disconnect(*self._connections.values())
         for recording in self._recording:

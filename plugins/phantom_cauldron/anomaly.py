@@ -102,12 +102,17 @@ class AnomalyDetector:
         "_baseline",
         "_changes",
         "_drift_spread",
+        "_gap_floor",
+        "_interval_weight",
+        "_keep_level",
+        "_keep_longest_run",
         "_last_time",
         "_last_value",
         "_level",
         "_log_interval",
         "_log_interval_spread",
         "_longest_run",
+        "_mean_weight",
         "_readings",
         "_resolution",
         "_run",
@@ -120,7 +125,16 @@ class AnomalyDetector:
     def __init__(self, settings: DetectorSettings | None = None) -> None:
         self.settings = settings or DetectorSettings()
         self.threshold = self.settings.threshold
+        settings = self.settings
+        self._gap_floor = math.log(settings.gap_factor) / Z_HALF
+        """The least spread of the log intervals: `gap_factor` intervals score 0.5."""
+        self._interval_weight = -math.expm1(-1.0 / settings.interval_tau)
+        self._keep_level = math.log1p(-settings.level_alpha)
+        """The log of the share of the level that one interval keeps."""
+        self._keep_longest_run = math.exp(-1.0 / settings.stuck_memory_tau)
         self._readings = 0
+        self._mean_weight = 1.0
+        """The weight of a running mean: EWMAs are no slower while they have few readings."""
         self._last_time = 0.0
         self._last_value = 0.0
         self._level = 0.0
@@ -144,12 +158,15 @@ class AnomalyDetector:
         and is otherwise ignored."""
         if not math.isfinite(value):
             return 1.0
-        value = _clip(value)
-        timestamp = _clip(timestamp) if math.isfinite(timestamp) else self._last_time
+        if not -MAX_MAGNITUDE <= value <= MAX_MAGNITUDE:
+            value = _clip(value)
+        if not -MAX_MAGNITUDE <= timestamp <= MAX_MAGNITUDE:
+            timestamp = _clip(timestamp) if math.isfinite(timestamp) else self._last_time
         self._readings += 1
         if self._readings == 1:
             self._start(timestamp, value)
             return 0.0
+        self._mean_weight = 1.0 / (self._readings - 1)
         elapsed = max(timestamp - self._last_time, 0.0)
         self._last_time = max(timestamp, self._last_time)
         gap_z = self._gap_z(elapsed)
@@ -171,7 +188,7 @@ class AnomalyDetector:
     def _weight(self, steps: float, tau: float) -> float:
         """The EWMA weight for `steps` intervals at time constant `tau`, a running mean
         while there are fewer readings than `tau`."""
-        return max(-math.expm1(-steps / tau), 1.0 / (self._readings - 1))
+        return max(-math.expm1(-steps / tau), self._mean_weight)
 
     def _floor(self, level: float) -> float:
         """The least spread: the readings' resolution (the smallest change seen), and a
@@ -188,11 +205,10 @@ class AnomalyDetector:
         if self._readings == 2:
             self._log_interval = log_elapsed
             return 0.0
-        floor = math.log(self.settings.gap_factor) / Z_HALF
-        spread = max(self._log_interval_spread * NORMAL_MAD_TO_SD, floor)
+        spread = max(self._log_interval_spread * NORMAL_MAD_TO_SD, self._gap_floor)
         deviation = log_elapsed - self._log_interval
         clipped = max(-self.settings.huber * spread, min(self.settings.huber * spread, deviation))
-        weight = self._weight(1.0, self.settings.interval_tau)
+        weight = max(self._interval_weight, self._mean_weight)
         self._log_interval += weight * clipped
         self._log_interval_spread += weight * (abs(clipped) - self._log_interval_spread)
         if elapsed < self.settings.min_gap_s:
@@ -216,9 +232,7 @@ class AnomalyDetector:
         spread = max(self._spread * math.sqrt(max(steps, 1.0)), floor)
         limit = settings.huber * spread
         clipped = max(-limit, min(limit, residual))
-        alpha = max(
-            -math.expm1(steps * math.log1p(-settings.level_alpha)), 1.0 / (self._readings - 1)
-        )
+        alpha = max(-math.expm1(steps * self._keep_level), self._mean_weight)
         self._level = forecast + alpha * clipped
         self._trend = self._trend * decay + settings.trend_beta * alpha * clipped / max(steps, 1.0)
         if learn_spread:
@@ -242,7 +256,7 @@ class AnomalyDetector:
         """How long the value has not changed, against the longest usual run; zero where
         the noise is too small to change the reading at its resolution."""
         settings = self.settings
-        self._longest_run *= math.exp(-1.0 / settings.stuck_memory_tau)
+        self._longest_run *= self._keep_longest_run
         if value != self._last_value:
             self._resolution = min(self._resolution, abs(value - self._last_value))
             if self._run < settings.stuck_factor * self._longest_run:

@@ -7,12 +7,13 @@ Each test runs twice: on a `Connection` (paho on a thread of this process) and o
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
+import contextlib
 import os
 import signal
 import threading
 import time
 from collections.abc import Callable, Coroutine, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -69,10 +70,21 @@ def kind(request: pytest.FixtureRequest) -> type[AnyConnection]:
     return request.param  # type: ignore[no-any-return]
 
 
+def network_processes() -> list[int]:
+    """The ids of this process's children that are network processes."""
+    found = []
+    for children in Path("/proc/self/task").glob("*/children"):
+        for pid in children.read_text().split():
+            with contextlib.suppress(FileNotFoundError):
+                if b"phantom_gui.mqtt.network_process" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    found.append(int(pid))
+    return found
+
+
 def assert_nothing_left(threads_before: set[threading.Thread]) -> None:
-    """No thread or child process that the connections started is still there."""
+    """No thread or network process that the connections started is still there."""
     assert set(threading.enumerate()) <= threads_before
-    assert multiprocessing.active_children() == []
+    assert network_processes() == []
 
 
 @pytest.fixture
@@ -405,7 +417,7 @@ def test_a_network_process_that_dies_fails_the_connection_and_connect_starts_ano
         connection.connect()
         await until(lambda: hub_log.granted() == 1)
         first = connection.pid
-        assert first is not None
+        assert first is not None and network_processes() == [first]
         os.kill(first, signal.SIGKILL)
         await until(lambda: hub_log.states()[-1] == "failed")
         assert not connection.is_active and connection.pid is None
