@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 
 import pyqtgraph as pg
 import pytest
@@ -325,7 +324,7 @@ def test_the_topic_tree_shows_rates_and_retained_and_its_check_boxes_hide_series
         for at in (0.25, 0.75):
             for sensor in sensors:
                 message = MqttMessage("sim", f"tele/{sensor}/SENSOR", b"20.0", 0, False, 0.0)
-                topics.record(replace(message, received_at=START + second + at))
+                topics.record(message._replace(received_at=START + second + at))
     topics.record(MqttMessage("sim", "homeassistant/x/config", b"{}", 1, True, START))
     clock.now = START + 10
     feed(store, clock, 10, sensors=sensors)
