@@ -365,9 +365,11 @@ class ProcessConnection:
     def _relayed(self, item: Item) -> None:
         if item[0] == EVENT:
             _, topic, data, source = item
-            event = self._hub.publish_threadsafe(topic, data, source=source)
-            if topic == self._state_topic:
-                self.state, self._last_state = data, event
+            if topic != self._state_topic:
+                self._hub.publish_threadsafe(topic, data, source=source)
+                return
+            self.state = data  # before the event: whoever it reaches may read `state`
+            self._last_state = self._hub.publish_threadsafe(topic, data, source=source)
         else:
             _, token, error = item
             receipt = self._receipts.pop(token, None)

@@ -72,6 +72,10 @@ class MqttService:
         """The connection `connection_id` (`KeyError` if there is none)."""
         return self._connections[connection_id]
 
+    def has(self, connection_id: str) -> bool:
+        """Whether there is a connection `connection_id` (saved or for this session)."""
+        return connection_id in self._connections
+
     def is_saved(self, connection_id: str) -> bool:
         """False for the session's connections, which end with the run."""
         return connection_id in self._connections and connection_id not in self._session_ids

@@ -157,6 +157,9 @@ class MqttConnectionsDialog(QDialog):
             self._show_state()
 
     def _state_changed(self, event: SpectralEvent) -> None:
+        if not self._service.has(event.data["connection"]):  # removed: its last word
+            self.refresh()
+            return
         for row in range(self.connection_list.count()):
             item = self.connection_list.item(row)
             if item.data(CONNECTION_ID_ROLE) == event.data["connection"]:

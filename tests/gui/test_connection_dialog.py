@@ -216,6 +216,8 @@ def test_the_list_and_the_status_bar_follow_the_connection_state(
 
         dialog.remove_button.click()
         await until(lambda: label.text() == "MQTT: no connection")
+        assert dialog.connection_list.count() == 0, "the list follows the final state at once"
+        await until(lambda: dialog._tasks.pending == 0)
 
     run_on_loop(scenario(), timeout=60)
     assert dialog.connection_list.count() == 0
