@@ -8,8 +8,9 @@ Run from the repository root (needs `mosquitto`, which the setup installs on Deb
 A broker is started on a free loopback port for the run and stopped by its PID. The
 messages come from `bench/mqtt_publisher.py` in its own process: Tasmota telemetry,
 ``tele/bench-<n>/SENSOR``, one DS18B20 temperature each, ~110 bytes. Phantom's side runs
-on a qasync loop, as in the app: a `Connection` (paho on its network thread) hands each
-message to the hub with `publish_threadsafe`; the cauldron's `Ingest` parses it, scores it
+on a qasync loop, as in the app: a `ProcessConnection` (paho in its network process)
+relays each message, and its reader thread hands it to the hub with
+`publish_threadsafe`; the cauldron's `Ingest` parses it, scores it
 with the anomaly detector, adds it to the chart buffers and publishes the reading.
 
 Measured:

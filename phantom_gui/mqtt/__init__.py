@@ -1,1 +1,2 @@
-"""MQTT connections, Qt-free: paho on its own thread, messages handed to the hub."""
+"""MQTT connections, Qt-free: paho in a network process per connection (or on a thread),
+messages handed to the hub."""
