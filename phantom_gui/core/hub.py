@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Hashable
@@ -46,6 +47,11 @@ _Observer = abc.ObserverBase[SpectralEvent]
 
 INBOX_POLL_S = 0.001
 """While other threads keep publishing, the loop looks at the inbox this often."""
+INBOX_SLICE_S = 0.01
+"""The loop delivers what other threads published for at most about this long at a time,
+then lets its other callbacks (timers, painting) run: a backlog never freezes the app."""
+_SLICE_CHECK = 64
+"""Events delivered between looks at the clock."""
 
 
 class EventHub(Subject[SpectralEvent]):
@@ -67,6 +73,7 @@ class EventHub(Subject[SpectralEvent]):
         inbox_capacity: int = 1_000_000,
         inbox_batch: int = 10_000,
         inbox_poll_s: float = INBOX_POLL_S,
+        inbox_slice_s: float = INBOX_SLICE_S,
     ) -> None:
         super().__init__()
         self._router: TopicRouter[_Observer] = TopicRouter()
@@ -75,6 +82,7 @@ class EventHub(Subject[SpectralEvent]):
         self._inbox_capacity = inbox_capacity
         self._inbox_batch = inbox_batch
         self._inbox_poll_s = inbox_poll_s
+        self._inbox_slice_s = inbox_slice_s
         self._drain_scheduled = False
         self._state: dict[Hashable, Any] = {}
         self._state_changes: Subject[tuple[Hashable, Any]] = Subject()
@@ -135,10 +143,12 @@ class EventHub(Subject[SpectralEvent]):
         return event
 
     def _drain_inbox(self) -> None:
-        """Deliver what other threads published; while they keep publishing, look again
-        every `inbox_poll_s` instead of being woken across threads for each event."""
+        """Deliver what other threads published, for about `inbox_slice_s` at most; while
+        they keep publishing, look again every `inbox_poll_s` instead of being woken across
+        threads for each event."""
         inbox = self._inbox
         delivered = 0
+        deadline = time.perf_counter() + self._inbox_slice_s
         while delivered < self._inbox_batch:
             try:
                 event = inbox.popleft()
@@ -146,6 +156,8 @@ class EventHub(Subject[SpectralEvent]):
                 break
             self.on_next(event)
             delivered += 1
+            if not delivered % _SLICE_CHECK and time.perf_counter() > deadline:
+                break
         loop = self._loop
         if loop is None or loop.is_closed():
             self._drain_scheduled = False

@@ -47,8 +47,8 @@ EVENT, PUBLISHED, DONE = "event", "published", "done"
 PUBLISH, DISCONNECT = "publish", "disconnect"
 """What the app asks of the child."""
 GATHER_S = 0.001
-"""After sending a batch the relay waits this long before it looks for more, so that a
-busy stream travels in fewer, larger batches."""
+"""After sending a batch of several items the relay waits this long before it looks for
+more, so that a busy stream travels in fewer, larger batches (a lone item goes at once)."""
 STOP_TIMEOUT_S = 5.0
 """How long `disconnect` waits for the child to close its connection before killing it."""
 REAP_GRACE_S = 1.0
@@ -84,8 +84,8 @@ class RelayHub:
     """Stands in for the hub in the network process: what is published goes to the app.
 
     `publish_threadsafe` only queues. A sender thread sends whatever has gathered as one
-    pickled batch, then looks again after `GATHER_S`; it is woken only from idle, so that
-    a busy stream costs one wake-up per batch, not one per message.
+    pickled batch and, after a batch of several, looks again after `GATHER_S`; it is woken
+    only from idle, so that a busy stream costs one wake-up per batch, not one per message.
     """
 
     def __init__(self, out: IO[bytes]) -> None:
@@ -137,7 +137,8 @@ class RelayHub:
                     return
                 if batch[-1][0] == DONE:
                     return
-                time.sleep(GATHER_S)
+                if len(batch) > 1:  # a busy stream: let the next batch gather
+                    time.sleep(GATHER_S)
             self._idle = True
             if pending:  # queued after the look above, by a thread that saw no need to wake us
                 self._idle = False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -95,6 +96,33 @@ def test_nothing_is_delivered_before_the_loop_runs(loop: asyncio.AbstractEventLo
     assert seen == []
     run_briefly(loop)
     assert seen == [sent]
+
+
+def test_a_backlog_is_delivered_in_slices_that_let_other_callbacks_run(
+    loop: asyncio.AbstractEventLoop,
+) -> None:
+    """A slow subscriber and a backlog: a timer callback queued behind the backlog runs
+    after a slice of it, not after all of it."""
+    hub = EventHub(loop, inbox_slice_s=0.005)
+    delivered: list[int] = []
+
+    def slow(event: SpectralEvent) -> None:
+        delivered.append(event.data)
+        time.sleep(0.0005)
+
+    hub.on("backlog").subscribe(slow)
+    for number in range(1000):
+        hub.publish_threadsafe("backlog", number, source="test")
+    seen_by_timer: list[int] = []
+    loop.call_soon(lambda: seen_by_timer.append(len(delivered)))
+
+    loop.run_until_complete(asyncio.sleep(0))
+    run_briefly(loop)
+    while len(delivered) < 1000:
+        run_briefly(loop)
+
+    assert 0 < seen_by_timer[0] < 1000
+    assert delivered == list(range(1000))
 
 
 def test_publish_threadsafe_needs_a_loop() -> None:
