@@ -10,6 +10,8 @@ import asyncio
 import contextlib
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Coroutine, Iterator
@@ -25,7 +27,7 @@ from phantom_gui.core.hub import EventHub
 from phantom_gui.mqtt.config import ConnectionConfig
 from phantom_gui.mqtt.connection import Connection
 from phantom_gui.mqtt.messages import MqttMessage
-from phantom_gui.mqtt.network_process import ProcessConnection
+from phantom_gui.mqtt.network_process import ProcessConnection, read_frame, write_frame
 
 from support.mosquitto import MosquittoBroker
 from support.waiting import until
@@ -432,6 +434,38 @@ def test_a_network_process_that_dies_fails_the_connection_and_connect_starts_ano
     assert failed["reason"] == "its network process stopped unexpectedly (signal SIGKILL)"
     assert failed["connection"] == "test"
     assert [m.topic for m in hub_log.messages()] == ["vat/after"]
+
+
+def test_a_network_process_whose_app_is_gone_disconnects_and_exits(
+    mosquitto: MosquittoBroker,
+) -> None:
+    """The app died without a word: its end of the pipes closes, and the child follows."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", "phantom_gui.mqtt.network_process"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    assert child.stdin is not None and child.stdout is not None
+    write_frame(child.stdin, mosquitto.config(subscriptions=[{"pattern": "vat/#"}]))
+    relayed: list[tuple[Any, ...]] = []
+
+    def topics() -> list[str]:
+        return [item[1] for item in relayed if item[0] == "event"]
+
+    while "mqtt/test/subscription" not in topics():
+        relayed += read_frame(child.stdout)
+    child.stdin.close()
+    try:
+        with contextlib.suppress(EOFError):
+            while True:
+                relayed += read_frame(child.stdout)
+        assert child.wait(10) == 0
+    finally:
+        child.kill()
+        child.stdout.close()
+    assert relayed[-1] == ("done",)
+    states = [item[2]["state"] for item in relayed if item[:2] == ("event", "mqtt/test/state")]
+    assert states == ["connecting", "connected", "disconnected"]
 
 
 def test_a_publish_the_broker_never_gets_says_so(
