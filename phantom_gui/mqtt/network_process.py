@@ -294,6 +294,7 @@ class ProcessConnection:
         self.config = config
         self._hub = hub
         self._state_topic = state_topic(config.id)
+        self._source = f"mqtt:{config.id}"
         self._lock = threading.Lock()
         self._child: _NetworkChild | None = None
         self._stopping = False
@@ -390,10 +391,6 @@ class ProcessConnection:
         event = self._hub.publish_threadsafe(self._state_topic, self.state, source=self._source)
         self._last_state = event
         return event
-
-    @property
-    def _source(self) -> str:
-        return f"mqtt:{self.config.id}"
 
 
 def main() -> None:

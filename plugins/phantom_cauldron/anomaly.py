@@ -123,9 +123,8 @@ class AnomalyDetector:
     )
 
     def __init__(self, settings: DetectorSettings | None = None) -> None:
-        self.settings = settings or DetectorSettings()
-        self.threshold = self.settings.threshold
-        settings = self.settings
+        self.settings = settings = settings or DetectorSettings()
+        self.threshold = settings.threshold
         self._gap_floor = math.log(settings.gap_factor) / Z_HALF
         """The least spread of the log intervals: `gap_factor` intervals score 0.5."""
         self._interval_weight = -math.expm1(-1.0 / settings.interval_tau)

@@ -46,8 +46,8 @@ VALUE_MARGIN = 0.1
 """While following, the value axis leaves this fraction of the values' span free above and
 below them."""
 REFIT_FILL = 0.5
-"""...and keeps its range until the values leave it or fill less than this fraction of it:
-an axis whose range did not change is not laid out again."""
+"""While following, the value axis keeps its range until the values leave it or fill less
+than this fraction of it: an axis whose range did not change is not laid out again."""
 SAMPLES_PER_PIXEL = 1.0
 """Peak downsampling keeps a min and a max per pixel column. Thin (1 px) pens draw three
 times faster than 1.5 px ones, and the plots have no grid: pyqtgraph's grid lines cost
