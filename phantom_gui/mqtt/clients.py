@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import ssl
+from collections.abc import Callable
 from typing import Any
 
 from paho.mqtt.client import Client
@@ -30,13 +31,14 @@ PAHO_LOG = logging.getLogger("phantom.mqtt.paho")
 PAHO_LOG.addFilter(_WaitingIsNotAnError())
 
 
-def new_client(config: ConnectionConfig) -> Client:
-    """A paho client (callback API 2) for `config`, not yet connected.
+def new_client(config: ConnectionConfig, client_class: Callable[..., Client] = Client) -> Client:
+    """A paho client (callback API 2) for `config`, not yet connected; `client_class` makes
+    it (`Client` or a subclass).
 
     Raises `OSError` or `ssl.SSLError` when a TLS file cannot be read or used.
     """
     version5 = config.protocol == "5"
-    client = Client(
+    client = client_class(
         CallbackAPIVersion.VERSION2,
         client_id=config.client_id,
         clean_session=None if version5 else config.clean_session,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from paho.mqtt.client import (
@@ -70,11 +71,19 @@ class Connection:
     nothing else crosses threads. paho reconnects with exponential backoff
     (`RECONNECT_MIN_S` doubling up to `RECONNECT_MAX_S`) and every (re)connection subscribes
     again. A failure that retrying cannot fix (credentials refused, TLS, unknown host)
-    ends in the `failed` state until `connect()` is called again.
+    ends in the `failed` state until `connect()` is called again. `client_class` makes the
+    paho client (`Client` or a subclass).
     """
 
-    def __init__(self, config: ConnectionConfig, hub: ThreadsafePublisher) -> None:
+    def __init__(
+        self,
+        config: ConnectionConfig,
+        hub: ThreadsafePublisher,
+        *,
+        client_class: Callable[..., Client] = Client,
+    ) -> None:
         self.config = config
+        self._client_class = client_class
         self._publish = hub.publish_threadsafe
         self._source = f"mqtt:{config.id}"
         self._message_topic = message_topic(config.id)
@@ -105,7 +114,7 @@ class Connection:
             self._retries = 0
             self._refused = None
             try:
-                client = new_client(self.config)
+                client = new_client(self.config, self._client_class)
             except (OSError, ValueError) as error:
                 self._set_state(Status.FAILED, setup_failure(error).message)
                 return

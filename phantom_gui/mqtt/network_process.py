@@ -18,19 +18,22 @@ with its exit code; `connect()` starts a new one.
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import logging
 import os
 import pickle
+import select
 import signal
 import struct
 import subprocess
 import sys
 import threading
-import time
-from collections import deque
 from collections.abc import Callable
 from typing import IO, Any
+
+from paho.mqtt.client import Client
+from paho.mqtt.enums import MQTTErrorCode
 
 from phantom_gui.core.children import describe_exit, forget, track
 from phantom_gui.core.events import EventMetadata, SpectralEvent
@@ -38,6 +41,7 @@ from phantom_gui.core.hub import EventHub
 from phantom_gui.mqtt.check import ConnectionCheck, check_connection
 from phantom_gui.mqtt.config import ConnectionConfig
 from phantom_gui.mqtt.connection import Connection, Payload
+from phantom_gui.mqtt.messages import MqttMessage
 from phantom_gui.mqtt.states import StateEvent, Status, state_event, state_topic
 
 log = logging.getLogger("phantom.mqtt")
@@ -46,9 +50,8 @@ EVENT, PUBLISHED, DONE = "event", "published", "done"
 """What the child relays: a hub event, the outcome of a publish, the end."""
 PUBLISH, DISCONNECT = "publish", "disconnect"
 """What the app asks of the child."""
-GATHER_S = 0.001
-"""After sending a batch of several items the relay waits this long before it looks for
-more, so that a busy stream travels in fewer, larger batches (a lone item goes at once)."""
+MAX_BATCH = 256
+"""The most messages the relay gathers before it sends them, however busy the stream."""
 STOP_TIMEOUT_S = 5.0
 """How long `disconnect` waits for the child to close its connection before killing it."""
 REAP_GRACE_S = 1.0
@@ -83,18 +86,25 @@ def read_frame(stream: IO[bytes]) -> Any:
 class RelayHub:
     """Stands in for the hub in the network process: what is published goes to the app.
 
-    `publish_threadsafe` only queues. A sender thread sends whatever has gathered as one
-    pickled batch and, after a batch of several, looks again after `GATHER_S`; it is woken
-    only from idle, so that a busy stream costs one wake-up per batch, not one per message.
+    Messages gather while paho reads a burst, and `flush` sends them as one batch:
+    `RelayingClient` calls it on paho's own thread after each pass of its network loop once
+    nothing more waits to be read, or `MAX_BATCH` messages have gathered. A busy stream
+    travels in large batches, a lone message at once, and no other thread takes part.
+    Anything else (states, answers to subscriptions, publish outcomes) is sent at once,
+    after the messages gathered before it. A full pipe blocks the sender: an app that
+    falls behind slows paho's reading rather than growing a queue here.
     """
 
     def __init__(self, out: IO[bytes]) -> None:
         self._out = out
-        self._pending: deque[Item] = deque()
-        self._idle = True
-        self._wake = threading.Event()
-        self._sender = threading.Thread(target=self._send, name="phantom-mqtt-relay", daemon=True)
-        self._sender.start()
+        self._lock = threading.Lock()
+        self._gathered: list[Item] = []
+        self._app_gone = False
+
+    @property
+    def gathered(self) -> int:
+        """Messages waiting for `flush`."""
+        return len(self._gathered)
 
     def publish_threadsafe(
         self,
@@ -105,44 +115,65 @@ class RelayHub:
         metadata: EventMetadata | None = None,
     ) -> None:
         """Relay an event for the app's hub (`metadata` is not carried)."""
-        self._queue((EVENT, topic, data, source))
+        item = (EVENT, topic, data, source)
+        if type(data) is MqttMessage:
+            with self._lock:
+                self._gathered.append(item)
+        else:
+            self._send(item)
 
     def published(self, token: int, error: str | None) -> None:
         """Relay the outcome of the app's publish `token`: None once the broker has it."""
-        self._queue((PUBLISHED, token, error))
+        self._send((PUBLISHED, token, error))
+
+    def flush(self) -> None:
+        """Send the messages gathered so far."""
+        with self._lock:
+            self._write()
 
     def close(self) -> None:
-        """Send what is queued, then the end."""
-        self._queue((DONE,))
-        self._sender.join(STOP_TIMEOUT_S)
+        """Send what is gathered, then the end."""
+        self._send((DONE,))
 
-    def _queue(self, item: Item) -> None:
-        self._pending.append(item)
-        if self._idle:
-            self._idle = False
-            self._wake.set()
+    def _send(self, item: Item) -> None:
+        with self._lock:
+            self._gathered.append(item)
+            self._write()
 
-    def _send(self) -> None:
-        pending = self._pending
-        while True:
-            self._wake.wait()
-            self._wake.clear()
-            while pending:
-                batch = []
-                while pending:
-                    batch.append(pending.popleft())
-                try:
-                    write_frame(self._out, batch)
-                except OSError:  # the app is gone
-                    return
-                if batch[-1][0] == DONE:
-                    return
-                if len(batch) > 1:  # a busy stream: let the next batch gather
-                    time.sleep(GATHER_S)
-            self._idle = True
-            if pending:  # queued after the look above, by a thread that saw no need to wake us
-                self._idle = False
-                self._wake.set()
+    def _write(self) -> None:
+        batch, self._gathered = self._gathered, []
+        if not batch or self._app_gone:
+            return
+        try:
+            write_frame(self._out, batch)
+        except OSError:  # the app is gone; its end of the pipe tells the main thread too
+            self._app_gone = True
+
+
+class RelayingClient(Client):
+    """A paho client that has its `RelayHub` send the messages it gathered after each pass
+    of the network loop that leaves nothing more to read."""
+
+    def __init__(self, *args: Any, relay: RelayHub, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._relay = relay
+
+    def loop_misc(self) -> MQTTErrorCode:
+        """paho's housekeeping, the last step of each pass of its loop; then the relay."""
+        result = super().loop_misc()
+        gathered = self._relay.gathered
+        if gathered and (gathered >= MAX_BATCH or not self._more_to_read()):
+            self._relay.flush()
+        return result
+
+    def _more_to_read(self) -> bool:
+        sock = self.socket()
+        if sock is None:
+            return False
+        pending = getattr(sock, "pending", None)  # bytes a TLS socket has decrypted already
+        if pending is not None and pending():
+            return True
+        return bool(select.select([sock], [], [], 0)[0])
 
 
 def serve(commands: IO[bytes], out: IO[bytes]) -> None:
@@ -150,7 +181,8 @@ def serve(commands: IO[bytes], out: IO[bytes]) -> None:
     its broker, relay to `out`, until the app says disconnect or goes away."""
     config: ConnectionConfig = read_frame(commands)
     relay = RelayHub(out)
-    connection = Connection(config, relay)
+    client_class = functools.partial(RelayingClient, relay=relay)
+    connection = Connection(config, relay, client_class=client_class)
     connection.connect()
     try:
         while True:
