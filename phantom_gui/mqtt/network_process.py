@@ -8,11 +8,12 @@ a child process it runs beside the app instead, on another core.
 `ProcessConnection` has `Connection`'s interface. Its child (``python -m
 phantom_gui.mqtt.network_process``, which imports only what a connection needs) runs a
 `Connection` whose hub is a `RelayHub`: what the connection publishes (messages, states,
-answers to subscriptions) reaches the app in order, in batches, on the child's standard
-output, and a reader thread hands each one to the real hub with `publish_threadsafe`.
-Commands (publish, disconnect) go the other way, on its standard input; both carry
-pickled frames (`write_frame`). A child that dies is reported as a failed connection,
-with its exit code; `connect()` starts a new one.
+answers to subscriptions) reaches the app in order, in batches that paho's own thread
+sends on the child's standard output (`RelayingClient`), and a reader thread hands each
+one to the real hub with `publish_threadsafe`. Commands (publish, disconnect) go the
+other way, on its standard input; both carry pickled frames (`write_frame`). A child
+that dies is reported as a failed connection, with its exit code; `connect()` starts a
+new one.
 """
 
 from __future__ import annotations
