@@ -108,6 +108,7 @@ class QuantityPlot(QWidget):
             axis = item.getAxis(name)
             axis.setPen(pg.mkPen(MIST))
             axis.setTextPen(pg.mkPen(ASH))
+            axis.enableAutoSIPrefix(False)  # no axis label to prefix; else relaid each frame
         item.getAxis("left").setWidth(AXIS_WIDTH)
         self.markers = pg.ScatterPlotItem(size=11, symbol="o", pxMode=True)
         self.markers.setZValue(10)
