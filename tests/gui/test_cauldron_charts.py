@@ -207,6 +207,39 @@ def test_following_shows_the_latest_window_and_pause_freezes_it(
     assert plot.view_box.viewRange()[1][1] > 500
 
 
+def test_while_paused_readings_beyond_the_view_redraw_nothing_until_the_view_moves(
+    panel: CauldronPanel, store: SeriesStore, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    feed(store, clock, 120)
+    frame(panel)
+    panel.pause_button.click()
+    feed(store, clock, 5)
+    frame(panel)  # the curve goes on past the right edge, as a line leaving the view
+    plot = plot_of(panel)
+    curve = plot.curves[series_of(store, "cauldron-core/DS18B20-1")]
+    right_edge = plot.view_box.viewRange()[0][1]
+    assert curve.xData[-1] > right_edge
+    drawn: list[pg.PlotDataItem] = []
+    set_data = pg.PlotDataItem.setData
+
+    def spy(item: pg.PlotDataItem, *args: object, **kwargs: object) -> None:
+        drawn.append(item)
+        set_data(item, *args, **kwargs)
+
+    monkeypatch.setattr(pg.PlotDataItem, "setData", spy)
+    feed(store, clock, 30)
+    for _ in range(3):
+        frame(panel)
+    assert drawn == [], "nothing on show changed"
+    assert len(curve.xData) == 125
+
+    plot.view_box.setXRange(clock.now - 60, clock.now, padding=0)
+    plot.view_box.sigRangeChangedManually.emit([True, False])  # as a drag with the mouse does
+    frame(panel)
+    assert drawn == [curve]
+    assert curve.xData[-1] == clock.now, "the view moved onto the newest readings"
+
+
 def y_range(plot: QuantityPlot) -> tuple[float, float]:
     bottom, top = plot.view_box.viewRange()[1]
     return bottom, top

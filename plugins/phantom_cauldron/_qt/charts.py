@@ -2,7 +2,8 @@
 
 Readings only update the store; a frame clock (30 Hz) redraws what changed since
 the last frame: curves whose series grew, markers, staleness shading and, while
-following, the time window. A frame in which nothing changed draws nothing.
+following, the time window. A frame in which nothing changed draws nothing, and while
+paused a curve already drawn beyond the view is not redrawn for readings beyond it.
 """
 
 from __future__ import annotations
@@ -175,13 +176,21 @@ class QuantityPlot(QWidget):
         self._show_legend()
         self._drawn_marks = ()
 
-    def draw(self, stale: frozenset[Series], now: float) -> None:
-        """Bring curves, markers and staleness shading up to date (only what changed)."""
+    def draw(self, stale: frozenset[Series], now: float, unseen_after: float = np.inf) -> None:
+        """Bring curves, markers and staleness shading up to date (only what changed).
+
+        Readings later than `unseen_after` (the right edge of a view that stays where it
+        is) change nothing on show: a curve already drawn beyond it is left as it is.
+        """
         for series in self.shown:
-            if self._drawn_totals.get(series) != series.total:
-                times, values = self._drawn_points[series] = series.points()
-                self.curves[series].setData(times, values)
-                self._drawn_totals[series] = series.total
+            if self._drawn_totals.get(series) == series.total:
+                continue
+            drawn = self._drawn_points.get(series)
+            if drawn is not None and len(drawn.times) and drawn.times[-1] > unseen_after:
+                continue
+            times, values = self._drawn_points[series] = series.points()
+            self.curves[series].setData(times, values)
+            self._drawn_totals[series] = series.total
         marks = tuple(series.marked for series in self.shown)
         if marks != self._drawn_marks:
             self._draw_markers()
@@ -358,8 +367,9 @@ class CauldronCharts(QWidget):
         right = max(now, store.newest)
         if self._following:  # before the curves' data: a curve resamples when either changes
             self._show_window(right)
+        unseen_after = np.inf if self._following or self._view_changed else self._right_edge()
         for plot in self._visible_plots():
-            plot.draw(stale, right)
+            plot.draw(stale, right, unseen_after)
         if self._following:
             self._fit_values(right)
         self._drawn_revision = store.revision
@@ -430,6 +440,11 @@ class CauldronCharts(QWidget):
             view.setXRange(left, right, padding=0)
         for view in views:
             view.blockLink(False)
+
+    def _right_edge(self) -> float:
+        """The latest time on show (the time axes are linked)."""
+        plot = next(iter(self._visible_plots()), None)
+        return np.inf if plot is None else float(plot.view_box.viewRange()[0][1])
 
     def _fit_values(self, right: float) -> None:
         left = right - self.window_s if self.window_s is not None else -np.inf
