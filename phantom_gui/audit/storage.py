@@ -49,6 +49,8 @@ HEAD_LABEL = "head"
 CHECKPOINT_LABEL = "checkpoint"
 ANCHOR_LABEL = "anchor"
 WRITE_RETRIES = 3
+LOCK_TIMEOUT_S = 10.0
+"""How long a connection waits for another process's lock before it gives up."""
 CACHE_KIB = 65_536
 
 DEFAULT_CONFIG: dict[str, Any] = {
@@ -185,8 +187,10 @@ class AuditStorage:
     def _connection(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
         if connection is None:
-            connection = sqlite3.connect(self.database_path, timeout=10.0, isolation_level=None)
-            connection.execute("PRAGMA journal_mode=WAL")
+            connection = sqlite3.connect(
+                self.database_path, timeout=LOCK_TIMEOUT_S, isolation_level=None
+            )
+            _use_write_ahead_log(connection)
             connection.execute("PRAGMA synchronous=FULL")
             connection.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
             connection.create_function("mqtt_match", 2, _mqtt_match, deterministic=True)
@@ -697,6 +701,21 @@ def _topic_glob(pattern: str) -> str:
 
 def _glob_escape(text: str) -> str:
     return "".join(f"[{char}]" if char in "*?[" else char for char in text)
+
+
+def _use_write_ahead_log(connection: sqlite3.Connection) -> None:
+    """Switch to WAL, waiting up to `LOCK_TIMEOUT_S` for another process that holds a lock:
+    SQLite answers "database is locked" at once here, without its busy timeout, when two
+    processes open a new log together."""
+    deadline = time.monotonic() + LOCK_TIMEOUT_S
+    while True:
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _mqtt_match(pattern: str, topic: str | None) -> bool:
