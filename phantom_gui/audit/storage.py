@@ -257,14 +257,13 @@ class AuditStorage:
                 with self._write_lock, self._transaction() as connection:
                     return action(connection)
             except sqlite3.OperationalError as exc:
-                message = str(exc).lower()
-                if "locked" in message or "busy" in message:
+                if _is_busy(exc):
                     if attempt == WRITE_RETRIES:
                         raise OSError(errno.EBUSY, f"{self.database_path}: {exc}") from exc
                     time.sleep(delay)
                     delay *= 2
                     continue
-                if "full" in message:
+                if "full" in str(exc).lower():
                     raise OSError(errno.ENOSPC, f"{self.database_path}: {exc}") from exc
                 raise OSError(errno.EIO, f"{self.database_path}: {exc}") from exc
         raise AssertionError("unreachable")
@@ -703,6 +702,12 @@ def _glob_escape(text: str) -> str:
     return "".join(f"[{char}]" if char in "*?[" else char for char in text)
 
 
+def _is_busy(error: sqlite3.OperationalError) -> bool:
+    """Whether SQLite failed because another connection holds a lock it needed."""
+    message = str(error).lower()
+    return "locked" in message or "busy" in message
+
+
 def _use_write_ahead_log(connection: sqlite3.Connection) -> None:
     """Switch to WAL, waiting up to `LOCK_TIMEOUT_S` for another process that holds a lock:
     SQLite answers "database is locked" at once here, without its busy timeout, when two
@@ -713,7 +718,7 @@ def _use_write_ahead_log(connection: sqlite3.Connection) -> None:
             connection.execute("PRAGMA journal_mode=WAL")
             return
         except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
+            if not _is_busy(exc) or time.monotonic() > deadline:
                 raise
             time.sleep(0.01)
 

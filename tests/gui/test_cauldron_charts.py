@@ -112,6 +112,19 @@ def latest(clock: Clock, window: float) -> list[float]:
     return [clock.now - START - window, clock.now - START]
 
 
+def redrawn_curves(monkeypatch: pytest.MonkeyPatch) -> list[pg.PlotDataItem]:
+    """From now on, each curve given new data, in order."""
+    drawn: list[pg.PlotDataItem] = []
+    set_data = pg.PlotDataItem.setData
+
+    def spy(curve: pg.PlotDataItem, *args: object, **kwargs: object) -> None:
+        drawn.append(curve)
+        set_data(curve, *args, **kwargs)
+
+    monkeypatch.setattr(pg.PlotDataItem, "setData", spy)
+    return drawn
+
+
 def test_curves_show_the_readings_after_a_frame_not_before(
     panel: CauldronPanel, store: SeriesStore, clock: Clock
 ) -> None:
@@ -157,14 +170,7 @@ def test_a_frame_redraws_only_what_changed_and_nothing_when_nothing_did(
     feed(store, clock, 5)
     feed(store, clock, 5, sensors=("crypt/hygro",), quantity="humidity")
     frame(panel)
-    drawn: list[pg.PlotDataItem] = []
-    set_data = pg.PlotDataItem.setData
-
-    def spy(curve: pg.PlotDataItem, *args: object, **kwargs: object) -> None:
-        drawn.append(curve)
-        set_data(curve, *args, **kwargs)
-
-    monkeypatch.setattr(pg.PlotDataItem, "setData", spy)
+    drawn = redrawn_curves(monkeypatch)
 
     assert not panel.charts.refresh()
     for _ in range(5):
@@ -219,14 +225,7 @@ def test_while_paused_readings_beyond_the_view_redraw_nothing_until_the_view_mov
     curve = plot.curves[series_of(store, "cauldron-core/DS18B20-1")]
     right_edge = plot.view_box.viewRange()[0][1]
     assert curve.xData[-1] > right_edge
-    drawn: list[pg.PlotDataItem] = []
-    set_data = pg.PlotDataItem.setData
-
-    def spy(item: pg.PlotDataItem, *args: object, **kwargs: object) -> None:
-        drawn.append(item)
-        set_data(item, *args, **kwargs)
-
-    monkeypatch.setattr(pg.PlotDataItem, "setData", spy)
+    drawn = redrawn_curves(monkeypatch)
     feed(store, clock, 30)
     for _ in range(3):
         frame(panel)
