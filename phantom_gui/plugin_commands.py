@@ -12,7 +12,7 @@ from phantom_gui.core.paths import AppPaths
 from phantom_gui.core.settings import Settings
 from phantom_gui.plugins.discovery import DiscoveredPlugin, Discovery, discover
 from phantom_gui.plugins.discovery import log as discovery_log
-from phantom_gui.plugins.manager import DISABLED_KEY
+from phantom_gui.plugins.host_settings import PluginHostSettings
 from phantom_gui.plugins.manifest import MANIFEST_FILE_NAME, manifest_json_schema
 
 
@@ -30,17 +30,15 @@ def run_plugin_command(options: argparse.Namespace) -> int:
     paths.ensure()
     settings = Settings(paths.config_file)
     found = discover([*options.plugin_dir, paths.plugin_dir])
-    disabled = set(settings.get(DISABLED_KEY, []))
+    host_settings = settings.load(PluginHostSettings)
+    disabled = set(host_settings.disabled)
     if options.plugin_command in ("enable", "disable"):
         if options.plugin_id not in found.plugins:
             print(f"phantom: no plugin named {options.plugin_id!r} was found", file=sys.stderr)
             return 1
-        switched = (
-            (disabled | {options.plugin_id})
-            if options.plugin_command == "disable"
-            else (disabled - {options.plugin_id})
+        settings.save(
+            host_settings.disabling(options.plugin_id, disabled=options.plugin_command == "disable")
         )
-        settings.set(DISABLED_KEY, sorted(switched))
         print(f"{options.plugin_id}: {options.plugin_command}d")
         return 0
     for plugin in found.plugins.values():

@@ -1,4 +1,5 @@
-"""Recovery helpers: exponential backoff, retries as an Rx operator, a circuit breaker.
+"""Recovery helpers: exponential backoff, retried calls, retries as an Rx operator, a
+circuit breaker.
 
 Time comes from a reactivex scheduler or an injected clock, so tests run them in
 virtual time (`reactivex.testing.TestScheduler`).
@@ -6,9 +7,10 @@ virtual time (`reactivex.testing.TestScheduler`).
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, TypeVar
@@ -50,6 +52,88 @@ class Backoff:
     def delays(self, retries: int) -> Iterator[float]:
         """The delays of `retries` successive retries."""
         return (self.delay(attempt) for attempt in range(retries))
+
+
+def _retry_anything(_: Exception) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """When a failed call is worth another try, and how long to wait before it.
+
+    At most `retries` retries, and none once `deadline_s` seconds have passed since the
+    first attempt; only errors for which `retry_on` is true are retried, the others are
+    raised at once.
+    """
+
+    retries: int
+    backoff: Backoff = Backoff()
+    retry_on: Callable[[Exception], bool] = _retry_anything
+    deadline_s: float | None = None
+
+    def delay_after(self, attempt: int, error: Exception, elapsed: float) -> float | None:
+        """The wait before retrying after failure number `attempt` (0 for the first call),
+        or None to give up and raise `error`."""
+        if attempt >= self.retries or not self.retry_on(error):
+            return None
+        if self.deadline_s is not None and elapsed >= self.deadline_s:
+            return None
+        return self.backoff.delay(attempt)
+
+
+RetryObserver = Callable[[int, Exception, float], None]
+"""Told `(retry number, error, delay)` before each wait."""
+
+
+def retry_call(
+    fn: Callable[[], T],
+    policy: RetryPolicy,
+    *,
+    on_retry: RetryObserver | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> T:
+    """Call `fn` until it succeeds or `policy` gives up (then its last error is raised)."""
+    started = clock()
+    attempt = 0
+    while True:
+        try:
+            return fn()
+        except Exception as exc:
+            delay = policy.delay_after(attempt, exc, clock() - started)
+            if delay is None:
+                raise
+            error = exc
+        attempt += 1
+        if on_retry is not None:
+            on_retry(attempt, error, delay)
+        sleep(delay)
+
+
+async def retry_async(
+    fn: Callable[[], Awaitable[T]],
+    policy: RetryPolicy,
+    *,
+    on_retry: RetryObserver | None = None,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> T:
+    """`retry_call` for a coroutine function, waiting without blocking the loop."""
+    started = clock()
+    attempt = 0
+    while True:
+        try:
+            return await fn()
+        except Exception as exc:
+            delay = policy.delay_after(attempt, exc, clock() - started)
+            if delay is None:
+                raise
+            error = exc
+        attempt += 1
+        if on_retry is not None:
+            on_retry(attempt, error, delay)
+        await sleep(delay)
 
 
 def retry_with_backoff(

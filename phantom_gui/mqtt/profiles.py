@@ -16,14 +16,23 @@ import keyring
 from keyring.errors import KeyringError
 from pydantic import SecretStr
 
-from phantom_gui.core.settings import Settings
+from phantom_gui.core.settings import Settings, SettingsModel, same_fields
 from phantom_gui.mqtt.config import ConfigError, ConnectionConfig
 
 log = logging.getLogger("phantom.mqtt.profiles")
 
-SETTINGS_KEY = "mqtt/connections"
 KEYRING_SERVICE = "Phantom MQTT"
 """The keyring entries' service name; the connection id is their user name."""
+
+
+class MqttSettings(SettingsModel):
+    """The saved connection profiles, each as `ConnectionConfig` dumps it (checked one by
+    one when loaded, so that one bad profile does not cost the others)."""
+
+    SECTION = "mqtt"
+    MIGRATIONS = (same_fields,)  # 0 → 1: the flat key mqtt/connections
+
+    connections: tuple[dict[str, Any], ...] = ()
 
 
 class PasswordStorage(StrEnum):
@@ -98,24 +107,20 @@ class ConnectionStore:
             entries.append(entry)
         else:
             entries[index] = entry
-        self._settings.set(SETTINGS_KEY, entries)
+        self._write(entries)
         return storage
 
     def remove(self, connection_id: str) -> None:
         """Forget the profile and its password, wherever it was kept."""
-        self._settings.set(
-            SETTINGS_KEY, [entry for entry in self._entries() if entry.get("id") != connection_id]
-        )
+        self._write([entry for entry in self._entries() if entry.get("id") != connection_id])
         self._session_passwords.pop(connection_id, None)
         self._forget_in_keyring(connection_id)
 
     def _entries(self) -> list[dict[str, Any]]:
-        stored = self._settings.get(SETTINGS_KEY, [])
-        return (
-            [entry for entry in stored if isinstance(entry, dict)]
-            if isinstance(stored, list)
-            else []
-        )
+        return list(self._settings.load(MqttSettings).connections)
+
+    def _write(self, entries: list[dict[str, Any]]) -> None:
+        self._settings.save(MqttSettings(connections=tuple(entries)))
 
     def _keep_password(self, config: ConnectionConfig) -> PasswordStorage:
         storage = self.password_storage(config.store_password_in_settings)

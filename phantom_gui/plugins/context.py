@@ -13,7 +13,7 @@ from reactivex.disposable import CompositeDisposable, Disposable
 from phantom_gui.core.errors import BanishmentError, ManifestationError
 from phantom_gui.core.events import EventMetadata, SpectralEvent
 from phantom_gui.core.hub import EventHub
-from phantom_gui.core.settings import Settings
+from phantom_gui.core.settings import M, Settings, SettingsModel
 from phantom_gui.core.topics import validate_pattern, validate_topic
 from phantom_gui.plugins.permissions import PermissionSet
 
@@ -122,15 +122,26 @@ class PluginSettings:
 
     def __init__(self, settings: Settings, plugin_id: str) -> None:
         self._settings = settings
-        self._prefix = f"plugin/{plugin_id}/"
+        self.section = f"plugin/{plugin_id}"
+        """The plugin's section of the settings file."""
 
     def get(self, key: str, default: Any = None) -> Any:
         """The plugin's setting `key`, or `default`."""
-        return self._settings.get(self._prefix + key, default)
+        return self._settings.section(self.section).get(key, default)
 
     def set(self, key: str, value: Any) -> None:
         """Store a JSON-serialisable setting."""
-        self._settings.set(self._prefix + key, value)
+        self._settings.write_section(
+            self.section, {**self._settings.section(self.section), key: value}
+        )
+
+    def load(self, model: type[M]) -> M:
+        """The plugin's settings as its own typed model, migrated and validated."""
+        return self._settings.load(model, section=self.section)
+
+    def save(self, value: SettingsModel) -> None:
+        """Write the plugin's typed settings."""
+        self._settings.save(value, section=self.section)
 
 
 class PluginContext:

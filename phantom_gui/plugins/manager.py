@@ -37,14 +37,13 @@ from phantom_gui.plugins.discovery import (
     discover,
 )
 from phantom_gui.plugins.graph import dependants_of, resolve
+from phantom_gui.plugins.host_settings import PluginHostSettings
 from phantom_gui.plugins.lifecycle import LOADABLE, PluginState, check_transition
 from phantom_gui.plugins.manifest import PluginManifest
 
 log = logging.getLogger("phantom.plugins")
 
 SOURCE = "plugins"
-DISABLED_KEY = "plugins/disabled"
-ACTIVE_KEY = "plugins/active"
 MAX_LOAD_RETRIES = 3
 LOAD_BACKOFF = Backoff(base=0.5, maximum=8.0)
 
@@ -135,7 +134,7 @@ class PluginManager:
 
     def _resolve_all(self) -> None:
         resolution = resolve({pid: record.manifest for pid, record in self.records.items()})
-        disabled = set(self._settings.get(DISABLED_KEY, []))
+        disabled = set(self._settings.load(PluginHostSettings).disabled)
         for plugin_id, record in self.records.items():
             if record.state not in (PluginState.DISCOVERED, PluginState.DISABLED):
                 continue
@@ -350,20 +349,22 @@ class PluginManager:
         record = self._record(plugin_id)
         if record.state is not PluginState.DISABLED:
             self._move(record, PluginState.DISABLED)
-        disabled = set(self._settings.get(DISABLED_KEY, []))
-        self._settings.set(DISABLED_KEY, sorted(disabled | {plugin_id}))
+        self._settings.save(
+            self._settings.load(PluginHostSettings).disabling(plugin_id, disabled=True)
+        )
 
     def enable(self, plugin_id: str) -> None:
         """Allow a disabled plugin to load again."""
-        disabled = set(self._settings.get(DISABLED_KEY, []))
-        self._settings.set(DISABLED_KEY, sorted(disabled - {plugin_id}))
+        self._settings.save(
+            self._settings.load(PluginHostSettings).disabling(plugin_id, disabled=False)
+        )
         record = self._record(plugin_id)
         if record.state is PluginState.DISABLED:
             self._resolve_all()
 
     async def restore_session(self) -> None:
         """Load the plugins that were active when the app last closed; failures are reported."""
-        for plugin_id in self._settings.get(ACTIVE_KEY, []):
+        for plugin_id in self._settings.load(PluginHostSettings).active:
             record = self.records.get(plugin_id)
             if record is None or record.state not in LOADABLE:
                 continue
@@ -574,10 +575,9 @@ class PluginManager:
         )
 
     def _remember(self, plugin_id: str, *, active: bool) -> None:
-        remembered = [pid for pid in self._settings.get(ACTIVE_KEY, []) if pid != plugin_id]
-        if active:
-            remembered.append(plugin_id)
-        self._settings.set(ACTIVE_KEY, remembered)
+        self._settings.save(
+            self._settings.load(PluginHostSettings).remembering(plugin_id, active=active)
+        )
 
     @staticmethod
     def _forget_modules(manifest: PluginManifest) -> None:

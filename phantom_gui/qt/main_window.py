@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QVBoxLayout, QWi
 from phantom_gui import __version__
 from phantom_gui.core.events import SpectralEvent
 from phantom_gui.core.scheduling import loop_scheduler
+from phantom_gui.core.settings import SettingsModel, same_fields
 from phantom_gui.core.unhandled import ERROR_TOPIC
 from phantom_gui.qt.bindings import Subscriptions
 from phantom_gui.qt.connection_dialog import MqttConnectionsDialog
@@ -25,9 +26,17 @@ from phantom_gui.qt.tasks import TaskRunner
 from phantom_gui.qt.theme import app_icon
 from phantom_gui.runtime import WARNING_TOPIC, Services
 
-GEOMETRY_KEY = "window/geometry"
-STATE_KEY = "window/state"
 DEFAULT_SIZE = (1200, 780)
+
+
+class WindowSettings(SettingsModel):
+    """The main window's geometry and dock layout, as Qt saves them (base64)."""
+
+    SECTION = "window"
+    MIGRATIONS = (same_fields,)  # 0 → 1: the flat keys window/geometry and window/state
+
+    geometry: str | None = None
+    state: str | None = None
 
 
 class EmptyRealm(QWidget):
@@ -206,19 +215,21 @@ class MainWindow(QMainWindow):
     # -- layout persistence -------------------------------------------------------------
 
     def _restore_layout(self) -> None:
-        settings = self._services.settings
-        geometry = settings.get(GEOMETRY_KEY)
+        saved = self._services.settings.load(WindowSettings)
+        geometry = saved.geometry
         if not geometry or not self.restoreGeometry(QByteArray.fromBase64(geometry.encode())):
             self.resize(*DEFAULT_SIZE)
-        state = settings.get(STATE_KEY)
-        if state:
-            self.restoreState(QByteArray.fromBase64(state.encode()))
+        if saved.state:
+            self.restoreState(QByteArray.fromBase64(saved.state.encode()))
 
     def save_layout(self) -> None:
         """Remember the window's geometry and dock layout for the next run."""
-        settings = self._services.settings
-        settings.set(GEOMETRY_KEY, bytes(self.saveGeometry().toBase64()).decode())
-        settings.set(STATE_KEY, bytes(self.saveState().toBase64()).decode())
+        self._services.settings.save(
+            WindowSettings(
+                geometry=bytes(self.saveGeometry().toBase64()).decode(),
+                state=bytes(self.saveState().toBase64()).decode(),
+            )
+        )
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Save the layout and tell the app the window is gone."""

@@ -11,6 +11,7 @@ from typing import Any
 from phantom_cauldron.ingest import Ingest
 from phantom_cauldron.parsing.parser import PayloadParser
 from phantom_cauldron.series import SeriesStore
+from phantom_cauldron.settings import CauldronSettings
 from phantom_cauldron.simulation import Simulation
 from phantom_cauldron.topics import TopicTree
 from phantom_gui.core.events import SpectralEvent
@@ -18,8 +19,6 @@ from phantom_gui.mqtt.embedded import MosquittoNotFound
 from phantom_gui.mqtt.messages import message_topic
 from phantom_gui.plugins.context import PluginContext
 
-DEFAULT_THRESHOLD = 0.8
-DEFAULT_RECORD_INTERVAL_S = 10.0
 ALL_CONNECTIONS = message_topic("+")
 
 
@@ -35,8 +34,8 @@ class Cauldron:
     async def init(self, context: PluginContext) -> None:
         """Listen to every connection; start the simulated cauldron when there is none."""
         self.context = context
-        settings = context.settings
-        threshold = float(settings.get("anomaly_threshold", DEFAULT_THRESHOLD))
+        settings = context.settings.load(CauldronSettings)
+        threshold = settings.anomaly_threshold
         self.ingest = Ingest(
             context.hub.publish,
             context.hub.is_heard,
@@ -44,15 +43,15 @@ class Cauldron:
             SeriesStore(anomaly_threshold=threshold),
             TopicTree(),
             threshold=threshold,
-            record_interval=float(settings.get("record_interval_s", DEFAULT_RECORD_INTERVAL_S)),
+            record_interval=settings.record_interval_s,
         )
-        self.ingest.topics.restore_choices(settings.get("charted", {}))
+        self.ingest.topics.restore_choices(settings.charted)
         context.hub.on(ALL_CONNECTIONS).subscribe(self.ingest.on_message)
         mqtt = context.service("mqtt")
         if not mqtt.has_broker:
             try:
                 self.simulation = await Simulation.start(
-                    mqtt, context.hub.publish, seed=settings.get("simulator_seed")
+                    mqtt, context.hub.publish, seed=settings.simulator_seed
                 )
             except MosquittoNotFound as exc:
                 self.no_simulation = str(exc)
@@ -99,7 +98,10 @@ class Cauldron:
 
     async def teardown(self) -> None:
         """Remember the charted topics; stop the simulator and its broker."""
-        self.context.settings.set("charted", self.ingest.topics.choices())
+        settings = self.context.settings.load(CauldronSettings)
+        self.context.settings.save(
+            settings.model_copy(update={"charted": self.ingest.topics.choices()})
+        )
         if self.simulation is not None:
             await self.simulation.stop()
             self.simulation = None

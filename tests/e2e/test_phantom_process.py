@@ -93,7 +93,7 @@ def test_phantom_shows_its_themed_window_and_exits_cleanly_when_closed(
     assert code == 0
     assert err == ""
     settings = json.loads((tmp_path / "data" / "settings.json").read_text())
-    assert "window/geometry" in settings
+    assert settings["sections"]["window"]["geometry"]
 
 
 def test_phantom_exits_zero_on_sigterm_with_a_window(

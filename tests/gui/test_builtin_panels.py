@@ -141,7 +141,9 @@ def test_the_lantern_answers_flickers_and_remembers_its_brightness(
     ]
 
     panel.slider.setValue(35)
-    assert Settings(tmp_path / "settings.json").get("plugin/phantom_lantern/brightness") == 35
+    assert Settings(tmp_path / "settings.json").section("plugin/phantom_lantern") == {
+        "brightness": 35
+    }
     assert panel.value_label.text() == "35%"
 
     animation = panel.lantern_view.flicker_animation

@@ -3,15 +3,15 @@ with their state, and the MQTT label in the status bar."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from PySide6.QtWidgets import QComboBox
 
+from phantom_gui.core.settings import Settings
 from phantom_gui.mqtt.embedded import free_port
-from phantom_gui.mqtt.profiles import KEYRING_SERVICE, SETTINGS_KEY
+from phantom_gui.mqtt.profiles import KEYRING_SERVICE, MqttSettings
 from phantom_gui.qt.connection_dialog import MqttConnectionsDialog
 
 from support.mosquitto import MosquittoBroker
@@ -37,10 +37,7 @@ def _fill(dialog: MqttConnectionsDialog, broker: MosquittoBroker) -> None:
 
 def _saved_entries(window) -> list[dict]:
     """The connections in the settings file on disk."""
-    path = window._services.settings.path
-    if not path.exists():
-        return []
-    return json.loads(path.read_text(encoding="utf-8")).get(SETTINGS_KEY, [])
+    return list(Settings(window._services.settings.path).load(MqttSettings).connections)
 
 
 def test_the_menu_opens_one_window_that_starts_a_new_connection(make_main_window) -> None:

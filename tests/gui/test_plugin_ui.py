@@ -8,6 +8,7 @@ import pytest
 from PySide6.QtWidgets import QDockWidget, QLabel
 
 from phantom_gui.core.resilience import Backoff
+from phantom_gui.plugins.host_settings import PluginHostSettings
 from phantom_gui.plugins.lifecycle import PluginState
 from phantom_gui.qt.docks import dock_name
 
@@ -116,14 +117,14 @@ def test_disable_and_enable_from_the_manager_dialog(window, run_on_loop) -> None
 
     run_on_loop(scenario())
     assert "phantom_candle" not in window.plugin_docks.docks
-    assert settings.get("plugins/disabled") == ["phantom_candle"]
+    assert settings.load(PluginHostSettings).disabled == ("phantom_candle",)
     candle = window.haunt_menu.plugin_actions["phantom_candle"]
     assert not candle.isEnabled() and candle.text() == "Candle\tdisabled"
     assert dialog.enable_button.isEnabled() and not dialog.load_button.isEnabled()
 
     dialog.enable_button.click()
     assert manager.records["phantom_candle"].state is PluginState.RESOLVED
-    assert settings.get("plugins/disabled") == []
+    assert settings.load(PluginHostSettings).disabled == ()
     assert candle.isEnabled()
     dialog.close()
 

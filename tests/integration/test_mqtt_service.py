@@ -12,7 +12,7 @@ from typing import Any
 
 from phantom_gui.core.settings import Settings
 from phantom_gui.mqtt.config import ConnectionConfig, parse_broker_url
-from phantom_gui.mqtt.profiles import SETTINGS_KEY
+from phantom_gui.mqtt.profiles import MqttSettings
 from phantom_gui.runtime import Services
 
 from support.mosquitto import MosquittoBroker
@@ -35,8 +35,10 @@ def test_saved_and_command_line_connections_run_and_are_audited(
     saved_broker, cli_broker = make_mosquitto(), make_mosquitto()
     data = tmp_path / "data"
     data.mkdir()
-    Settings(data / "settings.json").set(
-        SETTINGS_KEY, [saved_broker.config(id="lab", name="Lab").model_dump(mode="json")]
+    Settings(data / "settings.json").save(
+        MqttSettings(
+            connections=(saved_broker.config(id="lab", name="Lab").model_dump(mode="json"),)
+        )
     )
     services = Services.create(
         data_dir=data,
@@ -93,7 +95,7 @@ def test_profiles_are_added_changed_and_removed_while_running(
         await services.stop()
 
     _run(asyncio_loop, scenario())
-    assert services.settings.get(SETTINGS_KEY) == []
+    assert services.settings.load(MqttSettings).connections == ()
 
 
 def test_a_failed_connection_connects_again_when_asked(

@@ -251,7 +251,7 @@ async def test_a_crash_is_reported_and_restarted_while_the_app_loop_keeps_tickin
         box.publish("test/in", {"op": "echo", "n": 3})
         [echo] = await box.wait_for("test/out/echo")
         assert echo.data == {"op": "echo", "n": 3}
-        assert box.settings.get("plugin/sandbox_echo/inits") == 2
+        assert box.settings.section("plugin/sandbox_echo")["inits"] == 2
 
 
 @run

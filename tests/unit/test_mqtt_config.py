@@ -12,8 +12,8 @@ from phantom_gui.core.settings import Settings
 from phantom_gui.mqtt.config import ConfigError, ConnectionConfig, Subscription, parse_broker_url
 from phantom_gui.mqtt.profiles import (
     KEYRING_SERVICE,
-    SETTINGS_KEY,
     ConnectionStore,
+    MqttSettings,
     PasswordStorage,
     keyring_usable,
 )
@@ -169,7 +169,7 @@ def test_asked_for_the_password_is_stored_in_the_settings_file(
     )
 
     assert storage is PasswordStorage.SETTINGS
-    [entry] = json.loads(_file(settings.path))[SETTINGS_KEY]
+    [entry] = json.loads(_file(settings.path))["sections"]["mqtt"]["connections"]
     assert entry["password"] == "hunter2"
     [next_run], _ = ConnectionStore(Settings(settings.path)).load()
     assert next_run.password_text() == "hunter2"
@@ -239,12 +239,13 @@ def test_a_broken_profile_in_the_settings_is_skipped_and_reported(
     no_keyring: None, tmp_path: Path
 ) -> None:
     settings = Settings(tmp_path / "settings.json")
-    settings.set(
-        SETTINGS_KEY,
-        [
-            {"id": "bad", "name": "Garage", "host": "broker", "port": "eighty"},
-            {"id": "good", "name": "Lab", "host": "broker"},
-        ],
+    settings.save(
+        MqttSettings(
+            connections=(
+                {"id": "bad", "name": "Garage", "host": "broker", "port": "eighty"},
+                {"id": "good", "name": "Lab", "host": "broker"},
+            )
+        )
     )
 
     configs, problems = ConnectionStore(settings).load()

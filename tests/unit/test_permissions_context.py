@@ -275,4 +275,4 @@ def test_settings_are_kept_in_the_plugins_own_corner(hub: EventHub, tmp_path: Pa
     assert context.settings.get("brightness") == 40
     assert context.settings.get("missing", "default") == "default"
     stored = Settings(tmp_path / "settings.json")
-    assert stored.get("plugin/phantom_test/brightness") == 40
+    assert stored.section("plugin/phantom_test") == {"brightness": 40}

@@ -31,8 +31,9 @@ from phantom_gui.core.events import SpectralEvent
 from phantom_gui.core.hub import EventHub
 from phantom_gui.core.settings import Settings
 from phantom_gui.plugins.context import SECURITY_TOPIC
+from phantom_gui.plugins.host_settings import PluginHostSettings
 from phantom_gui.plugins.lifecycle import PluginState
-from phantom_gui.plugins.manager import ACTIVE_KEY, DISABLED_KEY, PluginManager, PluginRecord
+from phantom_gui.plugins.manager import PluginManager, PluginRecord
 
 T = TypeVar("T")
 
@@ -203,9 +204,9 @@ class Harness:
             if event.topic.startswith("plugin/") and event.topic.endswith("/state")
         ]
 
-    def settings_file(self) -> dict[str, Any]:
-        """The settings as written on disk."""
-        return json.loads(self.settings_path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+    def host_settings(self) -> PluginHostSettings:
+        """The plugin host's settings as written on disk."""
+        return Settings(self.settings_path).load(PluginHostSettings)
 
 
 @pytest.fixture
@@ -1085,7 +1086,7 @@ def test_disable_unloads_dependants_persists_and_survives_a_restart(h: Harness) 
     assert manager.records["base"].state is PluginState.DISABLED
     assert manager.records["child"].state is PluginState.STOPPED
     assert h.states("base")[-3:] == ["stopping", "stopped", "disabled"]
-    assert h.settings_file()[DISABLED_KEY] == ["base"]
+    assert h.host_settings().disabled == ("base",)
     with pytest.raises(ManifestationError, match="base is disabled"):
         run(manager.activate("base"))
 
@@ -1101,7 +1102,7 @@ def test_disable_unloads_dependants_persists_and_survives_a_restart(h: Harness) 
 
     again.enable("base")
     assert again.records["base"].state is PluginState.RESOLVED
-    assert h.settings_file()[DISABLED_KEY] == []
+    assert h.host_settings().disabled == ()
     run(again.activate("child"))
     assert again.records["base"].state is PluginState.ACTIVE
     assert again.records["child"].state is PluginState.ACTIVE
@@ -1123,7 +1124,7 @@ def test_a_remembered_plugin_is_restored_by_a_new_manager(h: Harness) -> None:
     run(manager.activate("child", remember=True))
     run(manager.activate("forgotten", remember=True))
     run(manager.deactivate("forgotten", remember=True))
-    assert h.settings_file()[ACTIVE_KEY] == ["child"]
+    assert h.host_settings().active == ("child",)
     run(manager.shutdown())
 
     again = h.manager()
@@ -1137,7 +1138,7 @@ def test_a_remembered_plugin_is_restored_by_a_new_manager(h: Harness) -> None:
 def test_restoring_a_session_goes_on_past_a_plugin_that_fails(h: Harness) -> None:
     h.plugins.add("cursed", failing_init(-1))
     h.plugins.add("lantern")
-    Settings(h.settings_path).set(ACTIVE_KEY, ["cursed", "lantern", "uninstalled"])
+    Settings(h.settings_path).save(PluginHostSettings(active=("cursed", "lantern", "uninstalled")))
     manager = h.manager()
 
     run(manager.restore_session())
@@ -1245,4 +1246,4 @@ def test_shutdown_keeps_the_remembered_session(h: Harness) -> None:
     manager = h.manager()
     run(manager.activate("lantern", remember=True))
     run(manager.shutdown())
-    assert h.settings_file()[ACTIVE_KEY] == ["lantern"]
+    assert h.host_settings().active == ("lantern",)

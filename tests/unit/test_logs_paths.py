@@ -1,4 +1,4 @@
-"""JSON-lines logging with spooky level names, settings persistence and app paths."""
+"""JSON-lines logging with spooky level names, and app paths."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from phantom_gui.core import settings as settings_module
 from phantom_gui.core.logs import (
     BANSHEE,
     LOG_FILE_NAME,
@@ -23,7 +22,6 @@ from phantom_gui.core.logs import (
     configure_logging,
 )
 from phantom_gui.core.paths import AppPaths
-from phantom_gui.core.settings import Settings
 
 
 @pytest.fixture
@@ -119,110 +117,6 @@ def test_configure_logging_replaces_earlier_handlers(tmp_path: Path) -> None:
     logging.getLogger("phantom.twice").warning("where am I")
     assert read_log(second)[-1]["message"] == "where am I"
     assert first.read_text(encoding="utf-8") == ""
-
-
-def test_settings_round_trip_across_instances(tmp_path: Path) -> None:
-    path = tmp_path / "config" / "settings.json"
-    settings = Settings(path)
-    assert settings.as_dict() == {}
-    assert settings.problem is None
-    settings.set("theme", "dark")
-    settings.set("volume", 0.7)
-    settings.set("rooms", {"attic": [1, 2], "cellar": None})
-    settings.set("theme", "midnight")
-
-    again = Settings(path)
-    assert again.as_dict() == {
-        "theme": "midnight",
-        "volume": 0.7,
-        "rooms": {"attic": [1, 2], "cellar": None},
-    }
-    assert again.get("missing", "fallback") == "fallback"
-    assert json.loads(path.read_text(encoding="utf-8")) == again.as_dict()
-
-
-def test_settings_remove_persists(tmp_path: Path) -> None:
-    path = tmp_path / "settings.json"
-    settings = Settings(path)
-    settings.set("keep", 1)
-    settings.set("zero", 0)
-    settings.set("nothing", None)
-    settings.remove("zero")
-    settings.remove("nothing")
-    settings.remove("never set")
-    assert Settings(path).as_dict() == {"keep": 1}
-    assert Settings(path).get("nothing", "fallback") == "fallback"
-
-
-def test_settings_as_dict_is_a_copy(tmp_path: Path) -> None:
-    settings = Settings(tmp_path / "settings.json")
-    settings.set("a", 1)
-    settings.as_dict()["a"] = 2
-    assert settings.get("a") == 1
-
-
-def test_settings_writes_leave_no_temporary_files(tmp_path: Path) -> None:
-    path = tmp_path / "settings.json"
-    settings = Settings(path)
-    for index in range(5):
-        settings.set(f"key{index}", index)
-    assert sorted(os.listdir(tmp_path)) == ["settings.json"]
-
-
-def test_a_failed_write_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = tmp_path / "settings.json"
-    Settings(path).set("theme", "dark")
-    before = path.read_bytes()
-
-    def refuse(source: Any, target: Any) -> None:
-        raise OSError("disk full")
-
-    monkeypatch.setattr(settings_module.os, "replace", refuse)
-    with pytest.raises(OSError, match="disk full"):
-        Settings(path).set("theme", "light")
-
-    assert path.read_bytes() == before
-    assert sorted(os.listdir(tmp_path)) == ["settings.json"]
-
-
-@pytest.mark.parametrize(
-    "content",
-    [b"{not json", b"[1, 2, 3]", b'"just a string"', b"\xff\xfe\x00garbage", b""],
-    ids=["syntax", "list", "string", "not-utf8", "empty"],
-)
-def test_a_corrupt_settings_file_is_kept_aside(tmp_path: Path, content: bytes) -> None:
-    path = tmp_path / "settings.json"
-    path.write_bytes(content)
-
-    settings = Settings(path)
-
-    aside = tmp_path / "settings.json.corrupt"
-    assert settings.as_dict() == {}
-    assert aside.read_bytes() == content
-    assert not path.exists()
-    assert settings.problem is not None
-    assert str(path) in settings.problem
-    assert str(aside) in settings.problem
-
-    settings.set("fresh", True)
-    assert Settings(path).as_dict() == {"fresh": True}
-    assert Settings(path).problem is None
-    assert aside.read_bytes() == content
-
-
-@pytest.mark.parametrize("value", [object(), {1, 2}, {"nested": b"bytes"}, {(1, 2): "tuple"}])
-def test_values_that_are_not_json_are_refused(tmp_path: Path, value: Any) -> None:
-    path = tmp_path / "settings.json"
-    settings = Settings(path)
-    settings.set("good", "yes")
-    before = path.read_bytes()
-
-    with pytest.raises(TypeError):
-        settings.set("bad", value)
-
-    assert path.read_bytes() == before
-    assert settings.get("bad") is None
-    assert Settings(path).as_dict() == {"good": "yes"}
 
 
 def test_app_paths_under_a_data_dir(tmp_path: Path) -> None:

@@ -1,0 +1,23 @@
+"""The Cauldron's settings, kept in its section of the app's settings file."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from phantom_cauldron.anomaly import DEFAULT_THRESHOLD
+from phantom_gui.core.settings import SettingsModel, same_fields
+
+
+class CauldronSettings(SettingsModel):
+    """What the Cauldron remembers, and the knobs a user may set in the settings file."""
+
+    MIGRATIONS = (same_fields,)  # 0 → 1: the flat keys plugin/phantom_cauldron/...
+
+    anomaly_threshold: float = Field(DEFAULT_THRESHOLD, gt=0.0, le=1.0)
+    """A reading scoring this or more raises an alarm."""
+    record_interval_s: float = Field(10.0, gt=0.0)
+    """At most one reading per series goes to the audit log in this many seconds."""
+    charted: dict[str, bool] = Field(default_factory=dict)
+    """The topic tree's charting choices: subtree pattern to charted or not."""
+    simulator_seed: int | None = None
+    """Seeds the simulated cauldron, for a run that repeats itself."""
