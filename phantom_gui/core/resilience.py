@@ -86,6 +86,29 @@ RetryObserver = Callable[[int, Exception, float], None]
 """Told `(retry number, error, delay)` before each wait."""
 
 
+class _Attempts:
+    """The bookkeeping of one retried call: how many failures, since when."""
+
+    def __init__(
+        self, policy: RetryPolicy, on_retry: RetryObserver | None, clock: Callable[[], float]
+    ) -> None:
+        self._policy = policy
+        self._on_retry = on_retry
+        self._clock = clock
+        self._started = clock()
+        self._failures = 0
+
+    def wait_after(self, error: Exception) -> float:
+        """The wait before the next try; raises `error` when the policy gives up."""
+        delay = self._policy.delay_after(self._failures, error, self._clock() - self._started)
+        if delay is None:
+            raise error
+        self._failures += 1
+        if self._on_retry is not None:
+            self._on_retry(self._failures, error, delay)
+        return delay
+
+
 def retry_call(
     fn: Callable[[], T],
     policy: RetryPolicy,
@@ -95,20 +118,12 @@ def retry_call(
     clock: Callable[[], float] = time.monotonic,
 ) -> T:
     """Call `fn` until it succeeds or `policy` gives up (then its last error is raised)."""
-    started = clock()
-    attempt = 0
+    attempts = _Attempts(policy, on_retry, clock)
     while True:
         try:
             return fn()
         except Exception as exc:
-            delay = policy.delay_after(attempt, exc, clock() - started)
-            if delay is None:
-                raise
-            error = exc
-        attempt += 1
-        if on_retry is not None:
-            on_retry(attempt, error, delay)
-        sleep(delay)
+            sleep(attempts.wait_after(exc))
 
 
 async def retry_async(
@@ -120,20 +135,12 @@ async def retry_async(
     clock: Callable[[], float] = time.monotonic,
 ) -> T:
     """`retry_call` for a coroutine function, waiting without blocking the loop."""
-    started = clock()
-    attempt = 0
+    attempts = _Attempts(policy, on_retry, clock)
     while True:
         try:
             return await fn()
         except Exception as exc:
-            delay = policy.delay_after(attempt, exc, clock() - started)
-            if delay is None:
-                raise
-            error = exc
-        attempt += 1
-        if on_retry is not None:
-            on_retry(attempt, error, delay)
-        await sleep(delay)
+            await sleep(attempts.wait_after(exc))
 
 
 def retry_with_backoff(
