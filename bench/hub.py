@@ -368,7 +368,7 @@ def threaded_figures(settings: Settings) -> tuple[dict[str, float], list[str]]:
     except Exception as exc:
         problems.append(f"qasync threaded figures: {type(exc).__name__}: {exc}")
     finally:
-        qloop.close()  # while the QApplication is alive (PLATFORM.md)
+        qloop.close()  # while the QApplication is alive, or exit prints a warning
     del app
     return figures, problems
 
