@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,8 @@ UI_PLUGINS = Path(__file__).resolve().parents[1] / "fixtures" / "ui_plugins"
 def window(make_main_window):
     """A main window that discovers the test plugins; loads retry without long waits."""
     window = make_main_window(plugin_dirs=(UI_PLUGINS,))
-    window._services.plugins.load_backoff = Backoff(base=0.01, maximum=0.02)
+    manager = window._services.plugins
+    manager.load_policy = replace(manager.load_policy, backoff=Backoff(base=0.01, maximum=0.02))
     return window
 
 
