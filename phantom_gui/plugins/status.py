@@ -11,7 +11,7 @@ Every field is plain (text, numbers, tuples, enums, nested frozen dataclasses), 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from phantom_gui.core.resilience import BreakerState
 from phantom_gui.plugins.discovery import DiscoveryNote
@@ -46,7 +46,7 @@ class PluginStatus:
     state: PluginState
     previous: PluginState | None
     error: str | None
-    traceback: str | None
+    traceback: str | None = field(repr=False)
     load_attempts: int
     haunts: int
     """How many times it haunted in this session."""

@@ -241,8 +241,8 @@ def haunt_words(probability: float, period_s: float | None, haunts: int) -> str:
             chance = f"1 chance in {round(odds)} {tick}"
         else:
             chance = f"{probability:.0%} chance {tick}"
-    times = {0: "not yet", 1: "once"}.get(haunts, f"{haunts} times")
-    return f"{chance}; haunted {times} this session"
+    done = {0: "has not haunted yet", 1: "haunted once"}.get(haunts, f"haunted {haunts} times")
+    return f"{chance}; {done} this session"
 
 
 def panel_words(status: PluginStatus) -> str:
@@ -269,7 +269,7 @@ def breaker_words(status: PluginStatus) -> str:
 def describe_discovery(
     problems: tuple[DiscoveryNote, ...], warnings: tuple[DiscoveryNote, ...]
 ) -> str:
-    """The manifests found but not usable, and those loaded with a warning, as HTML."""
+    """The manifests found but not usable, and those found with a warning, as HTML."""
     parts = []
     if problems:
         parts.append(
@@ -278,7 +278,7 @@ def describe_discovery(
         )
     if warnings:
         parts.append(
-            "<b>Loaded with a warning:</b><br>"
+            "<b>Found with a warning:</b><br>"
             + "<br>".join(escape(warning.message) for warning in warnings)
         )
     return "<br>".join(parts)
