@@ -11,7 +11,8 @@ Every field is plain (text, numbers, tuples, enums, nested frozen dataclasses), 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from bisect import bisect_left
+from dataclasses import dataclass, field
 
 from phantom_gui.core.resilience import BreakerState
 from phantom_gui.plugins.discovery import DiscoveryNote
@@ -91,9 +92,13 @@ class PluginStatuses:
 
     def with_plugin(self, status: PluginStatus) -> PluginStatuses:
         """A copy with `status` replacing the plugin's former one (or added, in id order)."""
-        others = [known for known in self.plugins if known.id != status.id]
-        plugins = tuple(sorted([*others, status], key=lambda known: known.id))
-        return replace(self, plugins=plugins)
+        plugins = list(self.plugins)
+        index = bisect_left([known.id for known in plugins], status.id)
+        if index < len(plugins) and plugins[index].id == status.id:
+            plugins[index] = status
+        else:
+            plugins.insert(index, status)
+        return PluginStatuses(tuple(plugins), self.problems, self.warnings, self.haunt_period_s)
 
 
 @dataclass(frozen=True, slots=True)

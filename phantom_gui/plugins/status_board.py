@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from typing import Any
 
 from phantom_gui.core.hub import EventHub
 from phantom_gui.plugins.discovery import Discovery
@@ -31,6 +32,7 @@ class StatusBoard:
         self._hub = hub
         self._registry = registry
         self._statuses = PluginStatuses()
+        self._described: dict[str, dict[str, Any]] = {}
         hub.set_state(PLUGIN_STATUSES, self._statuses)
 
     @property
@@ -87,31 +89,41 @@ class StatusBoard:
         self._hub.set_state(PLUGIN_STATUSES, statuses)
 
     def _status_of(self, record: PluginRecord) -> PluginStatus:
-        manifest = record.manifest
-        panel = manifest.panel
+        described = self._described.get(record.id)
+        if described is None:
+            described = self._described[record.id] = _description(record)
         return PluginStatus(
-            id=record.id,
-            name=manifest.name,
-            version=manifest.version,
-            description=manifest.description,
-            author=manifest.author,
-            entry=manifest.entry,
-            origin=record.discovered.origin,
-            manifest_path=str(record.discovered.manifest_path),
-            isolation=manifest.isolation,
+            **described,
             state=record.state,
             previous=record.previous,
             error=record.error,
             traceback=record.traceback,
             load_attempts=record.load_attempts,
             haunts=record.haunts,
-            haunt_probability=manifest.haunt_probability,
-            spookiness=manifest.spookiness_level,
-            permissions=tuple(manifest.permissions),
-            dependencies=tuple(manifest.dependencies),
             dependants=self._registry.dependants_of(record.id),
-            consumes=tuple(manifest.consumes),
-            panel=PanelInfo(panel.title, panel.area, panel.menu_path) if panel else None,
             breaker=record.breaker.state,
             breaker_trips=record.breaker.trips,
         )
+
+
+def _description(record: PluginRecord) -> dict[str, Any]:
+    """The fields of a plugin's status that its manifest and origin decide (they never change)."""
+    manifest = record.manifest
+    panel = manifest.panel
+    return {
+        "id": record.id,
+        "name": manifest.name,
+        "version": manifest.version,
+        "description": manifest.description,
+        "author": manifest.author,
+        "entry": manifest.entry,
+        "origin": record.discovered.origin,
+        "manifest_path": str(record.discovered.manifest_path),
+        "isolation": manifest.isolation,
+        "haunt_probability": manifest.haunt_probability,
+        "spookiness": manifest.spookiness_level,
+        "permissions": tuple(manifest.permissions),
+        "dependencies": tuple(manifest.dependencies),
+        "consumes": tuple(manifest.consumes),
+        "panel": PanelInfo(panel.title, panel.area, panel.menu_path) if panel else None,
+    }
