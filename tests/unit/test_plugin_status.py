@@ -94,13 +94,19 @@ def test_the_blackboard_holds_the_whole_picture_current_first_then_each_change(
     assert seen[-1].get("nobody") is None
 
 
-def test_a_failing_process_shows_in_the_status_without_a_state_change(h: Harness) -> None:
+def fragile(h: Harness, haunt_probability: float = 0.0) -> None:
+    """Add a plugin whose process() always raises (its haunts do nothing)."""
     h.plugins.add(
         "fragile",
         FAILING_PROCESS,
         permissions=("hub:subscribe:sensor/#",),
         consumes=("sensor/#",),
+        haunt_probability=haunt_probability,
     )
+
+
+def test_a_failing_process_shows_in_the_status_without_a_state_change(h: Harness) -> None:
+    fragile(h)
     manager = h.manager()
     run(manager.activate("fragile"))
     state_events = len(h.on("plugin/fragile/state"))
@@ -116,13 +122,7 @@ def test_a_failing_process_shows_in_the_status_without_a_state_change(h: Harness
 
 
 def test_every_event_of_the_host_carries_plain_frozen_data(h: Harness) -> None:
-    h.plugins.add(
-        "fragile",
-        FAILING_PROCESS,
-        permissions=("hub:subscribe:sensor/#",),
-        consumes=("sensor/#",),
-        haunt_probability=1.0,
-    )
+    fragile(h, haunt_probability=1.0)
     h.plugins.add("flaky", failing_init(1, 'OSError("damp matches")'))
     manager = h.manager()
     run(manager.activate("fragile"))

@@ -11,6 +11,7 @@ from phantom_gui.core.errors import ManifestationError
 from phantom_gui.core.resilience import BreakerState
 from phantom_gui.plugins.context import SECURITY_TOPIC
 from phantom_gui.plugins.lifecycle import PluginState
+from phantom_gui.plugins.manager import PluginManager
 from phantom_gui.plugins.registry import PluginRecord
 from phantom_gui.plugins.status import BreakerChange
 
@@ -129,15 +130,25 @@ def test_process_output_outside_the_permissions_is_banished_and_the_plugin_goes_
 # -- process() and the circuit breaker ------------------------------------------------------
 
 
-def test_consumed_events_reach_process_and_its_outputs_are_published(h: Harness) -> None:
+def sensor_plugin(h: Harness, plugin_id: str, source: str) -> tuple[PluginManager, PluginRecord]:
+    """A manager with an active plugin that consumes sensor/# and may publish on echo/#."""
     h.plugins.add(
-        "echo",
-        ECHO,
+        plugin_id,
+        source,
         permissions=("hub:subscribe:sensor/#", "hub:publish:echo/#"),
         consumes=("sensor/#",),
     )
     manager = h.manager()
-    record = run(manager.activate("echo"))
+    return manager, run(manager.activate(plugin_id))
+
+
+def echo(h: Harness) -> tuple[PluginManager, PluginRecord]:
+    """A manager with a plugin that answers each sensor event on echo/<its last level>."""
+    return sensor_plugin(h, "echo", ECHO)
+
+
+def test_consumed_events_reach_process_and_its_outputs_are_published(h: Harness) -> None:
+    _, record = echo(h)
 
     h.hub.publish("sensor/temp", 21, source="test")
     h.hub.publish("elsewhere/temp", 99, source="test")
@@ -151,14 +162,8 @@ def test_consumed_events_reach_process_and_its_outputs_are_published(h: Harness)
 
 
 def test_no_event_reaches_process_after_deactivation(h: Harness) -> None:
-    h.plugins.add(
-        "echo",
-        ECHO,
-        permissions=("hub:subscribe:sensor/#", "hub:publish:echo/#"),
-        consumes=("sensor/#",),
-    )
-    manager = h.manager()
-    instance = run(manager.activate("echo")).instance
+    manager, record = echo(h)
+    instance = record.instance
     h.hub.publish("sensor/temp", 1, source="test")
     run(manager.deactivate("echo"))
     h.hub.publish("sensor/temp", 2, source="test")
@@ -189,14 +194,7 @@ class Plugin(_Base):
 
 def breakable(h: Harness, source: str = BREAKABLE) -> PluginRecord:
     """Activate a plugin that consumes sensor/# and whose process() fails while told to."""
-    h.plugins.add(
-        "fragile",
-        source,
-        permissions=("hub:subscribe:sensor/#", "hub:publish:echo/#"),
-        consumes=("sensor/#",),
-    )
-    manager = h.manager()
-    return run(manager.activate("fragile"))
+    return sensor_plugin(h, "fragile", source)[1]
 
 
 def test_a_process_that_keeps_raising_trips_the_breaker_then_gets_one_trial(
@@ -268,14 +266,7 @@ def test_a_process_whose_observable_keeps_failing_trips_the_breaker(h: Harness) 
 
 
 def test_a_plugin_does_not_keep_a_subscription_per_processed_event(h: Harness) -> None:
-    h.plugins.add(
-        "echo",
-        ECHO,
-        permissions=("hub:subscribe:sensor/#", "hub:publish:echo/#"),
-        consumes=("sensor/#",),
-    )
-    manager = h.manager()
-    record = run(manager.activate("echo"))
+    _, record = echo(h)
     wired = len(record.wiring)
 
     for value in range(500):
