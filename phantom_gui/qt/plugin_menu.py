@@ -63,12 +63,13 @@ class HauntPacksMenu(QMenu):
             none_found = self.addAction("No haunt packs found")
             none_found.setEnabled(False)
         self.addSeparator()
-        problems = len(self._statuses.problems)
-        if problems:
-            warning = self.addAction(
-                f"{problems} plugin problem{'s' if problems != 1 else ''} found…"
-            )
-            warning.triggered.connect(self._on_manage)
+        for count, what in (
+            (len(self._statuses.problems), "problem"),
+            (len(self._statuses.warnings), "warning"),
+        ):
+            if count:
+                notice = self.addAction(f"{count} plugin {what}{'s' if count != 1 else ''} found…")
+                notice.triggered.connect(self._on_manage)
         self.addAction("&Manage Haunt Packs…", self._on_manage)
 
     def _statuses_changed(self, statuses: object) -> None:
@@ -106,10 +107,11 @@ class HauntPacksMenu(QMenu):
 
 
 def _layout(statuses: PluginStatuses) -> tuple[object, ...]:
-    """What decides the menu's entries: the plugins, their names and submenus, the problems."""
+    """What decides the menu's entries: the plugins, their names and submenus, the notices."""
     return (
         tuple((status.id, status.name, status.panel) for status in statuses.plugins),
         len(statuses.problems),
+        len(statuses.warnings),
     )
 
 

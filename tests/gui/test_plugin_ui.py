@@ -159,6 +159,9 @@ def test_a_haunt_with_a_disturbance_makes_the_panel_flicker(window, run_on_loop)
         await until(lambda: "phantom_candle" in window.plugin_docks.docks)
         panel = window.plugin_docks.docks["phantom_candle"].widget()
         await until(lambda: panel.graphicsEffect() is None, timeout=3)
+        replayed = {"plugin_id": "phantom_candle", "disturbance": True}
+        window._services.hub.publish("plugin/phantom_candle/haunt", replayed, source="replay")
+        assert panel.graphicsEffect() is None
         assert manager.haunt_tick() == ["phantom_candle"]
         assert panel.graphicsEffect() is not None
         await until(lambda: panel.graphicsEffect() is None, timeout=3)
@@ -231,4 +234,6 @@ def test_the_manager_dialog_speaks_plain_words_and_shows_discovery_warnings(
     assert "Found with a warning:" in notes
     assert "written for manifest schema 2" in notes and "plugin.glow" in notes
     assert "Future Lamp" in window.haunt_menu.plugin_actions["phantom_future"].text()
+    notices = [action.text() for action in window.haunt_menu.actions()]
+    assert "1 plugin warning found…" in notices
     dialog.close()
