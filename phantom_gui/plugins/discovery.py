@@ -40,7 +40,7 @@ class DiscoveredPlugin:
     origin: Origin
     manifest_path: Path
     import_root: Path | None = None
-    """A folder to put on `sys.path` before importing the entry (folder plugins)."""
+    """A folder to put on `sys.path` while the entry is imported (folder plugins)."""
 
 
 @dataclass(frozen=True, slots=True)
