@@ -48,13 +48,16 @@ def run_plugin_command(options: argparse.Namespace) -> int:
             f"{manifest.id:24} {manifest.version:10} {status:9} {plugin.origin:9} "
             f"{plugin.manifest_path}"
         )
+    for warning in found.warnings:
+        print(f"warning: {warning.message}", file=sys.stderr)
     for problem in found.problems:
         print(f"problem: {problem.message}", file=sys.stderr)
     return 0
 
 
 def validate(path: Path) -> int:
-    """Check the manifests at `path` and that each entry module exists; 0 when all is well."""
+    """Check the manifests at `path` and that each entry module exists; 0 when all is well
+    (warnings, such as fields of a newer schema that were ignored, are printed too)."""
     found = Discovery()
     if path.is_file():
         found.add_file(path, "folder", path.parent.parent)
@@ -74,6 +77,8 @@ def validate(path: Path) -> int:
             found.report(plugin.manifest_path, problem)
         else:
             print(f"ok: {plugin.manifest.id} {plugin.manifest.version} ({plugin.manifest_path})")
+    for warning in found.warnings:
+        print(f"warning: {warning.message}", file=sys.stderr)
     for problem in found.problems:
         print(problem.message, file=sys.stderr)
     return 1 if found.problems else 0

@@ -4,7 +4,7 @@ Three places: the built-in plugins of this distribution and installed
 distributions, both registered in the entry-point group `ENTRY_POINT_GROUP` (the
 value names the plugin's package, which holds `phantom-plugin.toml`), and plugin
 folders, each holding one subfolder per plugin package. A bad manifest is reported
-and skipped; discovery goes on.
+and skipped, a manifest of a newer schema is kept with a warning; discovery goes on.
 """
 
 from __future__ import annotations
@@ -40,32 +40,38 @@ class DiscoveredPlugin:
     origin: Origin
     manifest_path: Path
     import_root: Path | None = None
-    """A folder to put on `sys.path` before importing the entry (folder plugins)."""
+    """A folder to put on `sys.path` while the entry is imported (folder plugins)."""
 
 
-@dataclass(frozen=True)
-class DiscoveryProblem:
-    """A plugin that could not be discovered, and why."""
+@dataclass(frozen=True, slots=True)
+class DiscoveryNote:
+    """Something discovery met in one manifest: why it was skipped, or a caveat about it."""
 
-    path: Path
+    path: str
     message: str
 
 
 @dataclass
 class Discovery:
-    """What discovery found: plugins by id, and the problems met on the way."""
+    """What discovery found: plugins by id, the problems and the warnings met on the way."""
 
     plugins: dict[str, DiscoveredPlugin] = field(default_factory=dict)
-    problems: list[DiscoveryProblem] = field(default_factory=list)
+    problems: list[DiscoveryNote] = field(default_factory=list)
+    """Manifests skipped, and why."""
+    warnings: list[DiscoveryNote] = field(default_factory=list)
+    """Manifests kept with a caveat."""
 
     def add_file(self, path: Path, origin: Origin, import_root: Path | None) -> None:
         """Read one manifest file and keep its plugins (first one found wins an id)."""
         try:
-            manifests = load_manifest_file(path)
+            contents = load_manifest_file(path)
         except ManifestError as exc:
             self.report(path, str(exc))
             return
-        for manifest in manifests:
+        if contents.warning is not None:
+            log.warning("plugin discovery: %s", contents.warning)
+            self.warnings.append(DiscoveryNote(str(path), contents.warning))
+        for manifest in contents.plugins:
             earlier = self.plugins.get(manifest.id)
             if earlier is not None:
                 self.report(
@@ -79,7 +85,7 @@ class Discovery:
     def report(self, path: Path, message: str) -> None:
         """Note a problem and log it; discovery goes on."""
         log.warning("plugin discovery: %s", message)
-        self.problems.append(DiscoveryProblem(path, message))
+        self.problems.append(DiscoveryNote(str(path), message))
 
 
 def discover(

@@ -2,7 +2,9 @@
 
 A manifest file declares one plugin in a ``[plugin]`` table or several in
 ``[[plugins]]`` tables, next to ``schema_version``. Every problem is reported with
-the file, the field and what is wrong.
+the file, the field and what is wrong. A manifest written for a newer schema than
+`SCHEMA_VERSION` is read as far as its fields are understood: the others are ignored,
+with a warning naming them; for a known schema an unknown field is an error.
 """
 
 from __future__ import annotations
@@ -153,7 +155,12 @@ class ManifestFile(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    schema_version: Literal[1] = Field(description="Version of this manifest format")
+    schema_version: int = Field(
+        ge=1,
+        strict=True,
+        description=f"Version of this manifest format: {SCHEMA_VERSION} here; a newer one is "
+        "read with a warning, its unknown fields ignored",
+    )
     plugins: list[PluginManifest] = Field(min_length=1)
 
     @model_validator(mode="before")
@@ -193,7 +200,15 @@ class ManifestError(ManifestationError):
         super().__init__("\n".join(lines), source=str(path))
 
 
-def load_manifest_file(path: Path) -> list[PluginManifest]:
+@dataclass(frozen=True)
+class ManifestContents:
+    """The plugins a manifest file declares, and a warning about it (a newer schema)."""
+
+    plugins: list[PluginManifest]
+    warning: str | None = None
+
+
+def load_manifest_file(path: Path) -> ManifestContents:
     """Read and validate one manifest file; raise `ManifestError` naming every problem."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -203,10 +218,56 @@ def load_manifest_file(path: Path) -> list[PluginManifest]:
         raise ManifestError(path, [ManifestProblem("(file)", f"not UTF-8 text: {exc}")]) from exc
     except tomllib.TOMLDecodeError as exc:
         raise ManifestError(path, [ManifestProblem("(file)", f"invalid TOML: {exc}")]) from exc
+    warning = None
+    version = data.get("schema_version")
+    if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:
+        data, ignored = _understood_fields(data)
+        warning = _newer_schema_warning(path, version, ignored)
     try:
-        return ManifestFile.model_validate(data).plugins
+        return ManifestContents(ManifestFile.model_validate(data).plugins, warning)
     except ValidationError as exc:
         raise ManifestError(path, [_problem(error, data) for error in exc.errors()]) from exc
+
+
+def _newer_schema_warning(path: Path, version: int, ignored: list[str]) -> str:
+    known = f"{path}: written for manifest schema {version}; this app knows {SCHEMA_VERSION}"
+    if not ignored:
+        return f"{known} (every field is understood)"
+    return f"{known} and ignored the fields it does not know: {', '.join(ignored)}"
+
+
+def _understood_fields(data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """`data` without the fields this schema does not know, and their dotted names."""
+    ignored: list[str] = []
+    kept = _known_keys(data, set(ManifestFile.model_fields) | {"plugin"}, "", ignored)
+    tables = (
+        [("plugin", kept["plugin"])]
+        if "plugin" in kept
+        else [(f"plugins[{n}]", table) for n, table in enumerate(kept.get("plugins") or [])]
+    )
+    plugins = []
+    for name, table in tables:
+        if not isinstance(table, dict):
+            plugins.append(table)
+            continue
+        plugin = _known_keys(table, set(PluginManifest.model_fields), f"{name}.", ignored)
+        if isinstance(plugin.get("panel"), dict):
+            plugin["panel"] = _known_keys(
+                plugin["panel"], set(PanelSpec.model_fields), f"{name}.panel.", ignored
+            )
+        plugins.append(plugin)
+    if "plugin" in kept:
+        kept["plugin"] = plugins[0]
+    elif isinstance(kept.get("plugins"), list):
+        kept["plugins"] = plugins
+    return kept, ignored
+
+
+def _known_keys(
+    table: dict[str, Any], known: set[str], prefix: str, ignored: list[str]
+) -> dict[str, Any]:
+    ignored.extend(f"{prefix}{key}" for key in table if key not in known)
+    return {key: value for key, value in table.items() if key in known}
 
 
 def manifest_json_schema() -> dict[str, Any]:

@@ -16,8 +16,8 @@ from PySide6.QtWidgets import (
 
 from phantom_gui.core.events import SpectralEvent
 from phantom_gui.core.hub import EventHub
-from phantom_gui.plugins.lifecycle import PluginState
-from phantom_gui.plugins.manager import PluginManager, PluginRecord
+from phantom_gui.plugins.manager import PluginManager
+from phantom_gui.plugins.status import PLUGIN_STATUSES, Haunting, PluginStatus, PluginStatuses
 from phantom_gui.qt.bindings import Subscriptions
 from phantom_gui.qt.tasks import TaskRunner
 
@@ -31,6 +31,7 @@ AREAS = {
 }
 FADE_IN_MS = 350
 FLICKER_MS = 900
+FLICKER = [(0.0, 1.0), (0.15, 0.2), (0.3, 1.0), (0.45, 0.35), (0.6, 1.0), (1.0, 1.0)]
 DOCK_MIN_SIZE = 320
 
 
@@ -42,8 +43,9 @@ def dock_name(plugin_id: str) -> str:
 class PluginDocks:
     """Opens a plugin's panel in a dock when it becomes active and removes it when it stops.
 
-    `toggle(plugin_id)` is what choosing a plugin in the menu does: load it (which
-    opens its dock), or show/hide the dock it already has.
+    A view of the plugins' statuses: it asks the manager for a panel by plugin id, and
+    `toggle(plugin_id)` (choosing a plugin in the menu) loads the plugin, which opens
+    its dock, or shows/hides the dock it already has.
     """
 
     def __init__(
@@ -58,14 +60,15 @@ class PluginDocks:
         self._on_docks_changed = on_docks_changed
         self._manager = manager
         self._tasks = tasks
+        self._statuses = PluginStatuses()
         self.docks: dict[str, QDockWidget] = {}
         self.subscriptions = Subscriptions(window)
-        self.subscriptions.bind(hub.on("plugin/+/state"), self._state_changed)
+        self.subscriptions.bind(hub.select(PLUGIN_STATUSES), self._statuses_changed)
         self.subscriptions.bind(hub.on("plugin/+/haunt"), self._haunted)
 
     def toggle(self, plugin_id: str) -> None:
         """Load the plugin, or show/hide its dock if it is loaded already."""
-        record = self._manager.records[plugin_id]
+        status = self._statuses.get(plugin_id)
         dock = self.docks.get(plugin_id)
         if dock is not None:
             dock.setVisible(not dock.isVisible())
@@ -73,56 +76,55 @@ class PluginDocks:
                 dock.raise_()
             self._on_docks_changed()
             return
-        if record.state is PluginState.ACTIVE:
-            if record.manifest.panel is None:
+        if status is None:
+            return
+        if status.active:
+            if status.panel is None:
                 self._tasks.run(
-                    self._manager.deactivate(plugin_id, remember=True),
-                    f"unload {record.manifest.name}",
+                    self._manager.deactivate(plugin_id, remember=True), f"unload {status.name}"
                 )
             else:
-                self._open(record)
+                self._open(status)
             return
-        self._tasks.run(
-            self._manager.activate(plugin_id, remember=True), f"load {record.manifest.name}"
-        )
+        self._tasks.run(self._manager.activate(plugin_id, remember=True), f"load {status.name}")
 
     def any_shown(self) -> bool:
         """Is any plugin panel on screen?"""
         return any(not dock.isHidden() for dock in self.docks.values())
 
-    def _state_changed(self, event: SpectralEvent) -> None:
-        plugin_id = event.topic.split("/")[1]
-        record = self._manager.records.get(plugin_id)
-        if record is None:
+    def _statuses_changed(self, statuses: object) -> None:
+        if not isinstance(statuses, PluginStatuses):
             return
-        if record.state is PluginState.ACTIVE and plugin_id not in self.docks:
-            self._open(record)
-        elif record.state is not PluginState.ACTIVE and plugin_id in self.docks:
-            self._close(plugin_id)
+        self._statuses = statuses
+        for status in statuses.plugins:
+            if self._statuses is not statuses:
+                return  # a newer picture arrived while a panel was built, and was shown
+            if status.active and status.id not in self.docks:
+                self._open(status)
+            elif not status.active and status.id in self.docks:
+                self._close(status.id)
 
-    def _open(self, record: PluginRecord) -> None:
-        panel_spec = record.manifest.panel
-        create_panel = getattr(record.instance, "create_panel", None)
-        if panel_spec is None or not callable(create_panel):
+    def _open(self, status: PluginStatus) -> None:
+        if status.panel is None:
             return
-        dock = QDockWidget(panel_spec.title, self._window)
-        dock.setObjectName(dock_name(record.id))
+        dock = QDockWidget(status.panel.title, self._window)
+        dock.setObjectName(dock_name(status.id))
         dock.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)
+        self.docks[status.id] = dock
         try:
-            panel = create_panel(dock)
+            panel = self._manager.create_panel(status.id, dock)
         except Exception as exc:
-            log.error("plugin %s could not build its panel: %s", record.id, exc, exc_info=exc)
-            panel = QLabel(f"{record.manifest.name} could not build its panel:\n{exc}")
+            log.error("plugin %s could not build its panel: %s", status.id, exc, exc_info=exc)
+            panel = QLabel(f"{status.name} could not build its panel:\n{exc}")
             panel.setObjectName("panelError")
             panel.setWordWrap(True)
         if not isinstance(panel, QWidget):
-            panel = QLabel(f"{record.manifest.name}: create_panel() returned {panel!r}")
+            panel = QLabel(f"{status.name}: create_panel() returned {panel!r}")
         dock.setWidget(panel)
         if not self._window.restoreDockWidget(dock):
-            self._window.addDockWidget(AREAS[panel_spec.area], dock)
-            self._give_room(dock, panel_spec.area)
+            self._window.addDockWidget(AREAS[status.panel.area], dock)
+            self._give_room(dock, status.panel.area)
         dock.show()
-        self.docks[record.id] = dock
         self._on_docks_changed()
         _animate_opacity(panel, [(0.0, 0.0), (1.0, 1.0)], FADE_IN_MS)
 
@@ -142,10 +144,12 @@ class PluginDocks:
         self._on_docks_changed()
 
     def _haunted(self, event: SpectralEvent) -> None:
-        dock = self.docks.get(event.topic.split("/")[1])
-        if dock is not None and dock.widget() is not None and event.data.get("disturbance"):
-            flicker = [(0.0, 1.0), (0.15, 0.2), (0.3, 1.0), (0.45, 0.35), (0.6, 1.0), (1.0, 1.0)]
-            _animate_opacity(dock.widget(), flicker, FLICKER_MS)
+        haunting = event.data
+        if not isinstance(haunting, Haunting) or not haunting.disturbance:
+            return
+        dock = self.docks.get(haunting.plugin_id)
+        if dock is not None and dock.widget() is not None:
+            _animate_opacity(dock.widget(), FLICKER, FLICKER_MS)
 
 
 def _animate_opacity(widget: QWidget, key_values: list[tuple[float, float]], ms: int) -> None:

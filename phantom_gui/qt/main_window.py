@@ -109,7 +109,6 @@ class MainWindow(QMainWindow):
         self.file_menu.addAction(self._action("&Quit", self.close, QKeySequence.StandardKey.Quit))
 
         self.haunt_menu = HauntPacksMenu(
-            self._services.plugins,
             self._services.hub,
             on_choose=self.plugin_docks.toggle,
             on_manage=self.show_plugin_manager,

@@ -19,19 +19,26 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from phantom_gui.core.events import SpectralEvent
 from phantom_gui.core.hub import EventHub
-from phantom_gui.plugins.lifecycle import LOADABLE, PluginState
-from phantom_gui.plugins.manager import PluginManager, PluginRecord
+from phantom_gui.core.resilience import BreakerState
+from phantom_gui.plugins.discovery import DiscoveryNote
+from phantom_gui.plugins.lifecycle import PluginState
+from phantom_gui.plugins.manager import PluginManager
+from phantom_gui.plugins.status import PLUGIN_STATUSES, PluginStatus, PluginStatuses
 from phantom_gui.qt.bindings import Subscriptions
 from phantom_gui.qt.plugin_look import STATE_WORDS, state_icon
 from phantom_gui.qt.tasks import TaskRunner
 
 PLUGIN_ID_ROLE = Qt.ItemDataRole.UserRole
+ISOLATION_WORDS = {
+    "inline": "inside the app",
+    "process": "in a process of its own (a crash cannot take the app down)",
+}
 
 
 class PluginManagerDialog(QDialog):
-    """A non-modal window over the plugin manager: inspect each plugin and act on it."""
+    """A non-modal window over the plugins' statuses: inspect each plugin and act on it
+    (through the manager, by plugin id)."""
 
     def __init__(
         self,
@@ -43,6 +50,8 @@ class PluginManagerDialog(QDialog):
         super().__init__(parent)
         self._manager = manager
         self._tasks = tasks
+        self._statuses = PluginStatuses()
+        self._shown_html: str | None = None
         self.setWindowTitle("Haunt Packs — Phantom")
         self.resize(900, 560)
 
@@ -91,27 +100,26 @@ class PluginManagerDialog(QDialog):
         layout.addWidget(close)
 
         self.subscriptions = Subscriptions(self)
-        self.subscriptions.bind(hub.on("plugin/#"), self._plugin_event)
+        self.subscriptions.bind(hub.select(PLUGIN_STATUSES), self._statuses_changed)
         self.refresh()
 
     def refresh(self) -> None:
         """List every plugin and the discovery problems again, keeping the selection."""
         selected = self.selected_id()
+        self.plugin_list.blockSignals(True)
         self.plugin_list.clear()
-        for record in sorted(self._manager.records.values(), key=lambda r: r.manifest.name):
-            item = QListWidgetItem(state_icon(record.state), self._label(record))
-            item.setData(PLUGIN_ID_ROLE, record.id)
+        for status in sorted(self._statuses.plugins, key=lambda status: status.name):
+            item = QListWidgetItem(state_icon(status.state), self._label(status))
+            item.setData(PLUGIN_ID_ROLE, status.id)
             self.plugin_list.addItem(item)
-            if record.id == selected:
+            if status.id == selected:
                 self.plugin_list.setCurrentItem(item)
         if self.plugin_list.currentItem() is None and self.plugin_list.count():
             self.plugin_list.setCurrentRow(0)
-        problems = self._manager.problems
-        self.problems.setVisible(bool(problems))
-        self.problems.setText(
-            "<b>Found but not usable:</b><br>"
-            + "<br>".join(escape(problem.message) for problem in problems)
-        )
+        self.plugin_list.blockSignals(False)
+        notes = describe_discovery(self._statuses.problems, self._statuses.warnings)
+        self.problems.setVisible(bool(notes))
+        self.problems.setText(notes)
         self._show_selected()
 
     def selected_id(self) -> str | None:
@@ -125,34 +133,37 @@ class PluginManagerDialog(QDialog):
             if self.plugin_list.item(row).data(PLUGIN_ID_ROLE) == plugin_id:
                 self.plugin_list.setCurrentRow(row)
 
-    def _plugin_event(self, event: SpectralEvent) -> None:
-        if event.topic.endswith("/state") or event.topic == "plugin/discovery":
+    def _statuses_changed(self, statuses: object) -> None:
+        if isinstance(statuses, PluginStatuses):
+            self._statuses = statuses
             self.refresh()
-        elif event.topic.split("/")[1] == self.selected_id():
-            self._show_selected()
 
-    def _label(self, record: PluginRecord) -> str:
-        return f"{record.manifest.name}  ({STATE_WORDS[record.state]})"
+    def _label(self, status: PluginStatus) -> str:
+        return f"{status.name}  ({STATE_WORDS[status.state]})"
 
     def _show_selected(self) -> None:
         plugin_id = self.selected_id()
-        record = self._manager.records.get(plugin_id) if plugin_id else None
+        status = self._statuses.get(plugin_id) if plugin_id else None
+        state = status.state if status else None
         buttons = {
-            self.load_button: record is not None and record.state in LOADABLE,
-            self.unload_button: record is not None and record.state is PluginState.ACTIVE,
-            self.reload_button: record is not None and record.state is PluginState.ACTIVE,
-            self.enable_button: record is not None and record.state is PluginState.DISABLED,
-            self.disable_button: record is not None and record.state is not PluginState.DISABLED,
+            self.load_button: status is not None and status.loadable,
+            self.unload_button: state is PluginState.ACTIVE,
+            self.reload_button: state is PluginState.ACTIVE,
+            self.enable_button: state is PluginState.DISABLED,
+            self.disable_button: status is not None and state is not PluginState.DISABLED,
         }
         for button, enabled in buttons.items():
             button.setEnabled(enabled)
-        self.details.setHtml("" if record is None else describe(record))
+        html = "" if status is None else describe(status, self._statuses.haunt_period_s)
+        if html != self._shown_html:
+            self._shown_html = html
+            self.details.setHtml(html)
 
     def _act(self, action: str) -> None:
         plugin_id = self.selected_id()
-        if plugin_id is None:
+        status = self._statuses.get(plugin_id) if plugin_id else None
+        if plugin_id is None or status is None:
             return
-        name = self._manager.records[plugin_id].manifest.name
         manager = self._manager
         if action == "enable":
             manager.enable(plugin_id)
@@ -163,27 +174,28 @@ class PluginManagerDialog(QDialog):
             "reload": lambda: manager.reload(plugin_id),
             "disable": lambda: manager.disable(plugin_id),
         }
-        self._tasks.run(coroutines[action](), f"{action} {name}")
+        self._tasks.run(coroutines[action](), f"{action} {status.name}")
 
 
-def describe(record: PluginRecord) -> str:
-    """A plugin's manifest, state and last error as HTML."""
-    manifest = record.manifest
+def describe(status: PluginStatus, haunt_period_s: float | None) -> str:
+    """A plugin's manifest, state and last error as HTML, in plain words."""
     rows = [
-        ("Id", manifest.id),
-        ("Version", manifest.version),
-        ("Author", manifest.author or "—"),
-        ("Origin", f"{record.discovered.origin}: {record.discovered.manifest_path}"),
-        ("Entry", manifest.entry),
-        ("State", record.state.value),
-        ("Load attempts", str(record.load_attempts)),
-        ("Dependencies", ", ".join(manifest.dependencies) or "none"),
-        ("Permissions", ", ".join(manifest.permissions) or "none"),
-        ("Consumes", ", ".join(manifest.consumes) or "nothing"),
-        ("Haunts", f"p = {manifest.haunt_probability:g} per tick, {record.haunts} so far"),
-        ("Spookiness", manifest.spookiness_level),
-        ("Isolation", manifest.isolation),
-        ("Panel", f"{manifest.panel.title} ({manifest.panel.area})" if manifest.panel else "none"),
+        ("Id", status.id),
+        ("Version", status.version),
+        ("Author", status.author or "—"),
+        ("State", state_words(status)),
+        ("Load attempts", str(status.load_attempts)),
+        ("Needs", ", ".join(status.dependencies) or "no other plugin"),
+        ("Needed by", ", ".join(status.dependants) or "no other plugin"),
+        ("Permissions", ", ".join(status.permissions) or "none"),
+        ("Listens to", ", ".join(status.consumes) or "nothing"),
+        ("Haunts", haunt_words(status.haunt_probability, haunt_period_s, status.haunts)),
+        ("Spookiness", status.spookiness),
+        ("Runs", ISOLATION_WORDS.get(status.isolation, status.isolation)),
+        ("Panel", panel_words(status)),
+        ("Event handling", breaker_words(status)),
+        ("Code", status.entry),
+        ("Found", f"{status.origin}: {status.manifest_path}"),
     ]
     table = "".join(
         f"<tr><td style='color:#8d84a0;padding-right:12px'>{escape(key)}</td>"
@@ -191,11 +203,82 @@ def describe(record: PluginRecord) -> str:
         for key, value in rows
     )
     html = (
-        f"<h2 style='color:#ff7a1a'>{escape(manifest.name)}</h2>"
-        f"<p>{escape(manifest.description)}</p><table>{table}</table>"
+        f"<h2 style='color:#ff7a1a'>{escape(status.name)}</h2>"
+        f"<p>{escape(status.description)}</p><table>{table}</table>"
     )
-    if record.error:
-        html += f"<h3 style='color:#e0344a'>Last error</h3><p>{escape(record.error)}</p>"
-    if record.traceback:
-        html += f"<pre style='color:#8d84a0'>{escape(record.traceback)}</pre>"
+    if status.error:
+        html += f"<h3 style='color:#e0344a'>Last error</h3><p>{escape(status.error)}</p>"
+    if status.traceback:
+        html += f"<pre style='color:#8d84a0'>{escape(status.traceback)}</pre>"
     return html
+
+
+def state_words(status: PluginStatus) -> str:
+    """Where the plugin stands, and what that means for the user."""
+    meaning = {
+        PluginState.DISCOVERED: "found; its dependencies are being checked",
+        PluginState.RESOLVED: "ready to load",
+        PluginState.LOADING: "loading…",
+        PluginState.ACTIVE: "running",
+        PluginState.STOPPING: "stopping…",
+        PluginState.STOPPED: "stopped; it can be loaded again",
+        PluginState.FAILED: "failed (see the error below); it can be loaded again",
+        PluginState.DISABLED: "disabled; it stays off until enabled",
+    }
+    return meaning[status.state]
+
+
+def haunt_words(probability: float, period_s: float | None, haunts: int) -> str:
+    """How often a plugin haunts, and how often it did, in plain words."""
+    if probability <= 0:
+        return "never (haunt probability 0)"
+    tick = f"every {period_s:g} s" if period_s else "at each haunt tick"
+    if probability >= 1:
+        chance = f"at every haunt tick ({tick})" if period_s else "at every haunt tick"
+    else:
+        odds = 1 / probability
+        if abs(odds - round(odds)) < 1e-6:
+            chance = f"1 chance in {round(odds)} {tick}"
+        else:
+            chance = f"{probability:.0%} chance {tick}"
+    done = {0: "has not haunted yet", 1: "haunted once"}.get(haunts, f"haunted {haunts} times")
+    return f"{chance}; {done} this session"
+
+
+def panel_words(status: PluginStatus) -> str:
+    """Where the plugin's panel opens, or that it has none."""
+    panel = status.panel
+    if panel is None:
+        return "none"
+    where = f"“{panel.title}”, docked {panel.area}"
+    return f"{where}, listed under Haunt Packs › {panel.menu_path}" if panel.menu_path else where
+
+
+def breaker_words(status: PluginStatus) -> str:
+    """Whether the plugin's process() is being called, or paused after repeated failures."""
+    if status.breaker is BreakerState.OPEN:
+        return "paused after repeated failures; one event is let through again after a pause"
+    if status.breaker is BreakerState.HALF_OPEN:
+        return "trying one event after a pause"
+    if status.breaker_trips:
+        paused = "once" if status.breaker_trips == 1 else f"{status.breaker_trips} times"
+        return f"normal (paused {paused} after repeated failures)"
+    return "normal"
+
+
+def describe_discovery(
+    problems: tuple[DiscoveryNote, ...], warnings: tuple[DiscoveryNote, ...]
+) -> str:
+    """The manifests found but not usable, and those found with a warning, as HTML."""
+    parts = []
+    if problems:
+        parts.append(
+            "<b>Found but not usable:</b><br>"
+            + "<br>".join(escape(problem.message) for problem in problems)
+        )
+    if warnings:
+        parts.append(
+            "<b>Found with a warning:</b><br>"
+            + "<br>".join(escape(warning.message) for warning in warnings)
+        )
+    return "<br>".join(parts)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,8 @@ UI_PLUGINS = Path(__file__).resolve().parents[1] / "fixtures" / "ui_plugins"
 def window(make_main_window):
     """A main window that discovers the test plugins; loads retry without long waits."""
     window = make_main_window(plugin_dirs=(UI_PLUGINS,))
-    window._services.plugins.load_backoff = Backoff(base=0.01, maximum=0.02)
+    manager = window._services.plugins
+    manager.load_policy = replace(manager.load_policy, backoff=Backoff(base=0.01, maximum=0.02))
     return window
 
 
@@ -157,6 +159,9 @@ def test_a_haunt_with_a_disturbance_makes_the_panel_flicker(window, run_on_loop)
         await until(lambda: "phantom_candle" in window.plugin_docks.docks)
         panel = window.plugin_docks.docks["phantom_candle"].widget()
         await until(lambda: panel.graphicsEffect() is None, timeout=3)
+        replayed = {"plugin_id": "phantom_candle", "disturbance": True}
+        window._services.hub.publish("plugin/phantom_candle/haunt", replayed, source="replay")
+        assert panel.graphicsEffect() is None
         assert manager.haunt_tick() == ["phantom_candle"]
         assert panel.graphicsEffect() is not None
         await until(lambda: panel.graphicsEffect() is None, timeout=3)
@@ -184,3 +189,51 @@ def test_the_dock_layout_is_restored_with_the_plugins_after_a_restart(
     run_on_loop(second._services.plugins.restore_session())
     dock = second.plugin_docks.docks["phantom_candle"]
     assert dock.isVisible() and dock.isFloating()
+
+
+FUTURE_MANIFEST = """\
+schema_version = 2
+
+[plugin]
+id = "phantom_future"
+name = "Future Lamp"
+version = "2.0.0"
+entry = "phantom_future.plugin:Lamp"
+glow = "violet"
+"""
+
+
+def test_the_manager_dialog_speaks_plain_words_and_shows_discovery_warnings(
+    make_main_window, run_on_loop, tmp_path: Path
+) -> None:
+    future = tmp_path / "future" / "phantom_future"
+    future.mkdir(parents=True)
+    (future / "phantom-plugin.toml").write_text(FUTURE_MANIFEST, encoding="utf-8")
+    window = make_main_window(plugin_dirs=(UI_PLUGINS, tmp_path / "future"))
+    manager = window._services.plugins
+    window.show_plugin_manager()
+    dialog = window.plugin_dialog
+
+    dialog.select("phantom_cursed")
+    assert "Haunts\nnever (haunt probability 0)" in dialog.details.toPlainText()
+    dialog.select("phantom_candle")
+    assert (
+        "Haunts\nat every haunt tick (every 5 s); has not haunted yet this session"
+        in dialog.details.toPlainText()
+    )
+    run_on_loop(manager.activate("phantom_candle"))
+    manager.haunt_tick()
+    details = dialog.details.toPlainText()
+    assert "haunted once this session" in details
+    assert "State\nrunning" in details
+    assert "Panel\n“Candle”, docked right, listed under Haunt Packs › Test" in details
+    assert "p = " not in details
+
+    notes = dialog.problems.text()
+    assert dialog.problems.isVisible()
+    assert "Found with a warning:" in notes
+    assert "written for manifest schema 2" in notes and "plugin.glow" in notes
+    assert "Future Lamp" in window.haunt_menu.plugin_actions["phantom_future"].text()
+    notices = [action.text() for action in window.haunt_menu.actions()]
+    assert "1 plugin warning found…" in notices
+    dialog.close()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 import textwrap
 import uuid
 from pathlib import Path
+
+import pytest
 
 from phantom_gui.plugins.discovery import discover
 
@@ -51,7 +54,7 @@ def test_a_malformed_manifest_is_skipped_with_a_clear_message(tmp_path: Path) ->
     found = discover([tmp_path], entry_points_group=NO_ENTRY_POINTS)
     assert sorted(found.plugins) == ["phantom_good", "phantom_zzz_good"]
     [problem] = found.problems
-    assert problem.path == bad
+    assert problem.path == str(bad)
     assert f"{bad}: plugin.name: Field required" in problem.message
     assert f"{bad}: plugin.entry: Field required" in problem.message
 
@@ -62,7 +65,7 @@ def test_a_duplicate_id_in_a_later_folder_is_skipped_and_named(tmp_path: Path) -
     found = discover([tmp_path / "first", tmp_path / "second"], entry_points_group=NO_ENTRY_POINTS)
     assert found.plugins["phantom_twin"].manifest_path == first
     [problem] = found.problems
-    assert problem.path == second
+    assert problem.path == str(second)
     assert problem.message == (
         f"{second}: plugin id 'phantom_twin' is already provided by {first}; this one is skipped"
     )
@@ -122,6 +125,33 @@ def test_a_folder_plugin_with_an_id_taken_by_a_built_in_is_skipped(tmp_path: Pat
     found = discover([tmp_path])
     assert found.plugins["phantom_hub_monitor"].origin == "built-in"
     assert any(
-        problem.path == impostor and "already provided by" in problem.message
+        problem.path == str(impostor) and "already provided by" in problem.message
         for problem in found.problems
     )
+
+
+def test_a_manifest_of_a_newer_schema_is_kept_with_a_warning_naming_its_fields(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    manifest = """
+    schema_version = 2
+    [plugin]
+    id = "phantom_future"
+    name = "From the future"
+    version = "3.0.0"
+    entry = "phantom_future:Plugin"
+    moon_phase = "waxing"
+    """
+    path = add_plugin(tmp_path, "phantom_future", manifest)
+    add_plugin(tmp_path, "phantom_present")
+
+    with caplog.at_level(logging.WARNING, logger="phantom.plugins.discovery"):
+        found = discover([tmp_path], entry_points_group=NO_ENTRY_POINTS)
+
+    assert sorted(found.plugins) == ["phantom_future", "phantom_present"]
+    assert found.problems == []
+    [warning] = found.warnings
+    assert warning.path == str(path)
+    assert warning.message.startswith(f"{path}: written for manifest schema 2")
+    assert warning.message.endswith("ignored the fields it does not know: plugin.moon_phase")
+    assert warning.message in caplog.text

@@ -52,7 +52,7 @@ def only_problem(path: Path) -> ManifestProblem:
 
 
 def test_a_single_plugin_table_is_read_with_its_defaults(tmp_path: Path) -> None:
-    [manifest] = load_manifest_file(write(tmp_path, single("")))
+    [manifest] = load_manifest_file(write(tmp_path, single(""))).plugins
     assert (manifest.id, manifest.name, manifest.version) == ("spooky", "A plugin", "1.2.0")
     assert manifest.entry == "spooky.plugin:Plugin"
     assert manifest.permissions == [] and manifest.dependencies == []
@@ -68,7 +68,7 @@ def test_a_file_may_declare_several_plugins(tmp_path: Path) -> None:
     text = "schema_version = 1\n" + "".join(
         f"[[plugins]]\n{GOOD_PLUGIN.format(id=plugin_id)}" for plugin_id in ("one", "two")
     )
-    manifests = load_manifest_file(write(tmp_path, text))
+    manifests = load_manifest_file(write(tmp_path, text)).plugins
     assert [manifest.id for manifest in manifests] == ["one", "two"]
 
 
@@ -82,7 +82,7 @@ def test_a_full_manifest_with_a_panel(tmp_path: Path) -> None:
     spookiness_level = "terrifying"
     panel = { title = "Spooky", area = "left", menu_path = "Sensors" }
     """
-    [manifest] = load_manifest_file(write(tmp_path, single(textwrap.dedent(body))))
+    [manifest] = load_manifest_file(write(tmp_path, single(textwrap.dedent(body)))).plugins
     assert manifest.panel is not None
     assert (manifest.panel.title, manifest.panel.area, manifest.panel.menu_path) == (
         "Spooky",
@@ -113,6 +113,7 @@ def test_a_full_manifest_with_a_panel(tmp_path: Path) -> None:
         ('dependencies = ["other>=banana"]', "plugin.dependencies[0]", "invalid version range"),
         ('dependencies = ["Not An Id"]', "plugin.dependencies[0]", "not a dependency"),
         ('colour = "orange"', "plugin.colour", "Extra inputs are not permitted"),
+        ('panel = { title = "T", icon = "x" }', "plugin.panel.icon", "Extra inputs are not"),
         ('panel = { area = "left" }', "plugin.panel.title", "Field required"),
         ('panel = { title = "T", area = "middle" }', "plugin.panel.area", "'left', 'right'"),
     ],
@@ -149,11 +150,62 @@ def test_every_problem_of_a_file_is_reported_at_once(tmp_path: Path) -> None:
     assert fields == {"plugins[0].version", "plugins[1].name", "plugins[1].entry"}
 
 
-def test_schema_version_is_required_and_only_1_is_known(tmp_path: Path) -> None:
+def test_schema_version_is_required_and_a_whole_number_from_1(tmp_path: Path) -> None:
     missing = only_problem(write(tmp_path, single("").replace("schema_version = 1\n", "")))
     assert (missing.field, missing.message) == ("schema_version", "Field required")
-    future = only_problem(write(tmp_path, single("").replace("= 1\n", "= 2\n", 1)))
-    assert future.field == "schema_version" and "1" in future.message
+    for bad in ("0", '"1"', "1.5"):
+        problem = only_problem(write(tmp_path, single("").replace("= 1\n", f"= {bad}\n", 1)))
+        assert problem.field == "schema_version"
+
+
+def test_a_known_schema_has_no_warning_and_refuses_unknown_fields(tmp_path: Path) -> None:
+    assert load_manifest_file(write(tmp_path, single(""))).warning is None
+    problem = only_problem(write(tmp_path, single('glow = "green"')))
+    assert (problem.field, problem.message) == ("plugin.glow", "Extra inputs are not permitted")
+
+
+def newer(body: str, version: int = 2) -> str:
+    """A manifest of a newer schema: `single(body)` with `schema_version = version`."""
+    return single(body).replace("schema_version = 1\n", f"schema_version = {version}\n", 1)
+
+
+def test_a_newer_schema_is_read_where_understood_and_the_warning_names_file_and_fields(
+    tmp_path: Path,
+) -> None:
+    body = """
+    glow = "green"
+    haunt_probability = 0.5
+    panel = { title = "Spooky", area = "left", icon = "ghost.svg" }
+    """
+    path = write(tmp_path, newer(textwrap.dedent(body), version=3) + "\n[signing]\nkey = 'x'\n")
+
+    contents = load_manifest_file(path)
+
+    [manifest] = contents.plugins
+    assert (manifest.id, manifest.haunt_probability) == ("spooky", 0.5)
+    assert manifest.panel is not None and manifest.panel.area == "left"
+    assert contents.warning == (
+        f"{path}: written for manifest schema 3; this app knows 1 and ignored the fields it "
+        "does not know: signing, plugin.glow, plugin.panel.icon"
+    )
+
+
+def test_a_newer_schema_with_only_known_fields_still_says_it_is_newer(tmp_path: Path) -> None:
+    path = write(tmp_path, newer(""))
+    contents = load_manifest_file(path)
+    assert [manifest.id for manifest in contents.plugins] == ["spooky"]
+    assert contents.warning == (
+        f"{path}: written for manifest schema 2; this app knows 1 (every field is understood)"
+    )
+
+
+def test_a_newer_schema_still_refuses_a_known_field_it_cannot_read(tmp_path: Path) -> None:
+    text = "schema_version = 2\n" + "".join(
+        f"[[plugins]]\n{GOOD_PLUGIN.format(id=plugin_id)}" for plugin_id in ("one", "two")
+    )
+    text += 'aura = "violet"\nhaunt_probability = 7\n'
+    problem = only_problem(write(tmp_path, text))
+    assert problem.field == "plugins[1].haunt_probability"
 
 
 def test_a_file_without_plugins_says_so(tmp_path: Path) -> None:
@@ -217,7 +269,7 @@ def test_a_process_isolated_plugin_cannot_have_a_panel(tmp_path: Path) -> None:
     problem = only_problem(write(tmp_path, single(body)))
     assert problem.field == "plugin"
     assert "process-isolated plugin cannot contribute a panel" in problem.message
-    [manifest] = load_manifest_file(write(tmp_path, single('isolation = "process"')))
+    [manifest] = load_manifest_file(write(tmp_path, single('isolation = "process"'))).plugins
     assert manifest.isolation == "process"
 
 
@@ -230,9 +282,10 @@ def test_a_manifest_error_is_a_manifestation_error_naming_its_source(tmp_path: P
 
 def test_the_shipped_manifests_are_valid() -> None:
     root = Path(__file__).resolve().parents[2]
-    [monitor] = load_manifest_file(root / "plugins/phantom_hub_monitor/phantom-plugin.toml")
+    [monitor] = load_manifest_file(root / "plugins/phantom_hub_monitor/phantom-plugin.toml").plugins
     assert monitor.permissions == ["hub:subscribe:#"]
     assert monitor.panel is not None and monitor.panel.area == "bottom"
-    [lantern] = load_manifest_file(root / "examples/plugins/phantom_lantern/phantom-plugin.toml")
+    lantern_file = root / "examples/plugins/phantom_lantern/phantom-plugin.toml"
+    [lantern] = load_manifest_file(lantern_file).plugins
     assert lantern.consumes == ["app/#"] and lantern.haunt_probability == 0.2
     assert lantern.panel is not None and lantern.panel.menu_path == "Examples"

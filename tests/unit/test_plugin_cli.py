@@ -78,6 +78,20 @@ def test_a_bad_manifest_fails_naming_the_file_and_each_field(tmp_path: Path) -> 
     )
 
 
+def test_a_newer_schema_validates_with_a_warning_naming_the_ignored_fields(
+    tmp_path: Path,
+) -> None:
+    manifest = add_plugin(tmp_path, "phantom_future", 'version = "2.0"\nmoon = "full"\n')
+    manifest.write_text(manifest.read_text().replace("schema_version = 1", "schema_version = 2"))
+    result = phantom("plugin", "validate", tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"ok: phantom_future 2.0 ({manifest})\n"
+    assert result.stderr == (
+        f"warning: {manifest}: written for manifest schema 2; this app knows 1 and ignored "
+        "the fields it does not know: plugin.moon\n"
+    )
+
+
 def test_a_missing_entry_module_is_named(tmp_path: Path) -> None:
     manifest = add_plugin(tmp_path, "phantom_hollow", 'version = "1.0"\n', with_module=False)
     result = phantom("plugin", "validate", tmp_path / "phantom_hollow")

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
+from phantom_gui.core.errors import ManifestationError
+from phantom_gui.core.resilience import CircuitBreaker
+from phantom_gui.plugins.discovery import DiscoveredPlugin
 from phantom_gui.plugins.graph import dependants_of, resolve
 from phantom_gui.plugins.manifest import PluginManifest
+from phantom_gui.plugins.registry import PluginRecord, PluginRegistry
 
 
 def plugin(plugin_id: str, *dependencies: str, version: str = "1.0.0") -> PluginManifest:
@@ -121,3 +129,29 @@ def test_dependants_are_listed_most_dependent_first() -> None:
 def test_dependants_of_a_plugin_feeding_a_cycle_are_all_listed() -> None:
     manifests = graph(plugin("base"), plugin("p", "base", "q"), plugin("q", "p"))
     assert sorted(dependants_of("base", manifests)) == ["p", "q"]
+
+
+def record(manifest: PluginManifest) -> PluginRecord:
+    return PluginRecord(
+        DiscoveredPlugin(manifest, "folder", Path(manifest.id) / "phantom-plugin.toml"),
+        CircuitBreaker(),
+    )
+
+
+def test_the_registry_resolves_once_per_change_of_its_plugins() -> None:
+    registry = PluginRegistry()
+    registry.add(record(plugin("base")))
+    registry.add(record(plugin("top", "base")))
+
+    first = registry.resolution
+    assert registry.resolution is first
+    assert registry.load_order() == ["base", "top"]
+    assert registry.dependants_of("base") == ("top",)
+
+    registry.add(record(plugin("lone", "base")))
+
+    assert registry.resolution is not first
+    assert sorted(registry.load_order()) == ["base", "lone", "top"]
+    assert sorted(registry.dependants_of("base")) == ["lone", "top"]
+    with pytest.raises(ManifestationError, match="no plugin named 'nobody'"):
+        registry.get("nobody")
