@@ -23,7 +23,6 @@ class CopyableTextDialog(QDialog):
     def __init__(self, title: str, message: str, text: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"{title} — Phantom")
-        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.message = QLabel(message, wordWrap=True, objectName="copyableMessage")
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.text = QPlainTextEdit(text, readOnly=True, objectName="copyableText")

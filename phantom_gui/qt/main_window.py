@@ -165,12 +165,8 @@ class MainWindow(QMainWindow):
                 folder,
                 self,
             )
-            self.log_folder_dialog.destroyed.connect(self._forget_log_folder_dialog)
         self.log_folder_dialog.show()
         self.log_folder_dialog.raise_()
-
-    def _forget_log_folder_dialog(self) -> None:
-        self.log_folder_dialog = None
 
     def show_user_guide(self) -> None:
         """Open (or raise) the user guide shipped with Phantom."""

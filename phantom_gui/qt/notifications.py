@@ -89,16 +89,10 @@ class Toast(QFrame):
 
     def show_details(self) -> None:
         """Open (or raise) a window with the details, which the user can copy."""
-        if self.details_dialog is None:
-            self.details_dialog = CopyableTextDialog(
-                "Details", self.title, self._details, self.window()
-            )
-            self.details_dialog.destroyed.connect(self._forget_details)
+        if self.details_dialog is None:  # goes with the toast; shown over the window
+            self.details_dialog = CopyableTextDialog("Details", self.title, self._details, self)
         self.details_dialog.show()
         self.details_dialog.raise_()
-
-    def _forget_details(self) -> None:
-        self.details_dialog = None
 
     def dismiss(self) -> None:
         """Fade out, then remove the toast."""

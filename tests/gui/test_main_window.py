@@ -206,7 +206,8 @@ def test_without_a_file_manager_the_log_folder_path_is_shown_to_copy(
     dialog.copy_button.click()
     assert QGuiApplication.clipboard().text() == log_dir
     dialog.close()
-    qtbot.waitUntil(lambda: window.log_folder_dialog is None)
+    _trigger(window.help_menu, "Open Log Folder")
+    assert window.log_folder_dialog is dialog and dialog.isVisible()
 
 
 @pytest.mark.qt_no_exception_capture
