@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QApplication
 
 from phantom_gui import __version__
 from phantom_gui.qt.main_window import MainWindow
+from phantom_gui.qt.qt_log import install_qt_log_handler
 from phantom_gui.qt.theme import app_icon, apply_theme
 from phantom_gui.runtime import Services
 
@@ -20,6 +21,7 @@ SIGNAL_POLL_MS = 200
 
 def run_gui(services: Services) -> int:
     """Show the main window and run until it is closed or the process is signalled."""
+    restore_qt_messages = install_qt_log_handler()  # first: creating the app may warn
     app = QApplication(sys.argv[:1])
     app.setApplicationName("Phantom")
     app.setApplicationVersion(__version__)
@@ -52,4 +54,5 @@ def run_gui(services: Services) -> int:
     with loop:
         loop.run_until_complete(run_window())
     signal_poll.stop()
+    restore_qt_messages()
     return 0

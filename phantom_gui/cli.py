@@ -1,4 +1,7 @@
-"""The `phantom` command line: the app, and the `plugin` and `audit` subcommands."""
+"""The `phantom` command line: the app, and the `plugin` and `audit` subcommands.
+
+Qt-free: the window comes from whoever calls `main` (see `phantom_gui.__main__`).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ import argparse
 import asyncio
 import multiprocessing
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,6 +17,10 @@ from phantom_gui import __version__
 
 if TYPE_CHECKING:
     from phantom_gui.mqtt.config import ConnectionConfig
+    from phantom_gui.runtime import Services
+
+WindowRunner = Callable[["Services"], int]
+"""Shows the window over a run's services until it is closed; returns the exit code."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -118,10 +125,16 @@ def add_location_options(parser: argparse.ArgumentParser, *, nested: bool = Fals
     )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run `phantom` with `argv` (default: the process arguments); return the exit code."""
+def main(argv: Sequence[str] | None = None, run_gui: WindowRunner | None = None) -> int:
+    """Run `phantom` with `argv` (default: the process arguments); return the exit code.
+
+    `run_gui` shows the window over the run's services; the `phantom` command
+    (`phantom_gui.__main__`) passes the Qt app's. Without it only the subcommands and
+    ``--headless`` run.
+    """
     multiprocessing.freeze_support()
-    options = build_parser().parse_args(argv)
+    parser = build_parser()
+    options = parser.parse_args(argv)
     if options.command == "plugin":
         from phantom_gui.plugin_commands import run_plugin_command
 
@@ -130,6 +143,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from phantom_gui.audit_commands import run_audit_command
 
         return run_audit_command(options)
+    if run_gui is None and not options.headless:
+        parser.error("this entry point has no window: add --headless")
+    from phantom_gui.core.paths import UnusableFolder
     from phantom_gui.runtime import Services, run_headless
 
     try:
@@ -140,11 +156,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             seed=options.seed,
             broker=options.broker,
         )
-    except OSError as exc:
+    except UnusableFolder as exc:
         print(f"phantom: {exc}", file=sys.stderr)
         return 2
-    if options.headless:
+    except OSError as exc:
+        print(f"phantom: could not start: {exc}", file=sys.stderr)
+        return 2
+    if options.headless or run_gui is None:
         return asyncio.run(run_headless(services))
-    from phantom_gui.app import run_gui
-
     return run_gui(services)

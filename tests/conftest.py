@@ -62,14 +62,12 @@ def qt_loop(qapp):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def make_main_window(qtbot, qt_loop, tmp_path: Path) -> Iterator[Callable[..., object]]:  # type: ignore[no-untyped-def]
-    """Build shown main windows over fresh services; close and dispose all of them after."""
-    from PySide6.QtWidgets import QApplication
-
+    """Build shown main windows over fresh services; close, dispose and delete all of them
+    (with their docks, panels and dialogs) after the test."""
     from phantom_gui.qt.main_window import MainWindow
     from phantom_gui.runtime import Services
 
     made: list[tuple[MainWindow, Services]] = []
-    before = set(QApplication.topLevelWidgets())
 
     def factory(data_dir: Path | None = None, plugin_dirs: tuple[Path, ...] = ()) -> MainWindow:
         services = Services.create(data_dir=data_dir or tmp_path / "data", plugin_dirs=plugin_dirs)
@@ -84,14 +82,56 @@ def make_main_window(qtbot, qt_loop, tmp_path: Path) -> Iterator[Callable[..., o
     for window, services in made:
         window.close()
         window.dispose()
-        window.deleteLater()
         if not services.hub.is_stopped:
             qt_loop.run_until_complete(services.stop())
-    qtbot.wait(10)
+        window.deleteLater()
+    _delete_deferred()
+
+
+LEAK_KINDS = ("QMainWindow", "QDockWidget", "QDialog")
+"""Top-level widgets of these Qt classes (or of any class of Phantom or its plugins, such
+as a plugin's panel) must not outlive the test that made them."""
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_widgets(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail a Qt test that leaves a main window, dock, dialog or panel alive, naming them
+    (as napari's viewer fixture does). Tests that never touch Qt are not looked at."""
+    if "qapp" not in request.fixturenames:
+        yield
+        return
+    from PySide6.QtWidgets import QApplication
+
+    before = {id(widget) for widget in QApplication.topLevelWidgets()}
+    yield
+    _delete_deferred()
     leaked = [
-        widget for widget in set(QApplication.topLevelWidgets()) - before if widget.isVisible()
+        widget
+        for widget in QApplication.topLevelWidgets()
+        if id(widget) not in before and _is_leak_kind(widget)
     ]
-    assert not leaked, f"the test left windows open: {leaked}"
+    if not leaked:
+        return
+    names = ", ".join(f"{type(w).__name__}({w.objectName() or w.windowTitle()!r})" for w in leaked)
+    for widget in leaked:  # keep the next tests clean
+        widget.close()
+        widget.deleteLater()
+    _delete_deferred()
+    pytest.fail(f"the test left these widgets alive: {names}")
+
+
+def _is_leak_kind(widget: Any) -> bool:
+    if type(widget).__module__.split(".")[0] != "PySide6":
+        return True  # one of Phantom's or a plugin's own widgets
+    return any(kind in (c.__name__ for c in type(widget).__mro__) for kind in LEAK_KINDS)
+
+
+def _delete_deferred() -> None:
+    """Carry out pending `deleteLater` calls now (the event loop would, between events)."""
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    QCoreApplication.processEvents()
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, is_dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -609,7 +609,16 @@ def _audit_dict(row: Sequence[Any]) -> dict[str, Any]:
 _TYPES = {member.value: member.value for member in EventType} | {
     member: member.value for member in EventType
 }
-encode_data = json.JSONEncoder(ensure_ascii=False, default=repr).encode
+
+
+def _plain(value: Any) -> Any:
+    """A typed payload (a frozen dataclass) as a JSON object; anything else as its repr."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    return repr(value)
+
+
+encode_data = json.JSONEncoder(ensure_ascii=False, default=_plain).encode
 """A payload as the data column stores it."""
 
 

@@ -1,7 +1,9 @@
-"""Logging with the spooky level names and JSON lines in a rotating file.
+"""Logging to JSON lines in a rotating file, with spooky level names for people.
 
-WHISPER, MURMUR, WAIL, SCREAM and BANSHEE are the names of the standard levels
-DEBUG, INFO, WARNING, ERROR and CRITICAL, so any library's logging fits in.
+WHISPER, MURMUR, WAIL, SCREAM and BANSHEE are the standard levels DEBUG, INFO, WARNING,
+ERROR and CRITICAL, so any library's logging fits in. The log file keeps the standard
+names in ``level`` (what `jq` and log shippers expect) and adds the spooky one as
+``spooky_level``; what the user reads (the console line) says the spooky name.
 """
 
 from __future__ import annotations
@@ -39,19 +41,31 @@ _STANDARD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, 
 _installed_handlers: list[logging.Handler] = []
 
 
-def register_spooky_levels() -> None:
-    """Give the standard levels their spooky names in every log record."""
-    for level, name in SPOOKY_LEVELS.items():
-        logging.addLevelName(level, name)
+def spooky_name(level: int) -> str:
+    """The spooky name of `level` (a level between two standard ones takes the lower's)."""
+    known = [standard for standard in SPOOKY_LEVELS if standard <= level]
+    return SPOOKY_LEVELS[max(known)] if known else logging.getLevelName(level)
+
+
+class SpookyConsoleFormatter(logging.Formatter):
+    """``phantom: SCREAM logger: message``: the console line a person reads."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = f"phantom: {spooky_name(record.levelno)} {record.name}: {record.getMessage()}"
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
 
 
 class JsonLineFormatter(logging.Formatter):
-    """One JSON object per record: time, level, logger, message, extras, traceback."""
+    """One JSON object per record: time, standard and spooky level, logger, message,
+    extras, traceback."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
+            "spooky_level": spooky_name(record.levelno),
             "logger": record.name,
             "message": record.getMessage(),
             "where": f"{record.pathname}:{record.lineno}",
@@ -77,7 +91,6 @@ def configure_logging(
 
     Only records at `console_level` and above also reach standard error.
     """
-    register_spooky_levels()
     log_dir.mkdir(parents=True, exist_ok=True)
     path = log_dir / LOG_FILE_NAME
     file_handler = logging.handlers.RotatingFileHandler(
@@ -86,7 +99,7 @@ def configure_logging(
     file_handler.setFormatter(JsonLineFormatter())
     file_handler.setLevel(level)
     console = logging.StreamHandler()
-    console.setFormatter(logging.Formatter("phantom: %(levelname)s %(name)s: %(message)s"))
+    console.setFormatter(SpookyConsoleFormatter())
     console.setLevel(console_level)
     root = logging.getLogger()
     for handler in _installed_handlers:

@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+import errno
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
 
 APP_NAME = "phantom"
+
+CHOOSE_ANOTHER = "choose a folder you can write to with --data-dir DIR"
+
+
+class UnusableFolder(OSError):
+    """A folder Phantom needs and cannot use; the message says which, why and what to do."""
+
+    def __init__(self, role: str, folder: Path, why: str, remedy: str) -> None:
+        super().__init__(f"cannot use the {role} {folder}: {why}.\nTo fix it, {remedy}.")
+        self.role = role
+        self.folder = folder
+        self.why = why
+        self.remedy = remedy
 
 
 @dataclass(frozen=True)
@@ -41,11 +56,62 @@ class AppPaths:
         )
 
     def ensure(self) -> None:
-        """Create the folders; a `PermissionError` names the folder that could not be made."""
-        for folder in (self.data_dir, self.log_dir, self.plugin_dir, self.config_file.parent):
+        """Create the folders and check that they can be written to; `UnusableFolder` says
+        which one cannot, why, and what to do."""
+        folders = (
+            ("data folder", self.data_dir),
+            ("log folder", self.log_dir),
+            ("plugin folder", self.plugin_dir),
+            ("settings folder", self.config_file.parent),
+        )
+        for role, folder in folders:
             try:
                 folder.mkdir(parents=True, exist_ok=True)
-            except PermissionError as exc:
-                raise PermissionError(
-                    f"cannot create Phantom's folder {folder}: {exc.strerror}"
-                ) from exc
+            except OSError as exc:
+                raise _unusable(role, folder, exc) from exc
+            if not os.access(folder, os.W_OK | os.X_OK):
+                raise UnusableFolder(
+                    role,
+                    folder,
+                    "you may not write in it",
+                    f"make it writable for you, or {CHOOSE_ANOTHER}",
+                )
+
+
+def _unusable(role: str, folder: Path, exc: OSError) -> UnusableFolder:
+    """Explain why `folder.mkdir(parents=True)` failed with `exc`."""
+    existing = _deepest_existing(folder)
+    reason = exc.strerror or str(exc)
+    create_it = f"create {folder} yourself and make it writable for you, or {CHOOSE_ANOTHER}"
+    if not existing.is_dir():
+        return UnusableFolder(
+            role,
+            folder,
+            f"{existing} is a file, not a folder",
+            f"move {existing} out of the way, or {CHOOSE_ANOTHER}",
+        )
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        why = f"you may not create folders in {existing} ({reason})"
+    elif exc.errno == errno.EROFS:
+        why = f"{existing} is on a read-only file system"
+    elif exc.errno == errno.ENOENT:
+        missing = folder if existing == folder else _child_towards(existing, folder)
+        why = f"{missing} does not exist and cannot be created in {existing} ({reason})"
+    elif exc.errno == errno.ENOSPC:
+        why = f"the disk that holds {existing} is full"
+    else:
+        why = reason
+    return UnusableFolder(role, folder, why, create_it)
+
+
+def _deepest_existing(path: Path) -> Path:
+    """`path` itself or its nearest ancestor that exists (as anything)."""
+    for candidate in (path, *path.parents):
+        if os.path.lexists(candidate):
+            return candidate
+    return Path(path.anchor)
+
+
+def _child_towards(ancestor: Path, path: Path) -> Path:
+    """The child of `ancestor` on the way down to `path`."""
+    return ancestor / path.relative_to(ancestor).parts[0]

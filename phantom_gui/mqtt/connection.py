@@ -32,10 +32,10 @@ from phantom_gui.mqtt.failures import (
 )
 from phantom_gui.mqtt.messages import MqttMessage, message_topic
 from phantom_gui.mqtt.states import (
-    StateEvent,
+    ConnectionState,
     Status,
-    SubscriptionEvent,
-    state_event,
+    SubscriptionOutcome,
+    connection_state,
     state_topic,
     subscription_topic,
 )
@@ -66,8 +66,8 @@ class Connection:
     """A connection to one broker on paho's own network thread (`loop_start`).
 
     Each message received goes to the hub as an `MqttMessage` on `message_topic(id)`
-    through `publish_threadsafe`, as do state changes (`StateEvent`s on
-    `state_topic(id)`) and the broker's answers to subscriptions (`SubscriptionEvent`s);
+    through `publish_threadsafe`, as do state changes (`ConnectionState`s on
+    `state_topic(id)`) and the broker's answers to subscriptions (`SubscriptionOutcome`s);
     nothing else crosses threads. paho reconnects with exponential backoff
     (`RECONNECT_MIN_S` doubling up to `RECONNECT_MAX_S`) and every (re)connection subscribes
     again. A failure that retrying cannot fix (credentials refused, TLS, unknown host)
@@ -96,7 +96,9 @@ class Connection:
         self._gave_up = False
         self._refused: Failure | None = None
         self._subscribing: dict[int, tuple[Subscription, ...]] = {}
-        self.state: StateEvent = state_event(config, Status.DISCONNECTED, "not connected yet")
+        self.state: ConnectionState = connection_state(
+            config, Status.DISCONNECTED, "not connected yet"
+        )
         """The latest state (also published on the hub)."""
 
     @property
@@ -222,7 +224,7 @@ class Connection:
         topic = subscription_topic(self.config.id)
         for subscription, reason in zip(self._subscribing.pop(mid, ()), reasons, strict=False):
             granted = not reason.is_failure
-            answer = SubscriptionEvent(
+            answer = SubscriptionOutcome(
                 connection=self.config.id,
                 pattern=subscription.pattern,
                 qos=subscription.qos,
@@ -247,7 +249,7 @@ class Connection:
             why = refused.message
         else:
             why = disconnect_reason(reason, from_broker=flags.is_disconnect_packet_from_server)
-        if self.state["state"] == Status.CONNECTED:
+        if self.state.status is Status.CONNECTED:
             self._set_state(Status.DISCONNECTED, why)
         self._announce_retry(why)
 
@@ -276,5 +278,5 @@ class Connection:
     def _set_state(
         self, status: Status, reason: str = "", retry_in: float | None = None
     ) -> SpectralEvent | None:
-        self.state = state_event(self.config, status, reason, retry_in)
+        self.state = connection_state(self.config, status, reason, retry_in)
         return self._publish(state_topic(self.config.id), self.state, source=self._source)

@@ -43,7 +43,7 @@ from phantom_gui.mqtt.check import ConnectionCheck, check_connection
 from phantom_gui.mqtt.config import ConnectionConfig
 from phantom_gui.mqtt.connection import Connection, Payload
 from phantom_gui.mqtt.messages import MqttMessage
-from phantom_gui.mqtt.states import StateEvent, Status, state_event, state_topic
+from phantom_gui.mqtt.states import ConnectionState, Status, connection_state, state_topic
 
 log = logging.getLogger("phantom.mqtt")
 
@@ -328,8 +328,8 @@ class ProcessConnection:
     """A connection to one broker, run by a network process of its own (see the module).
 
     The interface and the hub events are `Connection`'s: each message received is an
-    `MqttMessage` on ``mqtt/<id>/message``, state changes are `StateEvent`s on
-    ``mqtt/<id>/state`` and the broker's answers to subscriptions `SubscriptionEvent`s.
+    `MqttMessage` on ``mqtt/<id>/message``, state changes are `ConnectionState`s on
+    ``mqtt/<id>/state`` and the broker's answers to subscriptions `SubscriptionOutcome`s.
     """
 
     def __init__(self, config: ConnectionConfig, hub: EventHub) -> None:
@@ -343,14 +343,16 @@ class ProcessConnection:
         self._last_state: SpectralEvent | None = None
         self._receipts: dict[int, PublishReceipt] = {}
         self._tokens = itertools.count()
-        self.state: StateEvent = state_event(config, Status.DISCONNECTED, "not connected yet")
+        self.state: ConnectionState = connection_state(
+            config, Status.DISCONNECTED, "not connected yet"
+        )
         """The latest state (also published on the hub)."""
 
     @property
     def is_active(self) -> bool:
         """Connected, or connecting and retrying (not stopped, not given up)."""
         child = self._child
-        return child is not None and child.running and self.state["state"] != Status.FAILED
+        return child is not None and child.running and self.state.status is not Status.FAILED
 
     @property
     def pid(self) -> int | None:
@@ -429,7 +431,7 @@ class ProcessConnection:
         self._set_state(Status.FAILED, f"its network process stopped unexpectedly ({how})")
 
     def _set_state(self, status: Status, reason: str) -> SpectralEvent:
-        self.state = state_event(self.config, status, reason)
+        self.state = connection_state(self.config, status, reason)
         event = self._hub.publish_threadsafe(self._state_topic, self.state, source=self._source)
         self._last_state = event
         return event

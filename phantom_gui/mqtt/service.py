@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 
 from reactivex import abc
 
@@ -16,11 +17,11 @@ from phantom_gui.mqtt.config import ConnectionConfig
 from phantom_gui.mqtt.network_process import ProcessConnection
 from phantom_gui.mqtt.profiles import ConnectionStore, PasswordStorage
 from phantom_gui.mqtt.states import (
+    CONNECTIONS_KEY,
     STATE_PATTERN,
     SUBSCRIPTION_PATTERN,
-    StateEvent,
-    StatusSummary,
-    summarize,
+    ConnectionState,
+    MqttConnections,
 )
 
 log = logging.getLogger("phantom.mqtt")
@@ -35,7 +36,9 @@ class MqttService:
 
     Plugins granted the ``mqtt`` permission reach it as the ``mqtt`` service. The methods
     that wait for the network (`stop`, `save`, `remove`, `disconnect`, `test`) are
-    coroutines that do the waiting on a worker thread.
+    coroutines that do the waiting on a worker thread. The state of every connection, as
+    one `MqttConnections`, is kept in the hub's blackboard under `CONNECTIONS_KEY`: views
+    `select` it.
     """
 
     def __init__(
@@ -56,6 +59,8 @@ class MqttService:
         self._session_ids: set[str] = set()
         self._recording: list[abc.DisposableBase] = []
         self._started = False
+        self._show_connections()
+        self._following = hub.on(STATE_PATTERN).subscribe(self._state_changed)
 
     # -- what there is ----------------------------------------------------------------------
 
@@ -80,13 +85,35 @@ class MqttService:
         """False for the session's connections, which end with the run."""
         return connection_id in self._connections and connection_id not in self._session_ids
 
-    def states(self) -> list[StateEvent]:
-        """The latest state of every connection."""
-        return [connection.state for connection in self._connections.values()]
+    @property
+    def connections(self) -> MqttConnections:
+        """The state of every connection now (as the blackboard has it)."""
+        current: MqttConnections = self._hub.get_state(CONNECTIONS_KEY)
+        return current
 
-    def summary(self) -> StatusSummary:
-        """Every connection's state in a few words, as the status bar shows it."""
-        return summarize(self.states())
+    def config(self, connection_id: str) -> ConnectionConfig:
+        """The settings of connection `connection_id` (`KeyError` if there is none)."""
+        return self._connections[connection_id].config
+
+    def _show_connections(self) -> None:
+        """Put the state of every connection on the blackboard."""
+        self._hub.set_state(
+            CONNECTIONS_KEY,
+            MqttConnections(
+                tuple(connection.state for connection in self._connections.values()),
+                frozenset(self._session_ids),
+            ),
+        )
+
+    def _state_changed(self, event: SpectralEvent) -> None:
+        """A connection's new state, in the order the hub delivers them (a replayed state,
+        or the last word of a connection removed already, changes nothing)."""
+        new = event.data
+        if not isinstance(new, ConnectionState) or new.connection not in self._connections:
+            return
+        current = self.connections
+        states = tuple(new if old.connection == new.connection else old for old in current.states)
+        self._hub.set_state(CONNECTIONS_KEY, replace(current, states=states))
 
     # -- running ----------------------------------------------------------------------------
 
@@ -109,6 +136,7 @@ class MqttService:
         for recording in self._recording:
             recording.dispose()
         self._recording = []
+        self._following.dispose()
 
     def connect(self, connection_id: str) -> None:
         """(Re)start connecting `connection_id`, e.g. after it failed or was disconnected."""
@@ -155,6 +183,7 @@ class MqttService:
             raise ValueError(f"there is already an MQTT connection with the id {config.id!r}")
         connection = self._connections[config.id] = ProcessConnection(config, self._hub)
         self._session_ids.add(config.id)
+        self._show_connections()
         if self._started:
             connection.connect()
         return connection
@@ -168,6 +197,7 @@ class MqttService:
             await self._disconnect(previous)
         connection = self._connections[config.id] = ProcessConnection(config, self._hub)
         self._session_ids.discard(config.id)
+        self._show_connections()
         if self._started:
             connection.connect()
         return storage
@@ -178,4 +208,5 @@ class MqttService:
             self.store.remove(connection_id)
         connection = self._connections.pop(connection_id)
         self._session_ids.discard(connection_id)
+        self._show_connections()
         await self._disconnect(connection)

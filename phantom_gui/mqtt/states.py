@@ -1,26 +1,27 @@
-"""What a connection tells the hub about itself: its state and its subscriptions."""
+"""What a connection tells the hub about itself (its state, its subscriptions), and the
+state of every connection that views select from the hub's blackboard."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TypedDict
 
 from phantom_gui.mqtt.config import ConnectionConfig
 
 STATE_PATTERN = "mqtt/+/state"
 SUBSCRIPTION_PATTERN = "mqtt/+/subscription"
+CONNECTIONS_KEY = "mqtt/connections"
+"""The hub blackboard key of the current `MqttConnections`."""
 
 
 def state_topic(connection: str) -> str:
-    """The hub topic of connection `connection`'s `StateEvent`s."""
+    """The hub topic of connection `connection`'s `ConnectionState`s."""
     return f"mqtt/{connection}/state"
 
 
 def subscription_topic(connection: str) -> str:
-    """The hub topic of connection `connection`'s `SubscriptionEvent`s."""
+    """The hub topic of connection `connection`'s `SubscriptionOutcome`s."""
     return f"mqtt/{connection}/subscription"
 
 
@@ -35,39 +36,40 @@ class Status(StrEnum):
     """Given up until the user connects again: refused credentials, a TLS or DNS error."""
 
 
-class StateEvent(TypedDict):
-    """The payload of ``mqtt/<id>/state``: a change of a connection's state."""
+_TROUBLE = frozenset({Status.FAILED, Status.RECONNECTING})
+_AT_REST = frozenset({Status.DISCONNECTED, Status.FAILED})
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionState:
+    """A connection's state: the data of each ``mqtt/<id>/state`` event."""
 
     connection: str
     name: str
     broker: str
-    state: str
-    """A `Status` value."""
+    status: Status
     message: str
     """One sentence for the user: "Reconnecting in 4 s: host:1883 refused the connection…"."""
-    reason: str
+    reason: str = ""
     """Why it is disconnected, reconnecting or failed; empty otherwise."""
-    retry_in: float | None
+    retry_in: float | None = None
     """Seconds until the next attempt, when reconnecting."""
 
+    @property
+    def troubled(self) -> bool:
+        """Failed, or reconnecting after a failure."""
+        return self.status in _TROUBLE
 
-class SubscriptionEvent(TypedDict):
-    """The payload of ``mqtt/<id>/subscription``: the broker's answer to one subscription."""
-
-    connection: str
-    pattern: str
-    qos: int
-    """The QoS asked for."""
-    granted: bool
-    granted_qos: int | None
-    reason: str
-    """Why the broker refused it; empty when granted."""
+    @property
+    def active(self) -> bool:
+        """Connected, or trying to be (not closed, not given up)."""
+        return self.status not in _AT_REST
 
 
-def state_event(
+def connection_state(
     config: ConnectionConfig, status: Status, reason: str = "", retry_in: float | None = None
-) -> StateEvent:
-    """The `StateEvent` of connection `config` entering `status`."""
+) -> ConnectionState:
+    """The state of connection `config` entering `status`."""
     match status:
         case Status.CONNECTING:
             message = f"Connecting to {config.broker}…"
@@ -77,19 +79,21 @@ def state_event(
             message = f"Reconnecting in {retry_in:g} s: {reason}"
         case _:
             message = f"{status.value.capitalize()}: {reason}"
-    return StateEvent(
-        connection=config.id,
-        name=config.name,
-        broker=config.broker,
-        state=status.value,
-        message=message,
-        reason=reason,
-        retry_in=retry_in,
-    )
+    return ConnectionState(config.id, config.name, config.broker, status, message, reason, retry_in)
 
 
-_ORDER = (Status.FAILED, Status.RECONNECTING, Status.CONNECTING, Status.DISCONNECTED)
-_TROUBLE = frozenset({Status.FAILED, Status.RECONNECTING})
+@dataclass(frozen=True, slots=True)
+class SubscriptionOutcome:
+    """The broker's answer to one subscription: the data of ``mqtt/<id>/subscription``."""
+
+    connection: str
+    pattern: str
+    qos: int
+    """The QoS asked for."""
+    granted: bool
+    granted_qos: int | None
+    reason: str = ""
+    """Why the broker refused it; empty when granted."""
 
 
 @dataclass(frozen=True)
@@ -101,19 +105,40 @@ class StatusSummary:
     alarming: bool
 
 
-def summarize(states: Iterable[StateEvent]) -> StatusSummary:
-    """Count the connections by state: "MQTT: 1 connected · 1 reconnecting…"."""
-    states = list(states)
-    if not states:
-        return StatusSummary("MQTT: no connection", "No MQTT connection is configured", False)
-    counts = Counter(Status(state["state"]) for state in states)
-    parts = [f"{counts[status]} {_word(status)}" for status in _ORDER if counts[status]]
-    if counts[Status.CONNECTED]:
-        parts.append(f"{counts[Status.CONNECTED]} connected")
-    detail = "\n".join(
-        f"{state['name']} ({state['broker']}): {state['message']}" for state in states
-    )
-    return StatusSummary(f"MQTT: {' · '.join(parts)}", detail, bool(_TROUBLE & counts.keys()))
+_ORDER = (Status.FAILED, Status.RECONNECTING, Status.CONNECTING, Status.DISCONNECTED)
+
+
+@dataclass(frozen=True, slots=True)
+class MqttConnections:
+    """The state of every connection, in the order the service lists them; the value of
+    `CONNECTIONS_KEY`."""
+
+    states: tuple[ConnectionState, ...] = ()
+    session_only: frozenset[str] = frozenset()
+    """The connections for this run only (``--broker``, an embedded broker): never saved."""
+
+    def get(self, connection: str) -> ConnectionState | None:
+        """The state of `connection`, None if there is no such connection."""
+        return next((state for state in self.states if state.connection == connection), None)
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        """The connections' ids, in order."""
+        return tuple(state.connection for state in self.states)
+
+    def summary(self) -> StatusSummary:
+        """Count the connections by state: "MQTT: 1 connected · 1 reconnecting…"."""
+        if not self.states:
+            return StatusSummary("MQTT: no connection", "No MQTT connection is configured", False)
+        counts = Counter(state.status for state in self.states)
+        parts = [f"{counts[status]} {_word(status)}" for status in _ORDER if counts[status]]
+        if counts[Status.CONNECTED]:
+            parts.append(f"{counts[Status.CONNECTED]} connected")
+        detail = "\n".join(
+            f"{state.name} ({state.broker}): {state.message}" for state in self.states
+        )
+        alarming = any(state.troubled for state in self.states)
+        return StatusSummary(f"MQTT: {' · '.join(parts)}", detail, alarming)
 
 
 def _word(status: Status) -> str:

@@ -19,11 +19,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from phantom_gui.core.events import SpectralEvent
 from phantom_gui.core.hub import EventHub
 from phantom_gui.mqtt.config import ConfigError, ConnectionConfig
 from phantom_gui.mqtt.service import MqttService
-from phantom_gui.mqtt.states import STATE_PATTERN, Status
+from phantom_gui.mqtt.states import CONNECTIONS_KEY, MqttConnections, Status
 from phantom_gui.qt.bindings import Subscriptions
 from phantom_gui.qt.mqtt_form import ConnectionForm, storage_sentence
 from phantom_gui.qt.tasks import TaskRunner
@@ -39,7 +38,9 @@ OUTCOME_STYLE = (
 
 
 class MqttConnectionsDialog(QDialog):
-    """A non-modal window over the `MqttService`; the network work runs off the GUI thread."""
+    """A non-modal window over the `MqttService`: it shows the connections' states as the
+    hub's blackboard has them and acts through the service; the network work runs off the
+    GUI thread."""
 
     def __init__(
         self,
@@ -51,6 +52,8 @@ class MqttConnectionsDialog(QDialog):
         super().__init__(parent)
         self._service = service
         self._tasks = tasks
+        self._connections = MqttConnections()
+        self._editing_new = False
         self.setWindowTitle("MQTT Connections — Phantom")
         self.resize(1100, 640)
 
@@ -112,7 +115,7 @@ class MqttConnectionsDialog(QDialog):
         QVBoxLayout(self).addWidget(splitter)
 
         self.subscriptions = Subscriptions(self)
-        self.subscriptions.bind(hub.on(STATE_PATTERN), self._state_changed)
+        self.subscriptions.bind(hub.select(CONNECTIONS_KEY), self._connections_changed)
         self.refresh()
 
     # -- the list -------------------------------------------------------------------------
@@ -122,20 +125,22 @@ class MqttConnectionsDialog(QDialog):
         select = select or self.selected_id()
         self.connection_list.blockSignals(True)
         self.connection_list.clear()
-        for config in self._service.configs():
+        for connection_id in self._connections.ids:
             item = QListWidgetItem()
-            item.setData(CONNECTION_ID_ROLE, config.id)
+            item.setData(CONNECTION_ID_ROLE, connection_id)
             self.connection_list.addItem(item)
             self._describe(item)
-            if config.id == select:
+            if connection_id == select:
                 self.connection_list.setCurrentItem(item)
         self.connection_list.blockSignals(False)
-        if self.connection_list.currentItem() is None and self.connection_list.count():
-            self.connection_list.setCurrentRow(0)
-        elif self.connection_list.currentItem() is None:
-            self.new_connection()
-        else:
+        if self.connection_list.currentItem() is not None:
             self._show_selected()
+        elif self._editing_new:  # leave the new connection being filled in as it is
+            self._enable_actions()
+        elif self.connection_list.count():
+            self.connection_list.setCurrentRow(0)
+        else:
+            self.new_connection()
 
     def selected_id(self) -> str | None:
         """The id of the connection selected in the list."""
@@ -143,51 +148,50 @@ class MqttConnectionsDialog(QDialog):
         return None if item is None else str(item.data(CONNECTION_ID_ROLE))
 
     def _describe(self, item: QListWidgetItem) -> None:
-        connection = self._service.connection(str(item.data(CONNECTION_ID_ROLE)))
-        state = connection.state
-        status = Status(state["state"])
-        session = "" if self._service.is_saved(connection.config.id) else "  (this session only)"
-        retry = "" if state["retry_in"] is None else f" in {state['retry_in']:g} s"
-        item.setText(
-            f"{connection.config.name}{session}\n{status}{retry} · {connection.config.broker}"
-        )
-        item.setToolTip(state["message"])
-        item.setIcon(_dot(STATE_COLOURS.get(status, ASH)))
-        if connection.config.id == self.selected_id():
-            self._show_state()
+        connection_id = str(item.data(CONNECTION_ID_ROLE))
+        state = self._connections.get(connection_id)
+        if state is None:
+            return
+        session = "  (this session only)" if connection_id in self._connections.session_only else ""
+        retry = "" if state.retry_in is None else f" in {state.retry_in:g} s"
+        item.setText(f"{state.name}{session}\n{state.status}{retry} · {state.broker}")
+        item.setToolTip(state.message)
+        item.setIcon(_dot(STATE_COLOURS.get(state.status, ASH)))
 
-    def _state_changed(self, event: SpectralEvent) -> None:
-        if not self._service.has(event.data["connection"]):  # removed: its last word
+    def _connections_changed(self, connections: object) -> None:
+        if not isinstance(connections, MqttConnections):
+            return
+        previous, self._connections = self._connections, connections
+        if (previous.ids, previous.session_only) != (connections.ids, connections.session_only):
             self.refresh()
             return
         for row in range(self.connection_list.count()):
-            item = self.connection_list.item(row)
-            if item.data(CONNECTION_ID_ROLE) == event.data["connection"]:
-                self._describe(item)
+            self._describe(self.connection_list.item(row))
+        self._show_state()
         self._enable_actions()
 
     def _show_selected(self) -> None:
         selected = self.selected_id()
         if selected is not None:
-            self.form.show_config(self._service.connection(selected).config)
+            self._editing_new = False
+            self.form.show_config(self._service.config(selected))
             self._show_result(None, "")
         self._show_state()
         self._enable_actions()
 
     def _show_state(self) -> None:
         selected = self.selected_id()
-        if selected is None:
+        state = None if selected is None else self._connections.get(selected)
+        if state is None:
             _show_outcome(self.state, None, "Not saved yet")
             return
-        state = self._service.connection(selected).state
-        status = Status(state["state"])
-        trouble = status in (Status.FAILED, Status.RECONNECTING)
-        good = True if status is Status.CONNECTED else (False if trouble else None)
-        _show_outcome(self.state, good, state["message"])
+        good = True if state.status is Status.CONNECTED else (False if state.troubled else None)
+        _show_outcome(self.state, good, state.message)
 
     def _enable_actions(self) -> None:
         selected = self.selected_id()
-        active = selected is not None and self._service.connection(selected).is_active
+        state = None if selected is None else self._connections.get(selected)
+        active = state is not None and state.active
         self.remove_button.setEnabled(selected is not None)
         self.connect_button.setEnabled(selected is not None and not active)
         self.disconnect_button.setEnabled(active)
@@ -197,6 +201,7 @@ class MqttConnectionsDialog(QDialog):
         self.connection_list.blockSignals(True)
         self.connection_list.setCurrentItem(None)
         self.connection_list.blockSignals(False)
+        self._editing_new = True
         self.form.show_config(ConnectionConfig(name="New broker", host="localhost"))
         self._show_result(None, "A new connection: fill it in, then Test or Save.")
         self._show_state()

@@ -16,7 +16,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from phantom_gui.core.events import SpectralEvent
 from phantom_gui.core.hub import EventHub
+from phantom_gui.mqtt.messages import MqttMessage
 
 COLUMNS = ("Time", "Topic", "Source", "Reason", "Error")
 
@@ -58,10 +60,17 @@ class DeadLetterDialog(QDialog):
         self.table.setRowCount(len(letters))
         for row, letter in enumerate(letters):
             when = datetime.fromtimestamp(letter.event.timestamp).strftime("%H:%M:%S.%f")[:-3]
-            cells = (when, letter.event.topic, letter.event.source, letter.reason, letter.error)
+            cells = (when, _topic(letter.event), letter.event.source, letter.reason, letter.error)
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if column == len(COLUMNS) - 1 and letter.traceback:
                     item.setToolTip(letter.traceback)
                 self.table.setItem(row, column, item)
         self.table.resizeColumnsToContents()
+
+
+def _topic(event: SpectralEvent) -> str:
+    """The hub topic, and for a message from an MQTT broker the broker's topic too."""
+    if isinstance(event.data, MqttMessage):
+        return f"{event.topic} · MQTT {event.data.topic}"
+    return event.topic

@@ -19,6 +19,7 @@ from phantom_gui.core.hub import EventHub
 from phantom_gui.plugins.manager import PluginManager
 from phantom_gui.plugins.status import PLUGIN_STATUSES, Haunting, PluginStatus, PluginStatuses
 from phantom_gui.qt.bindings import Subscriptions
+from phantom_gui.qt.default_sizes import give_room
 from phantom_gui.qt.tasks import TaskRunner
 
 log = logging.getLogger("phantom.qt.docks")
@@ -32,7 +33,6 @@ AREAS = {
 FADE_IN_MS = 350
 FLICKER_MS = 900
 FLICKER = [(0.0, 1.0), (0.15, 0.2), (0.3, 1.0), (0.45, 0.35), (0.6, 1.0), (1.0, 1.0)]
-DOCK_MIN_SIZE = 320
 
 
 def dock_name(plugin_id: str) -> str:
@@ -123,18 +123,10 @@ class PluginDocks:
         dock.setWidget(panel)
         if not self._window.restoreDockWidget(dock):
             self._window.addDockWidget(AREAS[status.panel.area], dock)
-            self._give_room(dock, status.panel.area)
+            give_room(self._window, dock)
         dock.show()
         self._on_docks_changed()
         _animate_opacity(panel, [(0.0, 0.0), (1.0, 1.0)], FADE_IN_MS)
-
-    def _give_room(self, dock: QDockWidget, area: str) -> None:
-        if area in ("left", "right"):
-            width = max(DOCK_MIN_SIZE, self._window.width() // 3)
-            self._window.resizeDocks([dock], [width], Qt.Orientation.Horizontal)
-        else:
-            height = max(DOCK_MIN_SIZE, self._window.height() // 3)
-            self._window.resizeDocks([dock], [height], Qt.Orientation.Vertical)
 
     def _close(self, plugin_id: str) -> None:
         dock = self.docks.pop(plugin_id)

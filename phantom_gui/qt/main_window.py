@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import traceback
 from typing import Any
 
 from PySide6.QtCore import QByteArray, Qt, QUrl, Signal
@@ -16,7 +17,9 @@ from phantom_gui.core.settings import SettingsModel, same_fields
 from phantom_gui.core.unhandled import ERROR_TOPIC
 from phantom_gui.qt.bindings import Subscriptions
 from phantom_gui.qt.connection_dialog import MqttConnectionsDialog
+from phantom_gui.qt.copyable_text import CopyableTextDialog
 from phantom_gui.qt.dead_letters import DeadLetterDialog
+from phantom_gui.qt.default_sizes import first_run_geometry
 from phantom_gui.qt.docks import PluginDocks
 from phantom_gui.qt.notifications import NotificationArea
 from phantom_gui.qt.plugin_manager import PluginManagerDialog
@@ -24,9 +27,8 @@ from phantom_gui.qt.plugin_menu import HauntPacksMenu
 from phantom_gui.qt.status_bar import HubStatusBar
 from phantom_gui.qt.tasks import TaskRunner
 from phantom_gui.qt.theme import app_icon
+from phantom_gui.qt.user_guide import UserGuideDialog
 from phantom_gui.runtime import WARNING_TOPIC, Services
-
-DEFAULT_SIZE = (1200, 780)
 
 
 class WindowSettings(SettingsModel):
@@ -77,9 +79,7 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(app_icon())
         self.setDockNestingEnabled(True)
         self.setCentralWidget(EmptyRealm())
-        self.hub_status = HubStatusBar(
-            services.hub, services.audit, services.mqtt, loop_scheduler(loop)
-        )
+        self.hub_status = HubStatusBar(services.hub, services.audit, loop_scheduler(loop))
         self.hub_status.dead_letters_requested.connect(self.show_dead_letters)
         self.setStatusBar(self.hub_status)
         self.notifications = NotificationArea(self)
@@ -91,6 +91,8 @@ class MainWindow(QMainWindow):
         self.plugin_dialog: PluginManagerDialog | None = None
         self.mqtt_dialog: MqttConnectionsDialog | None = None
         self.about_box: QMessageBox | None = None
+        self.user_guide: UserGuideDialog | None = None
+        self.log_folder_dialog: CopyableTextDialog | None = None
         self._build_menus()
         self.subscriptions = Subscriptions(self)
         self.subscriptions.bind(services.hub.on(ERROR_TOPIC), self._show_error)
@@ -131,7 +133,10 @@ class MainWindow(QMainWindow):
         self.view_menu.addAction(self._action("&Dead Letters…", self.show_dead_letters))
 
         self.help_menu = bar.addMenu("&Help")
-        self.help_menu.addAction(self._action("Open &Log Folder", self._open_log_folder))
+        self.help_menu.addAction(
+            self._action("&User Guide", self.show_user_guide, QKeySequence.StandardKey.HelpContents)
+        )
+        self.help_menu.addAction(self._action("Open &Log Folder", self.open_log_folder))
         self.help_menu.addSeparator()
         self.help_menu.addAction(self._action("&About Phantom", self.show_about))
 
@@ -146,8 +151,28 @@ class MainWindow(QMainWindow):
     def _toggle_full_screen(self, on: bool) -> None:
         self.showFullScreen() if on else self.showNormal()
 
-    def _open_log_folder(self) -> None:
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(self._services.paths.log_dir)))
+    def open_log_folder(self) -> None:
+        """Open the log folder in the file manager; where there is none, show its path in a
+        small window with a Copy button."""
+        folder = str(self._services.paths.log_dir)
+        if QDesktopServices.openUrl(QUrl.fromLocalFile(folder)):
+            return
+        if self.log_folder_dialog is None:
+            self.log_folder_dialog = CopyableTextDialog(
+                "Log Folder",
+                "No file manager could open the log folder. It is here:",
+                folder,
+                self,
+            )
+        self.log_folder_dialog.show()
+        self.log_folder_dialog.raise_()
+
+    def show_user_guide(self) -> None:
+        """Open (or raise) the user guide shipped with Phantom."""
+        if self.user_guide is None:
+            self.user_guide = UserGuideDialog(self)
+        self.user_guide.show()
+        self.user_guide.raise_()
 
     def show_about(self) -> None:
         """Open the About box without blocking the loop."""
@@ -189,7 +214,14 @@ class MainWindow(QMainWindow):
         self.centralWidget().setVisible(not self.plugin_docks.any_shown())
 
     def _task_failed(self, what: str, error: BaseException) -> None:
-        self.notifications.notify(f"Could not {what}", str(error))
+        self.notifications.notify(
+            f"Could not {what}",
+            str(error),
+            details=self._with_log_file("".join(traceback.format_exception(error))),
+        )
+
+    def _with_log_file(self, details: str) -> str:
+        return f"{details.rstrip()}\n\nThe log: {self._services.log_file}"
 
     def show_dead_letters(self) -> None:
         """Open (or raise and refresh) the dead-letter window."""
@@ -206,6 +238,7 @@ class MainWindow(QMainWindow):
         self.notifications.notify(
             f"{data['error']}: {data['message']}",
             f"Phantom kept running. Details in {data['log_file'] or 'the log'}",
+            details=self._with_log_file(f"In {data['where']}:\n{data['traceback']}"),
         )
 
     def _show_warning(self, event: SpectralEvent) -> None:
@@ -217,7 +250,7 @@ class MainWindow(QMainWindow):
         saved = self._services.settings.load(WindowSettings)
         geometry = saved.geometry
         if not geometry or not self.restoreGeometry(QByteArray.fromBase64(geometry.encode())):
-            self.resize(*DEFAULT_SIZE)
+            self.setGeometry(first_run_geometry(self.screen().availableGeometry()))
         if saved.state:
             self.restoreState(QByteArray.fromBase64(saved.state.encode()))
 

@@ -1,4 +1,8 @@
-"""Non-modal notifications ("toasts") stacked in a corner of the main window."""
+"""Non-modal notifications ("toasts") stacked in a corner of the main window.
+
+An error stays until the user dismisses it, with a Details… button when there is more to
+read (a traceback, where the log is); other notices fade away after a while.
+"""
 
 from __future__ import annotations
 
@@ -8,19 +12,33 @@ from PySide6.QtWidgets import (
     QGraphicsOpacityEffect,
     QHBoxLayout,
     QLabel,
+    QPushButton,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
+from phantom_gui.qt.copyable_text import CopyableTextDialog
+
 FADE_MS = 250
+NOTICE_LIFETIME_MS = 12_000
+"""How long a notice that is not an error stays before it fades."""
 
 
 class Toast(QFrame):
-    """One notification: a title, a detail line (selectable), a close button."""
+    """One notification: a title, a detail line (selectable), a close button, and a
+    Details… button when there are `details`. Only a notice that is not an error fades by
+    itself, after `lifetime_ms`."""
 
     def __init__(
-        self, title: str, detail: str, severity: str, lifetime_ms: int, parent: QWidget
+        self,
+        title: str,
+        detail: str,
+        severity: str,
+        parent: QWidget,
+        *,
+        details: str = "",
+        lifetime_ms: int = NOTICE_LIFETIME_MS,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("toast")
@@ -31,15 +49,21 @@ class Toast(QFrame):
         title_label = QLabel(title, objectName="toastTitle", wordWrap=True)
         detail_label = QLabel(detail, objectName="toastDetail", wordWrap=True)
         detail_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        close = QToolButton(text="✕", toolTip="Dismiss")
-        close.clicked.connect(self.dismiss)
+        self.dismiss_button = QToolButton(text="✕", toolTip="Dismiss", objectName="toastDismiss")
+        self.dismiss_button.clicked.connect(self.dismiss)
+        self._details = details
+        self.details_dialog: CopyableTextDialog | None = None
 
         text = QVBoxLayout()
         text.addWidget(title_label)
         text.addWidget(detail_label)
+        if details:
+            self.details_button = QPushButton("Details…", objectName="toastDetails")
+            self.details_button.clicked.connect(self.show_details)
+            text.addWidget(self.details_button, 0, Qt.AlignmentFlag.AlignLeft)
         row = QHBoxLayout(self)
         row.addLayout(text, 1)
-        row.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
+        row.addWidget(self.dismiss_button, 0, Qt.AlignmentFlag.AlignTop)
 
         self._opacity = QGraphicsOpacityEffect(self, opacity=0.0)
         self.setGraphicsEffect(self._opacity)
@@ -48,7 +72,9 @@ class Toast(QFrame):
         self._fade.setStartValue(0.0)
         self._fade.setEndValue(1.0)
         self._fade.start()
-        if lifetime_ms > 0:
+        self.lasting = severity == "error"
+        """Whether it stays until dismissed."""
+        if not self.lasting:
             QTimer.singleShot(lifetime_ms, self, self.dismiss)
 
     @property
@@ -60,6 +86,13 @@ class Toast(QFrame):
     def detail(self) -> str:
         """The detail line (where to read more)."""
         return self.findChild(QLabel, "toastDetail").text()
+
+    def show_details(self) -> None:
+        """Open (or raise) a window with the details, which the user can copy."""
+        if self.details_dialog is None:  # goes with the toast; shown over the window
+            self.details_dialog = CopyableTextDialog("Details", self.title, self._details, self)
+        self.details_dialog.show()
+        self.details_dialog.raise_()
 
     def dismiss(self) -> None:
         """Fade out, then remove the toast."""
@@ -87,16 +120,26 @@ class NotificationArea(QWidget):
         self.hide()
 
     def notify(
-        self, title: str, detail: str = "", *, severity: str = "error", lifetime_ms: int = 12_000
+        self,
+        title: str,
+        detail: str = "",
+        *,
+        severity: str = "error",
+        details: str = "",
+        lifetime_ms: int = NOTICE_LIFETIME_MS,
     ) -> Toast:
-        """Show a toast without blocking anything; the oldest goes when there are too many."""
+        """Show a toast without blocking anything. When there are too many, the oldest goes
+        (the oldest that is not an error, if there is one)."""
         toasts = self.toasts()
         if len(toasts) >= self.MAX_TOASTS:
-            toasts[0].setParent(None)
-            toasts[0].deleteLater()
-        toast = Toast(title, detail, severity, lifetime_ms, self)
+            fading = [toast for toast in toasts if not toast.lasting]
+            oldest = (fading or toasts)[0]
+            oldest.setParent(None)
+            oldest.deleteLater()
+        toast = Toast(title, detail, severity, self, details=details, lifetime_ms=lifetime_ms)
         toast.destroyed.connect(self._place)
         self._column.addWidget(toast)
+        toast.show()  # now, not later: the column leaves hidden widgets out of its height
         self.show()
         self.raise_()
         self._place()

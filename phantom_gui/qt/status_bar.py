@@ -10,8 +10,7 @@ from reactivex import abc
 from phantom_gui.audit.service import AuditService, AuditStatus
 from phantom_gui.core.hub import EventHub
 from phantom_gui.core.scheduling import rate_per_second
-from phantom_gui.mqtt.service import MqttService
-from phantom_gui.mqtt.states import STATE_PATTERN
+from phantom_gui.mqtt.states import CONNECTIONS_KEY, MqttConnections
 from phantom_gui.qt.bindings import Subscriptions
 from phantom_gui.qt.theme import ASH, BLOOD
 
@@ -29,14 +28,12 @@ class HubStatusBar(QStatusBar):
         self,
         hub: EventHub,
         audit: AuditService,
-        mqtt: MqttService,
         scheduler: abc.SchedulerBase,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self._hub = hub
         self._audit = audit
-        self._mqtt = mqtt
         self.mqtt_label = QLabel(objectName="mqttStatus")
         self.mqtt_label.setStyleSheet(MQTT_LABEL_STYLE)
         self.audit_label = QLabel("audit: —", objectName="auditStatus")
@@ -56,8 +53,7 @@ class HubStatusBar(QStatusBar):
         self.subscriptions.bind(
             rate_per_second(lambda: hub.published_count, scheduler), self._show_rate
         )
-        self._show_mqtt()
-        self.subscriptions.bind(hub.on(STATE_PATTERN), lambda _state: self._show_mqtt())
+        self.subscriptions.bind(hub.select(CONNECTIONS_KEY), self._show_mqtt)
 
     def _show_rate(self, per_second: float) -> None:
         self.rate_label.setText(f"hub: {per_second:,.0f} events/s")
@@ -67,8 +63,10 @@ class HubStatusBar(QStatusBar):
         _set_alarm(self.dead_letter_button, bool(failures))
         self._show_audit(self._audit.status)
 
-    def _show_mqtt(self) -> None:
-        summary = self._mqtt.summary()
+    def _show_mqtt(self, connections: object) -> None:
+        if not isinstance(connections, MqttConnections):
+            return
+        summary = connections.summary()
         self.mqtt_label.setText(summary.text)
         self.mqtt_label.setToolTip(summary.detail)
         _set_alarm(self.mqtt_label, summary.alarming)

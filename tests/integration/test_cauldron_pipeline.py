@@ -21,7 +21,7 @@ import pytest
 from phantom_cauldron.plugin import Cauldron
 from phantom_cauldron.readings import SensorReading
 from phantom_cauldron.series import Series
-from phantom_gui.mqtt.states import SubscriptionEvent
+from phantom_gui.mqtt.states import SubscriptionOutcome
 from phantom_gui.runtime import Services
 
 
@@ -34,7 +34,7 @@ class RunningCauldron:
     readings: list[SensorReading] = field(default_factory=list)
     anomalies: list[dict[str, Any]] = field(default_factory=list)
     problems: list[dict[str, Any]] = field(default_factory=list)
-    subscribed: list[SubscriptionEvent] = field(default_factory=list)
+    subscribed: list[SubscriptionOutcome] = field(default_factory=list)
 
     @property
     def plugin(self) -> Cauldron:
@@ -51,7 +51,7 @@ class RunningCauldron:
     def wait_until_subscribed(self, times: int = 1) -> None:
         """Until the broker has granted the devices subscription `times` times (from then on
         nothing a device publishes is missed)."""
-        self.wait_for(lambda: sum(event["granted"] for event in self.subscribed) >= times, 30)
+        self.wait_for(lambda: sum(event.granted for event in self.subscribed) >= times, 30)
 
     def series_with(self, quantity: str, value: float) -> Series:
         """The chart series of `quantity` that holds a point of `value`."""
@@ -229,7 +229,7 @@ def test_after_a_broker_restart_the_charts_go_on_in_the_same_series(
         connection = cauldron.services.mqtt.connection("devices")
 
         mosquitto.restart()
-        cauldron.wait_for(lambda: connection.state["state"] != "connected")
+        cauldron.wait_for(lambda: connection.state.status != "connected")
         cauldron.wait_until_subscribed(times=2)
         publisher.reconnect()
         send(publisher, "cellar/barrel/temperature", "13.0")

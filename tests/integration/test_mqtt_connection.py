@@ -28,6 +28,7 @@ from phantom_gui.mqtt.config import ConnectionConfig
 from phantom_gui.mqtt.connection import Connection
 from phantom_gui.mqtt.messages import MqttMessage
 from phantom_gui.mqtt.network_process import ProcessConnection, read_frame, write_frame
+from phantom_gui.mqtt.states import SubscriptionOutcome
 
 from support.mosquitto import MosquittoBroker
 from support.waiting import until
@@ -50,13 +51,13 @@ class HubLog:
         return [event.data for event in self.events if event.topic == topic]
 
     def states(self, connection: str = "test") -> list[str]:
-        return [state["state"] for state in self.of("state", connection)]
+        return [state.status for state in self.of("state", connection)]
 
     def messages(self, connection: str = "test") -> list[MqttMessage]:
         return self.of("message", connection)
 
     def granted(self, connection: str = "test") -> int:
-        return sum(1 for answer in self.of("subscription", connection) if answer["granted"])
+        return sum(1 for answer in self.of("subscription", connection) if answer.granted)
 
 
 @pytest.fixture
@@ -165,14 +166,9 @@ def test_a_message_reaches_the_hub_as_an_mqtt_message(
     assert threads == [loop_thread]
     assert hub_log.states() == ["connecting", "connected"]
     [answer] = hub_log.of("subscription")
-    assert answer == {
-        "connection": "test",
-        "pattern": "#",
-        "qos": 1,
-        "granted": True,
-        "granted_qos": 1,
-        "reason": "",
-    }
+    assert answer == SubscriptionOutcome(
+        connection="test", pattern="#", qos=1, granted=True, granted_qos=1, reason=""
+    )
 
 
 def test_a_retained_message_reaches_a_late_subscriber_marked_retained(
@@ -210,13 +206,13 @@ def test_the_brokers_answer_to_each_subscription_is_reported(
 
     run(hub_log, scenario())
     first, downgraded = hub_log.of("subscription")
-    assert (first["pattern"], first["qos"], first["granted"], first["granted_qos"]) == (
+    assert (first.pattern, first.qos, first.granted, first.granted_qos) == (
         "a/#",
         0,
         True,
         0,
     )
-    assert (downgraded["pattern"], downgraded["qos"], downgraded["granted_qos"]) == ("b/+", 2, 1)
+    assert (downgraded.pattern, downgraded.qos, downgraded.granted_qos) == ("b/+", 2, 1)
 
 
 def test_publish_sends_through_the_connection(
@@ -267,8 +263,8 @@ def test_the_right_password_connects_and_a_wrong_one_fails_clearly(
 
     run(hub_log, scenario())
     failed = hub_log.of("state", "wrong")[-1]
-    assert "refused" in failed["reason"] and "password" in failed["reason"]
-    assert failed["message"].startswith("Failed: ")
+    assert "refused" in failed.reason and "password" in failed.reason
+    assert failed.message.startswith("Failed: ")
     assert not wrong.is_active  # refused credentials are not retried
     assert hub_log.states("wrong") == ["connecting", "failed"]
 
@@ -314,7 +310,7 @@ def test_tls_with_a_wrong_ca_fails_and_names_the_certificate(
         await until(lambda: "failed" in hub_log.states())
 
     run(hub_log, scenario())
-    reason = hub_log.of("state")[-1]["reason"]
+    reason = hub_log.of("state")[-1].reason
     assert reason.startswith("TLS error: the broker's certificate was not accepted")
     assert "check the CA file" in reason
     assert not connection.is_active
@@ -352,7 +348,7 @@ def test_an_unknown_host_fails_as_a_dns_error(hub_log: HubLog, connections) -> N
         await until(lambda: "failed" in hub_log.states(), timeout=30)
 
     run(hub_log, scenario())
-    assert "cannot find the host 'no-such-broker.invalid'" in hub_log.of("state")[-1]["reason"]
+    assert "cannot find the host 'no-such-broker.invalid'" in hub_log.of("state")[-1].reason
 
 
 # -- reconnecting -----------------------------------------------------------------------------
@@ -380,9 +376,9 @@ def test_a_broker_that_dies_and_returns_is_reconnected_and_resubscribed(
     assert states[:3] == ["connecting", "connected", "disconnected"]
     assert states[3] == "reconnecting" and states[-1] == "connected"
     assert set(states[3:-1]) == {"reconnecting"}
-    waits = [state["retry_in"] for state in hub_log.of("state")[3:-1]]
+    waits = [state.retry_in for state in hub_log.of("state")[3:-1]]
     assert waits == [float(2**n) for n in range(len(waits))]  # 1, 2, 4 ... seconds
-    assert "lost" in hub_log.of("state")[2]["reason"]
+    assert "lost" in hub_log.of("state")[2].reason
     assert [m.topic for m in hub_log.messages()] == ["cauldron/after", "cauldron/sentinel"]
 
 
@@ -431,8 +427,8 @@ def test_a_network_process_that_dies_fails_the_connection_and_connect_starts_ano
 
     run(hub_log, scenario())
     failed = hub_log.of("state")[hub_log.states().index("failed")]
-    assert failed["reason"] == "its network process stopped unexpectedly (signal SIGKILL)"
-    assert failed["connection"] == "test"
+    assert failed.reason == "its network process stopped unexpectedly (signal SIGKILL)"
+    assert failed.connection == "test"
     assert [m.topic for m in hub_log.messages()] == ["vat/after"]
 
 
@@ -464,7 +460,7 @@ def test_a_network_process_whose_app_is_gone_disconnects_and_exits(
         child.kill()
         child.stdout.close()
     assert relayed[-1] == ("done",)
-    states = [item[2]["state"] for item in relayed if item[:2] == ("event", "mqtt/test/state")]
+    states = [item[2].status for item in relayed if item[:2] == ("event", "mqtt/test/state")]
     assert states == ["connecting", "connected", "disconnected"]
 
 
@@ -552,4 +548,4 @@ def test_disconnecting_while_retrying_ends_every_thread_and_process(
     hub_log.loop.run_until_complete(hub_log.loop.shutdown_default_executor())
     assert_nothing_left(before)
     assert not connection.is_active
-    assert hub_log.of("state")[-1]["reason"] == "closed by the user"
+    assert hub_log.of("state")[-1].reason == "closed by the user"

@@ -13,6 +13,7 @@ from typing import Any
 from phantom_gui.core.settings import Settings
 from phantom_gui.mqtt.config import ConnectionConfig, parse_broker_url
 from phantom_gui.mqtt.profiles import MqttSettings
+from phantom_gui.mqtt.states import CONNECTIONS_KEY
 from phantom_gui.runtime import Services
 
 from support.mosquitto import MosquittoBroker
@@ -24,7 +25,9 @@ def _run(loop: asyncio.AbstractEventLoop, scenario: Coroutine[Any, Any, None]) -
 
 
 def _states(services: Services, connection: str) -> list[str]:
-    return [state["state"] for state in services.mqtt.states() if state["connection"] == connection]
+    """The state of `connection` as the blackboard shows it to views (none if it is gone)."""
+    state = services.hub.get_state(CONNECTIONS_KEY).get(connection)
+    return [] if state is None else [state.status]
 
 
 def test_saved_and_command_line_connections_run_and_are_audited(
@@ -50,7 +53,7 @@ def test_saved_and_command_line_connections_run_and_are_audited(
 
     async def scenario() -> None:
         services.start(asyncio.get_running_loop())
-        await until(lambda: services.mqtt.summary().text == "MQTT: 2 connected")
+        await until(lambda: services.mqtt.connections.summary().text == "MQTT: 2 connected")
         assert services.mqtt.is_saved("lab") and not services.mqtt.is_saved("cli")
         await services.stop()
 
@@ -58,7 +61,7 @@ def test_saved_and_command_line_connections_run_and_are_audited(
     asyncio_loop.run_until_complete(asyncio_loop.shutdown_default_executor())
     assert set(threading.enumerate()) <= threads_before
     recorded = [
-        (event["topic"], event["data"].get("state") or event["data"].get("pattern"))
+        (event["topic"], event["data"].get("status") or event["data"].get("pattern"))
         for event in services.audit.storage.get_events()
         if (event["topic"] or "").startswith("mqtt/lab/")
     ]
@@ -91,7 +94,7 @@ def test_profiles_are_added_changed_and_removed_while_running(
         assert mqtt.connection("lab").config.port == second.port
 
         await mqtt.remove("lab")
-        assert not mqtt.has_broker and mqtt.summary().text == "MQTT: no connection"
+        assert not mqtt.has_broker and mqtt.connections.summary().text == "MQTT: no connection"
         await services.stop()
 
     _run(asyncio_loop, scenario())
@@ -115,7 +118,7 @@ def test_a_failed_connection_connects_again_when_asked(
         assert _states(services, "test") == ["disconnected"]
         mqtt.connect("test")
         await until(lambda: _states(services, "test") == ["failed"])
-        assert "password" in mqtt.connection("test").state["reason"]
+        assert "password" in mqtt.connections.get("test").reason
         await services.stop()
 
     _run(asyncio_loop, scenario())

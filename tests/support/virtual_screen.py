@@ -21,7 +21,7 @@ class VirtualScreen:
     display: str
 
     @classmethod
-    def start(cls, size: str = "1280x800x24") -> VirtualScreen:
+    def start(cls, size: str = "1600x1000x24") -> VirtualScreen:
         """Start Xvfb on the first free display (Xvfb picks it and reports it)."""
         binary = shutil.which("Xvfb")
         if binary is None:

@@ -1,10 +1,10 @@
-"""JSON-lines logging with spooky level names, and app paths."""
+"""JSON-lines logging (standard level names for tools, spooky ones for people), Qt's own
+messages in the log, and app paths."""
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -21,7 +21,7 @@ from phantom_gui.core.logs import (
     WHISPER,
     configure_logging,
 )
-from phantom_gui.core.paths import AppPaths
+from phantom_gui.core.paths import AppPaths, UnusableFolder
 
 
 @pytest.fixture
@@ -52,7 +52,9 @@ def read_log(path: Path) -> list[dict[str, Any]]:
 
 
 @pytest.mark.usefixtures("restore_logging")
-def test_configure_logging_writes_json_lines_with_spooky_levels(tmp_path: Path) -> None:
+def test_the_log_file_keeps_the_standard_level_names_beside_the_spooky_ones(
+    tmp_path: Path,
+) -> None:
     path = configure_logging(tmp_path / "logs", level=WHISPER)
     assert path == tmp_path / "logs" / LOG_FILE_NAME
     log = logging.getLogger("phantom.test")
@@ -68,12 +70,20 @@ def test_configure_logging_writes_json_lines_with_spooky_levels(tmp_path: Path) 
 
     entries = read_log(path)
     assert [entry["level"] for entry in entries] == [
+        "DEBUG",
+        "INFO",
+        "WARNING",
+        "ERROR",
+        "CRITICAL",
+    ]
+    assert [entry["spooky_level"] for entry in entries] == [
         "WHISPER",
         "MURMUR",
         "WAIL",
         "SCREAM",
         "BANSHEE",
     ]
+    assert logging.getLevelName(WAIL) == "WARNING", "the level names changed for everyone"
     whisper, _murmur, _wail, scream, _banshee = entries
     assert whisper["message"] == "a whisper 1"
     assert whisper["logger"] == "phantom.test"
@@ -108,6 +118,35 @@ def test_only_screams_reach_the_console(tmp_path: Path, capsys: pytest.CaptureFi
     assert "quiet enough" not in err
     assert "phantom: SCREAM phantom.console: loud" in err
     assert "phantom: BANSHEE phantom.console: louder" in err
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_a_level_between_the_standard_ones_takes_the_lower_ones_spooky_name(
+    tmp_path: Path,
+) -> None:
+    path = configure_logging(tmp_path, level=WHISPER)
+    logging.getLogger("phantom.between").log(WAIL + 5, "louder than a wail")
+    [entry] = read_log(path)
+    assert (entry["level"], entry["spooky_level"]) == ("Level 35", "WAIL")
+
+
+@pytest.mark.screen
+@pytest.mark.usefixtures("restore_logging")
+def test_a_qt_warning_reaches_the_json_log_with_its_category(qapp, tmp_path: Path) -> None:
+    from PySide6.QtGui import QFont
+
+    from phantom_gui.qt.qt_log import install_qt_log_handler
+
+    path = configure_logging(tmp_path, level=WHISPER)
+    restore = install_qt_log_handler()
+    try:
+        QFont().setPointSize(-1)  # Qt warns: a point size must be positive
+    finally:
+        restore()
+    [entry] = [entry for entry in read_log(path) if entry["logger"] == "phantom.qt"]
+    assert entry["message"] == "QFont::setPointSize: Point size <= 0 (-1), must be greater than 0"
+    assert (entry["level"], entry["spooky_level"]) == ("WARNING", "WAIL")
+    assert entry["qt_category"] == "default"
 
 
 @pytest.mark.usefixtures("restore_logging")
@@ -153,33 +192,36 @@ def test_app_paths_default_to_the_platform_folders(
     assert paths.config_file == (tmp_path / "xdg-config" / "phantom" / "settings.json").resolve()
 
 
-def test_ensure_fails_when_a_parent_is_a_file(tmp_path: Path) -> None:
+def test_ensure_says_which_file_is_in_the_way_and_leaves_it_alone(tmp_path: Path) -> None:
     blocker = tmp_path / "blocker"
     blocker.write_text("not a folder")
     paths = AppPaths.resolve(data_dir=blocker / "data")
-    with pytest.raises(OSError) as failure:
+    with pytest.raises(UnusableFolder) as failure:
         paths.ensure()
-    assert str(blocker / "data") in str(failure.value)
+    assert str(failure.value) == (
+        f"cannot use the data folder {blocker / 'data'}: {blocker} is a file, not a folder.\n"
+        f"To fix it, move {blocker} out of the way, or choose a folder you can write to "
+        "with --data-dir DIR."
+    )
     assert blocker.read_text() == "not a folder"
 
 
-def test_ensure_names_the_folder_it_may_not_create(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    locked = tmp_path / "locked"
-    locked.mkdir(mode=0o555)
-    if os.geteuid() == 0:
-        # Mode bits do not stop root, so the refusal the kernel would give is simulated.
-        real_mkdir = Path.mkdir
-
-        def refuse_inside_locked(self: Path, *args: object, **kwargs: object) -> None:
-            if locked in self.parents:
-                raise PermissionError(13, "Permission denied", str(self))
-            real_mkdir(self, *args, **kwargs)  # type: ignore[arg-type]
-
-        monkeypatch.setattr(Path, "mkdir", refuse_inside_locked)
-    paths = AppPaths.resolve(data_dir=locked / "data")
-    with pytest.raises(PermissionError) as failure:
+def test_ensure_names_the_settings_folder_when_that_is_the_one_blocked(tmp_path: Path) -> None:
+    blocker = tmp_path / "config-file-not-folder"
+    blocker.write_text("")
+    paths = AppPaths.resolve(tmp_path / "data", blocker / "settings.json")
+    with pytest.raises(UnusableFolder) as failure:
         paths.ensure()
-    assert str(locked / "data") in str(failure.value)
-    assert "Permission denied" in str(failure.value)
+    assert failure.value.role == "settings folder" and failure.value.folder == blocker
+    assert failure.value.why == f"{blocker} is a file, not a folder"
+
+
+def test_ensure_names_the_missing_folder_that_cannot_be_created() -> None:
+    paths = AppPaths.resolve(data_dir=Path("/proc/phantom-nowhere/deeper/data"))
+    with pytest.raises(UnusableFolder) as failure:
+        paths.ensure()
+    assert failure.value.why == (
+        "/proc/phantom-nowhere does not exist and cannot be created in /proc "
+        "(No such file or directory)"
+    )
+    assert failure.value.remedy.startswith("create /proc/phantom-nowhere/deeper/data yourself")

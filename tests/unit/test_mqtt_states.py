@@ -1,44 +1,77 @@
-"""Connection states as the hub and the status bar carry them, and why a broker said no."""
+"""Connection states as the hub, its blackboard and the status bar carry them, and why a
+broker said no."""
 
 from __future__ import annotations
+
+import asyncio
+import pickle
+from pathlib import Path
 
 import pytest
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.reasoncodes import ReasonCode
 
+from phantom_gui.core.hub import EventHub
+from phantom_gui.core.settings import Settings
 from phantom_gui.mqtt.config import ConnectionConfig
 from phantom_gui.mqtt.failures import refusal
-from phantom_gui.mqtt.states import Status, state_event, summarize
+from phantom_gui.mqtt.service import MqttService
+from phantom_gui.mqtt.states import (
+    CONNECTIONS_KEY,
+    ConnectionState,
+    MqttConnections,
+    Status,
+    StatusSummary,
+    SubscriptionOutcome,
+    connection_state,
+    state_topic,
+)
 
 LAB = ConnectionConfig(id="lab", name="Lab", host="broker", port=1884, client_id="phantom")
 SHED = ConnectionConfig(id="shed", name="Shed", host="10.0.0.9")
 
 
 def test_each_state_reads_as_a_sentence() -> None:
-    assert state_event(LAB, Status.CONNECTING)["message"] == "Connecting to broker:1884…"
-    assert state_event(LAB, Status.CONNECTED)["message"] == "Connected to broker:1884"
-    waiting = state_event(LAB, Status.RECONNECTING, "the connection was lost", 4.0)
-    assert waiting["message"] == "Reconnecting in 4 s: the connection was lost"
-    assert waiting["retry_in"] == 4.0
-    failed = state_event(LAB, Status.FAILED, "the broker refused the user name or password")
-    assert failed == {
-        "connection": "lab",
-        "name": "Lab",
-        "broker": "broker:1884",
-        "state": "failed",
-        "message": "Failed: the broker refused the user name or password",
-        "reason": "the broker refused the user name or password",
-        "retry_in": None,
-    }
+    assert connection_state(LAB, Status.CONNECTING).message == "Connecting to broker:1884…"
+    assert connection_state(LAB, Status.CONNECTED).message == "Connected to broker:1884"
+    waiting = connection_state(LAB, Status.RECONNECTING, "the connection was lost", 4.0)
+    assert waiting.message == "Reconnecting in 4 s: the connection was lost"
+    assert waiting.retry_in == 4.0
+    failed = connection_state(LAB, Status.FAILED, "the broker refused the user name or password")
+    assert failed == ConnectionState(
+        connection="lab",
+        name="Lab",
+        broker="broker:1884",
+        status=Status.FAILED,
+        message="Failed: the broker refused the user name or password",
+        reason="the broker refused the user name or password",
+        retry_in=None,
+    )
+    assert failed.troubled and not failed.active
+
+
+def test_states_and_subscription_outcomes_survive_the_trip_from_the_network_process() -> None:
+    state = connection_state(LAB, Status.RECONNECTING, "lost", 2.0)
+    outcome = SubscriptionOutcome("lab", "tele/#", 2, True, 1)
+    for value in (state, outcome):
+        assert pickle.loads(pickle.dumps(value, pickle.HIGHEST_PROTOCOL)) == value
+    with pytest.raises(AttributeError):
+        state.status = Status.CONNECTED  # type: ignore[misc]
 
 
 def test_the_summary_counts_connections_and_alarms_only_on_trouble() -> None:
-    assert summarize([]).text == "MQTT: no connection"
-    calm = summarize([state_event(LAB, Status.CONNECTED), state_event(SHED, Status.CONNECTED)])
+    def summary(*states: ConnectionState) -> StatusSummary:
+        return MqttConnections(states).summary()
+
+    assert MqttConnections().summary().text == "MQTT: no connection"
+    calm = summary(
+        connection_state(LAB, Status.CONNECTED), connection_state(SHED, Status.CONNECTED)
+    )
     assert (calm.text, calm.alarming) == ("MQTT: 2 connected", False)
 
-    troubled = summarize(
-        [state_event(LAB, Status.CONNECTED), state_event(SHED, Status.RECONNECTING, "lost", 2.0)]
+    troubled = summary(
+        connection_state(LAB, Status.CONNECTED),
+        connection_state(SHED, Status.RECONNECTING, "lost", 2.0),
     )
 
     assert troubled.text == "MQTT: 1 reconnecting… · 1 connected"
@@ -47,7 +80,35 @@ def test_the_summary_counts_connections_and_alarms_only_on_trouble() -> None:
         "Lab (broker:1884): Connected to broker:1884",
         "Shed (10.0.0.9:1883): Reconnecting in 2 s: lost",
     ]
-    assert not summarize([state_event(LAB, Status.DISCONNECTED, "closed by the user")]).alarming
+    assert not summary(connection_state(LAB, Status.DISCONNECTED, "closed by the user")).alarming
+
+
+def test_the_blackboard_holds_every_connections_state_as_the_hub_delivers_them(
+    tmp_path: Path, asyncio_loop: asyncio.AbstractEventLoop
+) -> None:
+    hub = EventHub(asyncio_loop)
+    mqtt = MqttService(hub, Settings(tmp_path / "settings.json"), keyring_available=False)
+    seen: list[MqttConnections] = []
+    hub.select(CONNECTIONS_KEY).subscribe(seen.append)
+    assert seen == [MqttConnections()]
+
+    mqtt.add_session(LAB)
+    assert seen[-1].ids == ("lab",) and seen[-1].session_only == {"lab"}
+    assert seen[-1].get("lab") == connection_state(LAB, Status.DISCONNECTED, "not connected yet")
+
+    connected = connection_state(LAB, Status.CONNECTED)
+    hub.publish(state_topic("lab"), connected, source="mqtt:lab")
+    assert seen[-1].get("lab") is connected
+    assert mqtt.connections is seen[-1]
+
+    replayed = {"connection": "lab", "status": "failed", "message": "Failed: long ago"}
+    hub.publish(state_topic("lab"), replayed, source="replay")
+    assert seen[-1].get("lab") is connected
+
+    asyncio_loop.run_until_complete(mqtt.remove("lab"))
+    hub.publish(state_topic("lab"), connection_state(LAB, Status.DISCONNECTED), source="mqtt:lab")
+    assert seen[-1] == MqttConnections()
+    assert mqtt.connections.summary().text == "MQTT: no connection"
 
 
 @pytest.mark.parametrize(

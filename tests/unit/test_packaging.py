@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from importlib.resources import files
 from pathlib import Path
@@ -49,3 +50,12 @@ def test_the_theme_and_icon_are_installed_assets() -> None:
 def test_pyside6_is_pinned_below_the_release_that_crashes_python_311() -> None:
     pins = [dep for dep in _pyproject()["project"]["dependencies"] if "PySide6" in dep]
     assert pins == ["PySide6-Essentials>=6.11,<6.12"]
+
+
+def test_the_user_guide_and_the_guides_it_links_to_are_installed() -> None:
+    docs = files("phantom_gui.docs")
+    guide = docs.joinpath("user-guide.md").read_text(encoding="utf-8")
+    assert guide.startswith("# Phantom user guide")
+    for linked in re.findall(r"\]\(([^)#:]+\.md)\)", guide):
+        assert docs.joinpath(linked).is_file(), f"the guide links to {linked}, not shipped"
+    assert "*.md" in _pyproject()["tool"]["setuptools"]["package-data"]["phantom_gui.docs"]
