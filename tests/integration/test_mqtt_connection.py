@@ -27,7 +27,8 @@ from phantom_gui.core.hub import EventHub
 from phantom_gui.mqtt.config import ConnectionConfig
 from phantom_gui.mqtt.connection import Connection
 from phantom_gui.mqtt.messages import MqttMessage
-from phantom_gui.mqtt.network_process import ProcessConnection, read_frame, write_frame
+from phantom_gui.core.channel import Channel
+from phantom_gui.mqtt.network_process import ProcessConnection
 
 from support.mosquitto import MosquittoBroker
 from support.waiting import until
@@ -439,30 +440,35 @@ def test_a_network_process_that_dies_fails_the_connection_and_connect_starts_ano
 def test_a_network_process_whose_app_is_gone_disconnects_and_exits(
     mosquitto: MosquittoBroker,
 ) -> None:
-    """The app died without a word: its end of the pipes closes, and the child follows."""
+    """The app died without a word: its end of the channel closes, and the child follows."""
+    to_child, from_app = os.pipe()
+    to_app, from_child = os.pipe()
     child = subprocess.Popen(
         [sys.executable, "-m", "phantom_gui.mqtt.network_process"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
+        stdin=to_child,
+        stdout=from_child,
     )
-    assert child.stdin is not None and child.stdout is not None
-    write_frame(child.stdin, mosquitto.config(subscriptions=[{"pattern": "vat/#"}]))
+    os.close(to_child)
+    os.close(from_child)
+    commands = Channel(os.open(os.devnull, os.O_RDONLY), from_app)
+    relays = Channel(to_app, os.open(os.devnull, os.O_WRONLY))
+    commands.send(mosquitto.config(subscriptions=[{"pattern": "vat/#"}]))
     relayed: list[tuple[Any, ...]] = []
 
     def topics() -> list[str]:
         return [item[1] for item in relayed if item[0] == "event"]
 
     while "mqtt/test/subscription" not in topics():
-        relayed += read_frame(child.stdout)
-    child.stdin.close()
+        relayed += relays.receive()
+    commands.close()
     try:
         with contextlib.suppress(EOFError):
             while True:
-                relayed += read_frame(child.stdout)
+                relayed += relays.receive()
         assert child.wait(10) == 0
     finally:
         child.kill()
-        child.stdout.close()
+        relays.close()
     assert relayed[-1] == ("done",)
     states = [item[2]["state"] for item in relayed if item[:2] == ("event", "mqtt/test/state")]
     assert states == ["connecting", "connected", "disconnected"]

@@ -54,16 +54,14 @@ def process_exists(pid: int) -> bool:
 
 
 def child_pids() -> set[int]:
-    """The processes whose parent is this one, reaped or not, but for multiprocessing's
-    resource tracker (started at the first spawn, it lives as long as this process)."""
+    """The processes whose parent is this one, reaped or not."""
     children = set()
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rpartition(")")[2].split()
-            command = (stat.parent / "cmdline").read_bytes()
         except OSError:  # it ended while we looked
             continue
-        if int(fields[1]) == os.getpid() and b"resource_tracker" not in command:
+        if int(fields[1]) == os.getpid():
             children.add(int(stat.parent.name))
     return children
 
