@@ -15,22 +15,22 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Coroutine, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from paho.mqtt.client import Client
 from paho.mqtt.enums import CallbackAPIVersion
 
+from phantom_gui.core.channel import Channel
 from phantom_gui.core.events import SpectralEvent
 from phantom_gui.core.hub import EventHub
 from phantom_gui.mqtt.config import ConnectionConfig
 from phantom_gui.mqtt.connection import Connection
 from phantom_gui.mqtt.messages import MqttMessage
-from phantom_gui.core.channel import Channel
 from phantom_gui.mqtt.network_process import ProcessConnection
 
 from support.mosquitto import MosquittoBroker
+from support.processes import children_of, command_line
 from support.waiting import until
 
 USERS = {"alice": "correct horse"}
@@ -75,13 +75,11 @@ def kind(request: pytest.FixtureRequest) -> type[AnyConnection]:
 
 def network_processes() -> list[int]:
     """The ids of this process's children that are network processes."""
-    found = []
-    for children in Path("/proc/self/task").glob("*/children"):
-        for pid in children.read_text().split():
-            with contextlib.suppress(FileNotFoundError):
-                if b"phantom_gui.mqtt.network_process" in Path(f"/proc/{pid}/cmdline").read_bytes():
-                    found.append(int(pid))
-    return found
+    return [
+        pid
+        for pid in children_of(os.getpid())
+        if "phantom_gui.mqtt.network_process" in command_line(pid)
+    ]
 
 
 def assert_nothing_left(threads_before: set[threading.Thread]) -> None:

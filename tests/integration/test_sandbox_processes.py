@@ -26,6 +26,8 @@ from phantom_gui.plugins.lifecycle import PluginState
 from phantom_gui.plugins.manager import PluginManager
 from phantom_gui.plugins.sandbox import ProcessPluginHost, SandboxSettings
 
+from support.processes import children_of
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sandbox_plugins"
 FAST = SandboxSettings(
     heartbeat_interval=0.1,
@@ -55,15 +57,7 @@ def process_exists(pid: int) -> bool:
 
 def child_pids() -> set[int]:
     """The processes whose parent is this one, reaped or not."""
-    children = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rpartition(")")[2].split()
-        except OSError:  # it ended while we looked
-            continue
-        if int(fields[1]) == os.getpid():
-            children.add(int(stat.parent.name))
-    return children
+    return set(children_of(os.getpid()))
 
 
 @dataclass
