@@ -1,7 +1,7 @@
 """The side of the sandbox ("containment circle") that runs in the plugin's child process.
 
 The child is ``python -m phantom_gui.plugins.child``, started by the sandbox as a
-`ChildProcess`; the first value on its channel is its `ChildConfig`. `run_child` imports
+`ChildProcess`; the first value on its channel is its `ChildConfig`. `ChildRunner` imports
 the plugin, hands it a `ChildContext` whose hub, settings and data folder calls travel
 over the channel to the parent, which checks each one against the plugin's permissions,
 and then serves the parent's messages on an asyncio loop. A heartbeat is sent from that
@@ -84,11 +84,11 @@ ERROR = "error"
 """(ERROR, where, error type, message, traceback text): the plugin failed in `where`."""
 
 EventFields = tuple[str, Any, str, EventMetadata, float, str]
-"""A `SpectralEvent` as sent over the pipe, in the order of its constructor's arguments."""
+"""A `SpectralEvent` as sent over the channel, in the order of its constructor's arguments."""
 
 
 def event_fields(event: SpectralEvent) -> EventFields:
-    """The fields of `event` to send over the pipe."""
+    """The fields of `event` to send over the channel."""
     return (event.topic, event.data, event.source, event.metadata, event.timestamp, event.id)
 
 
@@ -462,7 +462,7 @@ class _PipeLogHandler(logging.Handler):
 
 
 class ChildContext:
-    """What a sandboxed plugin gets for `PluginContext`: the same door, through the pipe."""
+    """What a sandboxed plugin gets for `PluginContext`: the same door, through the channel."""
 
     def __init__(
         self, runner: ChildRunner, config: ChildConfig, loop: asyncio.AbstractEventLoop

@@ -15,10 +15,9 @@ from support.channels import channel_pair
 
 @pytest.fixture
 def ends() -> Iterator[tuple[Channel, Channel]]:
-    app, child = channel_pair()
-    yield app, child
-    app.close()
-    child.close()
+    """The app's end of a channel, and the child's."""
+    with channel_pair() as pair:
+        yield pair
 
 
 class OnlyHere:

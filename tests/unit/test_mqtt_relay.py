@@ -20,10 +20,8 @@ def _message(number: int) -> MqttMessage:
 @pytest.fixture
 def ends() -> Iterator[tuple[Channel, Channel]]:
     """The network process's end of a channel, and the app's."""
-    child, app = channel_pair()
-    yield child, app
-    child.close()
-    app.close()
+    with channel_pair() as pair:
+        yield pair
 
 
 def _frames(app: Channel) -> list[list[tuple[object, ...]]]:

@@ -9,6 +9,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,7 +44,6 @@ class ScriptedParent:
     """Plays the parent over a real channel to a `ChildRunner` running on a thread."""
 
     channel: Channel
-    child_end: Channel
     thread: threading.Thread
     result: list[int]
     settings: dict[str, Any] = field(default_factory=dict)
@@ -103,32 +103,24 @@ class ScriptedParent:
             self.until_exit()
         return self.result[0]
 
-    def close(self) -> None:
-        """Close the channel, which ends the child runner's reading thread."""
-        self.channel.close()
-        self.child_end.close()
-
 
 @pytest.fixture
 def start_child() -> Iterator[Callable[..., ScriptedParent]]:
-    """Start child runners on threads; their channels are closed after the test."""
-    started: list[ScriptedParent] = []
+    """Start child runners on threads; their channels are closed after the test, which
+    ends the runners' reading threads."""
+    with ExitStack() as channels:
 
-    def start(
-        entry: str, plugin_id: str = "sandbox_echo", parent_gone: Callable[[], None] = lambda: None
-    ) -> ScriptedParent:
-        parent_end, child_end = channel_pair()
-        config = ChildConfig(plugin_id, entry, None, 0.05, logging.INFO)
-        runner = ChildRunner(child_end, config, parent_gone=parent_gone)
-        result: list[int] = []
-        thread = threading.Thread(target=lambda: result.append(runner.run()), daemon=True)
-        thread.start()
-        started.append(ScriptedParent(parent_end, child_end, thread, result))
-        return started[-1]
+        def start(entry: str, plugin_id: str = "sandbox_echo", **options: Any) -> ScriptedParent:
+            """`options` as for `ChildRunner`."""
+            parent_end, child_end = channels.enter_context(channel_pair())
+            config = ChildConfig(plugin_id, entry, None, 0.05, logging.INFO)
+            runner = ChildRunner(child_end, config, **options)
+            result: list[int] = []
+            thread = threading.Thread(target=lambda: result.append(runner.run()), daemon=True)
+            thread.start()
+            return ScriptedParent(parent_end, thread, result)
 
-    yield start
-    for parent in started:
-        parent.close()
+        yield start
 
 
 @pytest.fixture
