@@ -85,7 +85,8 @@ class Channel:
 
     def poll(self, timeout: float | None = 0.0) -> bool:
         """Whether `receive` can go on without waiting for the other side, waiting up to
-        `timeout` seconds (None: for ever) until it can."""
+        `timeout` seconds (None: for ever) until it can. POSIX only: Windows cannot wait
+        on a pipe with `selectors`."""
         if self._next_frame_size() is not None:
             return True
         if self._selector is None:

@@ -11,9 +11,9 @@ phantom_gui.mqtt.network_process``, which imports only what a connection needs) 
 answers to subscriptions) reaches the app in order, in batches that paho's own thread
 sends to the app (`RelayingClient`), and a reader thread hands each one to the real hub
 with `publish_threadsafe`. Commands (publish, disconnect) go the other way. Both travel
-on the child's `Channel` (`phantom_gui.core.children`), which also ends the child when
-the app goes away. A child that dies is reported as a failed connection, with its exit
-code; `connect()` starts a new one.
+on the child's `Channel`, whose end also ends the child when the app goes away (see
+`phantom_gui.core.children`). A child that dies is reported as a failed connection, with
+its exit code; `connect()` starts a new one.
 """
 
 from __future__ import annotations
