@@ -7,13 +7,13 @@ SIGTERM where asked), then SIGKILL. None outlives the app:
 
 - At the app's normal exit whatever still runs is killed (`atexit`).
 - On Linux each child asks the kernel to kill it when the app dies, even by ``kill -9``
-  (``prctl(PR_SET_PDEATHSIG, SIGKILL)``, in `die_with_parent`). The kernel sends it when
-  the *thread* that started the child ends, so every child is started from one thread
-  that lives as long as the app (`_Starter`). A child that asks only after the app has
-  died (a race) sees a new parent and exits at once. A program that is not ours is
-  started through this module (``python -m phantom_gui.core.children PROGRAM ...``),
-  which asks and then becomes the program (exec); not through a ``preexec_fn``, which
-  is unsafe in a process with threads.
+  (``prctl(PR_SET_PDEATHSIG, SIGKILL)`` in `orphans.die_with_parent`). The kernel sends
+  it when the *thread* that started the child ends, so every child is started from one
+  thread that lives as long as the app (`_Starter`). A child that asks only after the
+  app has died (a race) sees a new parent and exits at once. A program that is not ours
+  is started through a launcher (`phantom_gui.core.orphans`) that asks and then becomes
+  the program (exec); not through a ``preexec_fn``, which is unsafe in a process with
+  threads.
 - A child of ours also watches its lifeline, the pipe from the app: the app holds the
   only write end, so its end means the app has gone, and `orphaned` then ends the child
   within `REAP_GRACE_S` even if the child's own code is stuck. On macOS and Windows,
@@ -25,7 +25,6 @@ SIGTERM where asked), then SIGKILL. None outlives the app:
 from __future__ import annotations
 
 import atexit
-import ctypes
 import os
 import signal
 import subprocess
@@ -37,15 +36,12 @@ from concurrent.futures import Future
 from queue import SimpleQueue
 from typing import Any, TypeVar
 
+from phantom_gui.core import orphans
 from phantom_gui.core.channel import Channel
+from phantom_gui.core.orphans import EXIT_ORPHANED, PARENT_PID_VARIABLE, die_with_parent
 
 REAP_GRACE_S = 1.0
 """How long a child may take to exit by itself before it is killed."""
-EXIT_ORPHANED = 70
-"""The exit code of a child that ended because the app had gone (EX_SOFTWARE)."""
-PARENT_PID_VARIABLE = "PHANTOM_PARENT_PID"
-"""Tells a child the app's process id, so that it can tell whether the app is still there."""
-PR_SET_PDEATHSIG = 1
 
 T = TypeVar("T")
 
@@ -102,7 +98,7 @@ def start_program(argv: Sequence[str], **options: Any) -> subprocess.Popen[bytes
     """Start a program that is not ours (`options` as for `subprocess.Popen`) so that it
     dies with the app where the OS allows (see the module); end it with `reap`."""
     if sys.platform == "linux":
-        argv = [sys.executable, "-m", __name__, *argv]
+        argv = [sys.executable, "-I", "-S", orphans.__file__, *argv]
     return _start(argv, **options)
 
 
@@ -165,20 +161,6 @@ def describe_exit(exitcode: int | None) -> dict[str, Any]:
 # -- in the child ---------------------------------------------------------------------------
 
 
-def die_with_parent() -> None:
-    """In a child of the app: be killed when the app dies (Linux), and exit now if it has
-    died already."""
-    told = os.environ.pop(PARENT_PID_VARIABLE, None)
-    parent = int(told) if told else os.getppid()
-    if sys.platform == "linux":
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
-            error = ctypes.get_errno()
-            raise OSError(error, f"prctl(PR_SET_PDEATHSIG): {os.strerror(error)}")
-    if os.getppid() != parent:
-        os._exit(EXIT_ORPHANED)
-
-
 def parent_channel() -> Channel:
     """In a `ChildProcess`: die with the app, and the channel to it on what were standard
     input and output. From now on standard input reads nothing and standard output
@@ -202,16 +184,3 @@ def orphaned() -> None:
         os._exit(EXIT_ORPHANED)
 
     threading.Thread(target=exit_late, name="phantom-orphaned", daemon=True).start()
-
-
-def _exec_program(argv: Sequence[str]) -> None:
-    """The launcher of `start_program`: die with the app, then become `argv`."""
-    die_with_parent()
-    try:
-        os.execvp(argv[0], list(argv))
-    except OSError as error:
-        sys.exit(f"cannot start {argv[0]}: {error}")
-
-
-if __name__ == "__main__":
-    _exec_program(sys.argv[1:])

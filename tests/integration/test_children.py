@@ -14,20 +14,15 @@ import time
 from pathlib import Path
 
 from phantom_gui.core.channel import Channel
-from phantom_gui.core.children import (
-    EXIT_ORPHANED,
-    PARENT_PID_VARIABLE,
-    REAP_GRACE_S,
-    reap,
-    start_program,
-)
+from phantom_gui.core.children import REAP_GRACE_S, reap, start_program
 from phantom_gui.core.events import SpectralEvent
+from phantom_gui.core.orphans import EXIT_ORPHANED, PARENT_PID_VARIABLE
 from phantom_gui.plugins import child
 from phantom_gui.plugins.child import ChildConfig, event_fields
 
 SANDBOX_PLUGINS = Path(__file__).resolve().parents[1] / "fixtures" / "sandbox_plugins"
 ASK_AND_SAY = (
-    "from phantom_gui.core.children import die_with_parent; die_with_parent(); print('alive')"
+    "from phantom_gui.core.orphans import die_with_parent; die_with_parent(); print('alive')"
 )
 WAIT_S = 10.0
 
