@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import multiprocessing
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -132,7 +131,6 @@ def main(argv: Sequence[str] | None = None, run_gui: WindowRunner | None = None)
     (`phantom_gui.__main__`) passes the Qt app's. Without it only the subcommands and
     ``--headless`` run.
     """
-    multiprocessing.freeze_support()
     parser = build_parser()
     options = parser.parse_args(argv)
     if options.command == "plugin":

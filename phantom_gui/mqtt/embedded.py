@@ -1,4 +1,8 @@
-"""A broker of the app's own: `mosquitto` in the foreground on a free loopback port."""
+"""A broker of the app's own: `mosquitto` in the foreground on a free loopback port.
+
+mosquitto is started as a child of the app (`start_program`), so it ends with the app,
+even one killed with ``kill -9`` on Linux (see `phantom_gui.core.children`).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+from phantom_gui.core.children import reap, start_program
 from phantom_gui.mqtt.config import ConnectionConfig
 
 LOOPBACK = "127.0.0.1"
@@ -64,7 +69,8 @@ def general_settings() -> list[str]:
 
 @dataclass
 class MosquittoProcess:
-    """A mosquitto started in the foreground with a config file; stopped by its PID."""
+    """A mosquitto started in the foreground with a config file, as a child of the app;
+    stopped by its PID."""
 
     process: subprocess.Popen[bytes]
     log_file: Path
@@ -84,7 +90,7 @@ class MosquittoProcess:
         config_file.write_text("\n".join(config) + "\n", encoding="utf-8")
         log_file = folder / "mosquitto.log"
         with log_file.open("ab") as log:
-            process = subprocess.Popen(
+            process = start_program(
                 [str(binary), "-c", str(config_file)],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -127,20 +133,14 @@ class MosquittoProcess:
         """Whether the process is still alive."""
         return self.process.poll() is None
 
-    def stop(self, timeout: float = 5.0) -> None:
-        """Terminate it, kill it if it does not end within `timeout` seconds, reap it."""
-        if self.running:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-        self.process.wait()
+    def stop(self) -> None:
+        """Terminate it, kill it if it does not end in time, reap it (see `reap`)."""
+        reap(self.process, terminate=True)
 
     def kill(self) -> None:
         """Kill it at once (as a crash would) and reap it."""
         self.process.kill()
-        self.process.wait()
+        reap(self.process)
 
 
 class EmbeddedBroker:

@@ -9,11 +9,11 @@ a child process it runs beside the app instead, on another core.
 phantom_gui.mqtt.network_process``, which imports only what a connection needs) runs a
 `Connection` whose hub is a `RelayHub`: what the connection publishes (messages, states,
 answers to subscriptions) reaches the app in order, in batches that paho's own thread
-sends on the child's standard output (`RelayingClient`), and a reader thread hands each
-one to the real hub with `publish_threadsafe`. Commands (publish, disconnect) go the
-other way, on its standard input; both carry pickled frames (`write_frame`). A child
-that dies is reported as a failed connection, with its exit code; `connect()` starts a
-new one.
+sends to the app (`RelayingClient`), and a reader thread hands each one to the real hub
+with `publish_threadsafe`. Commands (publish, disconnect) go the other way. Both travel
+on the child's `Channel`, whose end also ends the child when the app goes away (see
+`phantom_gui.core.children`). A child that dies is reported as a failed connection, with
+its exit code; `connect()` starts a new one.
 """
 
 from __future__ import annotations
@@ -22,21 +22,17 @@ import contextlib
 import functools
 import itertools
 import logging
-import os
-import pickle
 import select
 import signal
-import struct
-import subprocess
-import sys
 import threading
 from collections.abc import Callable
-from typing import IO, Any
+from typing import Any
 
 from paho.mqtt.client import Client
 from paho.mqtt.enums import MQTTErrorCode
 
-from phantom_gui.core.children import describe_exit, forget, track
+from phantom_gui.core.channel import Channel
+from phantom_gui.core.children import ChildProcess, orphaned, parent_channel
 from phantom_gui.core.events import EventMetadata, SpectralEvent
 from phantom_gui.core.hub import EventHub
 from phantom_gui.mqtt.check import ConnectionCheck, check_connection
@@ -55,30 +51,8 @@ MAX_BATCH = 256
 """The most messages the relay gathers before it sends them, however busy the stream."""
 STOP_TIMEOUT_S = 5.0
 """How long `disconnect` waits for the child to close its connection before killing it."""
-REAP_GRACE_S = 1.0
-"""How long a child that closed its pipe may take to exit before it is killed."""
 
 Item = tuple[Any, ...]
-_LENGTH = struct.Struct("!I")
-
-
-def write_frame(stream: IO[bytes], value: object) -> None:
-    """Write `value`, pickled and preceded by its length, and flush."""
-    data = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
-    stream.write(_LENGTH.pack(len(data)) + data)
-    stream.flush()
-
-
-def read_frame(stream: IO[bytes]) -> Any:
-    """The next value `write_frame` wrote; `EOFError` at the end of the stream."""
-    header = stream.read(_LENGTH.size)
-    if len(header) < _LENGTH.size:
-        raise EOFError
-    (length,) = _LENGTH.unpack(header)
-    data = stream.read(length)
-    if len(data) < length:
-        raise EOFError
-    return pickle.loads(data)
 
 
 # -- in the child ---------------------------------------------------------------------------
@@ -96,7 +70,7 @@ class RelayHub:
     falls behind slows paho's reading rather than growing a queue here.
     """
 
-    def __init__(self, out: IO[bytes]) -> None:
+    def __init__(self, out: Channel) -> None:
         self._out = out
         self._lock = threading.Lock()
         self._gathered: list[Item] = []
@@ -146,8 +120,8 @@ class RelayHub:
         if not batch or self._app_gone:
             return
         try:
-            write_frame(self._out, batch)
-        except OSError:  # the app is gone; its end of the pipe tells the main thread too
+            self._out.send(batch)
+        except OSError:  # the app is gone; its end of the channel tells the main thread too
             self._app_gone = True
 
 
@@ -186,22 +160,22 @@ class RelayingClient(Client):
         return bool(select.select([sock], [], [], 0)[0])
 
 
-def serve(commands: IO[bytes], out: IO[bytes]) -> None:
-    """The child's work: read the `ConnectionConfig` from `commands`, run a `Connection` to
-    its broker, relay to `out`, until the app says disconnect or goes away."""
-    config: ConnectionConfig = read_frame(commands)
-    relay = RelayHub(out)
+def serve(channel: Channel) -> None:
+    """The child's work: receive the `ConnectionConfig`, run a `Connection` to its broker
+    and relay what it publishes, until the app says disconnect or goes away."""
+    config: ConnectionConfig = channel.receive()
+    relay = RelayHub(channel)
     client_class = functools.partial(RelayingClient, relay=relay)
     connection = Connection(config, relay, client_class=client_class)
     connection.connect()
     try:
         while True:
-            command = read_frame(commands)
+            command = channel.receive()
             if command[0] == DISCONNECT:
                 break
             _publish(connection, relay, *command[1:])
     except (EOFError, OSError):
-        pass
+        orphaned()
     finally:
         connection.disconnect()
         relay.close()
@@ -255,7 +229,7 @@ class PublishReceipt:
 
 
 class _NetworkChild:
-    """One network process, its pipes, and the thread that reads what it relays."""
+    """One network process, its channel, and the thread that reads what it relays."""
 
     def __init__(
         self,
@@ -265,13 +239,7 @@ class _NetworkChild:
     ) -> None:
         self._relayed = relayed
         self._exited = exited
-        self._send_lock = threading.Lock()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", __name__], stdin=subprocess.PIPE, stdout=subprocess.PIPE
-        )
-        track(self.process)
-        self._commands: IO[bytes] = self.process.stdin  # type: ignore[assignment]
-        self._relays: IO[bytes] = self.process.stdout  # type: ignore[assignment]
+        self.process = ChildProcess(__name__)
         self.finished = False
         """Whether the child relayed everything and said it was done."""
         self.send(config)
@@ -287,8 +255,8 @@ class _NetworkChild:
 
     def send(self, command: object) -> None:
         """Send `command` to the child (nothing if it has gone: the reader will tell)."""
-        with self._send_lock, contextlib.suppress(OSError, ValueError):
-            write_frame(self._commands, command)
+        with contextlib.suppress(OSError):
+            self.process.channel.send(command)
 
     def stop(self) -> None:
         """Ask the child to disconnect, wait for it, kill it if it does not end in time."""
@@ -299,10 +267,10 @@ class _NetworkChild:
             self._reader.join()
 
     def _read(self) -> None:
-        relayed = self._relayed
+        relayed, channel = self._relayed, self.process.channel
         try:
             while True:
-                for item in read_frame(self._relays):
+                for item in channel.receive():
                     if item[0] == DONE:
                         self.finished = True
                     else:
@@ -312,16 +280,7 @@ class _NetworkChild:
         except Exception:
             log.exception("the MQTT network process sent what the app could not read")
             self.process.kill()
-        try:
-            self.process.wait(REAP_GRACE_S)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        forget(self.process)
-        with self._send_lock:
-            self._commands.close()
-        self._relays.close()
-        self._exited(self, describe_exit(self.process.returncode))
+        self._exited(self, self.process.reap())
 
 
 class ProcessConnection:
@@ -438,12 +397,9 @@ class ProcessConnection:
 
 
 def main() -> None:
-    """Run as the network process: commands on standard input, relays on standard output
-    (anything else written there goes to standard error instead)."""
+    """Run as the network process, on the channel from the app."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is for the app, which stops us
-    out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
-    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
-    serve(sys.stdin.buffer, out)
+    serve(parent_channel())
 
 
 if __name__ == "__main__":

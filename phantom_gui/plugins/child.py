@@ -1,34 +1,35 @@
 """The side of the sandbox ("containment circle") that runs in the plugin's child process.
 
-`run_child` is the target of the child process: it imports the plugin, hands it a
-`ChildContext` whose hub, settings and data folder calls travel over the pipe to the
-parent, which checks each one against the plugin's permissions, and then serves the
-parent's messages on an asyncio loop. A heartbeat is sent from that loop, so a plugin
-that blocks the loop stops the heartbeat and the parent declares the child hung.
+The child is ``python -m phantom_gui.plugins.child``, started by the sandbox as a
+`ChildProcess`; the first value on its channel is its `ChildConfig`. `ChildRunner` imports
+the plugin, hands it a `ChildContext` whose hub, settings and data folder calls travel
+over the channel to the parent, which checks each one against the plugin's permissions,
+and then serves the parent's messages on an asyncio loop. A heartbeat is sent from that
+loop, so a plugin that blocks the loop stops the heartbeat and the parent declares the
+child hung. A thread of its own reads the channel, so the end of the channel (the app
+has gone) is noticed even while the plugin blocks the loop.
 
 Messages are tuples whose first item is their kind (the constants below); they cross
-the pipe in lists, so that a burst of them costs one write.
+the channel in lists, so that a burst of them costs one write.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import inspect
 import itertools
 import logging
-import os
-import pickle
 import signal
 import sys
 import threading
-import time
 import traceback
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from pathlib import Path
+from queue import Empty, SimpleQueue
 from typing import Any
 
 from reactivex import Observable, abc
@@ -36,6 +37,8 @@ from reactivex.disposable import CompositeDisposable, Disposable
 from reactivex.scheduler.eventloop import AsyncIOScheduler
 from reactivex.subject import Subject
 
+from phantom_gui.core.channel import Channel, UnreadableValue
+from phantom_gui.core.children import orphaned, parent_channel
 from phantom_gui.core.errors import BanishmentError, ManifestationError
 from phantom_gui.core.events import EventMetadata, SpectralEvent
 from phantom_gui.plugins.contract import check_contract
@@ -81,36 +84,12 @@ ERROR = "error"
 """(ERROR, where, error type, message, traceback text): the plugin failed in `where`."""
 
 EventFields = tuple[str, Any, str, EventMetadata, float, str]
-"""A `SpectralEvent` as sent over the pipe, in the order of its constructor's arguments."""
+"""A `SpectralEvent` as sent over the channel, in the order of its constructor's arguments."""
 
 
 def event_fields(event: SpectralEvent) -> EventFields:
-    """The fields of `event` to send over the pipe."""
+    """The fields of `event` to send over the channel."""
     return (event.topic, event.data, event.source, event.metadata, event.timestamp, event.id)
-
-
-def send_batch(conn: Connection, batch: list[Message]) -> list[tuple[Message, Exception]]:
-    """Send `batch` as one message; return the messages that could not be pickled (dropped).
-
-    Raises `OSError` when the pipe is broken or closed.
-    """
-    try:
-        conn.send(batch)
-    except OSError:
-        raise
-    except Exception:  # some message cannot be pickled: send the others
-        sendable, dropped = [], []
-        for message in batch:
-            try:
-                pickle.dumps(message)
-            except Exception as exc:
-                dropped.append((message, exc))
-            else:
-                sendable.append(message)
-        if sendable:
-            conn.send(sendable)
-        return dropped
-    return []
 
 
 @dataclass(frozen=True)
@@ -122,24 +101,15 @@ class ChildConfig:
     import_root: str | None
     heartbeat_interval: float
     log_level: int
-    parent_pid: int
 
 
-def run_child(conn: Connection, config: ChildConfig) -> None:
-    """The child process's target: serve the plugin until told to stop or the parent goes."""
+def main() -> None:
+    """Run as the plugin's child process: serve the plugin until told to stop or the app
+    goes; when it goes, end within the grace of `orphaned` even if the plugin is stuck."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the parent's to handle
-    threading.Thread(
-        target=_watch_parent, args=(config,), name="phantom-parent-watch", daemon=True
-    ).start()
-    sys.exit(ChildRunner(conn, config).run())
-
-
-def _watch_parent(config: ChildConfig) -> None:
-    """Exit when the parent has died, even if the plugin's code never gives the loop back."""
-    while True:
-        time.sleep(config.heartbeat_interval)
-        if os.getppid() != config.parent_pid:
-            os._exit(70)  # EX_SOFTWARE; no cleanup: the plugin's code may be stuck
+    channel = parent_channel()
+    config: ChildConfig = channel.receive()
+    sys.exit(ChildRunner(channel, config, parent_gone=orphaned).run())
 
 
 def load_plugin(config: ChildConfig) -> Any:
@@ -160,15 +130,26 @@ def load_plugin(config: ChildConfig) -> Any:
 
 
 class ChildRunner:
-    """Serves one plugin in the child: the pipe on one side, the plugin on the other.
+    """Serves one plugin in the child: the channel on one side, the plugin on the other.
 
-    Everything runs on the asyncio loop's thread; messages produced elsewhere (outputs of
-    an observable on another scheduler, log records from plugin threads) are handed to it.
+    Everything runs on the asyncio loop's thread but the reading of the channel, whose
+    batches wait in an inbox for the loop; messages produced elsewhere (outputs of an
+    observable on another scheduler, log records from plugin threads) are handed to the
+    loop too. `parent_gone` is called (on the reading thread) at the end of the channel.
     """
 
-    def __init__(self, conn: Connection, config: ChildConfig) -> None:
-        self._conn = conn
+    def __init__(
+        self,
+        channel: Channel,
+        config: ChildConfig,
+        *,
+        parent_gone: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._channel = channel
         self._config = config
+        self._parent_gone = parent_gone
+        self._inbox: SimpleQueue[list[Message] | None] = SimpleQueue()
+        """Batches from the parent, then None at the end of the channel (it stays there)."""
         self._pending: deque[Message] = deque()
         self._outbox: list[Message] = []
         self._flush_scheduled = False
@@ -191,6 +172,9 @@ class ChildRunner:
     async def _serve(self) -> int:
         loop = self._loop = asyncio.get_running_loop()
         stopping = self._stopping = loop.create_future()
+        threading.Thread(
+            target=self._read, name="phantom-sandbox-child-reader", daemon=True
+        ).start()
         try:
             plugin = load_plugin(self._config)
             context = ChildContext(self, self._config, loop)
@@ -204,11 +188,9 @@ class ChildRunner:
         self._plugin = plugin
         self.emit((READY,))
         self._flush()
-        loop.add_reader(self._conn.fileno(), self._receive)
         loop.call_soon(self._drain)
         self._beat()
         await stopping
-        loop.remove_reader(self._conn.fileno())
         try:
             plugin.teardown()
         except Exception as exc:
@@ -219,28 +201,49 @@ class ChildRunner:
 
     # -- from the parent ------------------------------------------------------------------
 
-    def _receive(self) -> None:
+    def _read(self) -> None:
+        """On the reading thread: put each batch from the parent in the inbox for the loop."""
         try:
-            self._pending.extend(self._read_batch())
-        except (EOFError, OSError):  # the parent has gone: stop
-            self._stop()
-            return
-        self._drain()
+            while True:
+                self._to_loop(self._read_batch())
+        except (EOFError, OSError):
+            self._to_loop(None)
+            self._parent_gone()
 
     def _read_batch(self) -> list[Message]:
         """The next batch from the parent; raises `EOFError` or `OSError` once it has gone."""
-        data = self._conn.recv_bytes()
         try:
-            batch: list[Message] = pickle.loads(data)
-        except Exception as exc:  # e.g. event data of a class this process cannot import
+            batch: list[Message] = self._channel.receive()
+        except UnreadableValue as exc:  # e.g. event data of a class this process cannot import
             self.report_error("receiving", exc)
             return []
         return batch
 
+    def _to_loop(self, batch: list[Message] | None) -> None:
+        self._inbox.put(batch)
+        loop = self._loop
+        if loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has ended: nothing to do
+                loop.call_soon_threadsafe(self._drain)
+
     def _drain(self) -> None:
+        """Handle what the parent sent (once the plugin is ready); stop at the end."""
+        ended = False
+        while not ended:
+            try:
+                batch = self._inbox.get_nowait()
+            except Empty:
+                break
+            if batch is None:
+                self._inbox.put(None)  # the end stays, for a `call` made from now on
+                ended = True
+            else:
+                self._pending.extend(batch)
         pending = self._pending
-        while pending and not self._stopped():
+        while pending and self._plugin is not None and not self._stopped():
             self._handle(pending.popleft())
+        if ended:  # the parent has gone
+            self._stop()
 
     def _handle(self, message: Message) -> None:
         kind = message[0]
@@ -327,7 +330,7 @@ class ChildRunner:
             return
         batch, self._outbox = self._outbox, []
         try:
-            dropped = send_batch(self._conn, batch)
+            dropped = self._channel.send_batch(batch)
         except OSError:  # the parent has gone
             self._stop()
             return
@@ -351,15 +354,16 @@ class ChildRunner:
         self.emit((CALL, call_id, operation, args))
         self._flush()
         while True:
-            if not self._conn.poll(self._config.heartbeat_interval):
+            try:
+                batch = self._inbox.get(timeout=self._config.heartbeat_interval)
+            except Empty:
                 self.emit((BEAT,))
                 self._flush()
                 continue
-            try:
-                batch = self._read_batch()
-            except (EOFError, OSError) as exc:
+            if batch is None:
+                self._inbox.put(None)
                 self._stop()
-                raise ConnectionError(f"{operation}: the app has gone") from exc
+                raise ConnectionError(f"{operation}: the app has gone")
             answer = None
             for message in batch:
                 if message[0] == REPLY and message[1] == call_id:
@@ -458,7 +462,7 @@ class _PipeLogHandler(logging.Handler):
 
 
 class ChildContext:
-    """What a sandboxed plugin gets for `PluginContext`: the same door, through the pipe."""
+    """What a sandboxed plugin gets for `PluginContext`: the same door, through the channel."""
 
     def __init__(
         self, runner: ChildRunner, config: ChildConfig, loop: asyncio.AbstractEventLoop
@@ -491,3 +495,7 @@ class ChildContext:
     def dispose(self) -> None:
         """Dispose everything the plugin registered."""
         self._disposables.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,8 +1,8 @@
 """The sandbox ("containment circle"): a plugin with ``isolation = "process"`` runs in a child.
 
 `ProcessPluginHost` stands in for the plugin inside the app: the plugin manager treats
-it like any plugin instance. It starts the child (`phantom_gui.plugins.child`) with the
-"spawn" method and talks to it over a duplex pipe. The parent enforces the plugin's
+it like any plugin instance. It starts the child (`phantom_gui.plugins.child`) as a
+`ChildProcess` and talks to it over its `Channel`. The parent enforces the plugin's
 permissions: every publish, subscription and context call from the child goes through
 the plugin's real `PluginContext`. A crash or a hang of the child never reaches the
 app: a supervisor kills and reaps it, reports it, and starts a new one with
@@ -18,8 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import pickle
 import threading
 import time
 from collections.abc import Callable
@@ -29,7 +27,8 @@ from typing import Any
 
 from reactivex import abc
 
-from phantom_gui.core.children import SPAWN, describe_exit, forget, track
+from phantom_gui.core.channel import UnreadableValue
+from phantom_gui.core.children import REAP_GRACE_S, ChildProcess
 from phantom_gui.core.errors import BanishmentError, ManifestationError
 from phantom_gui.core.events import EventMetadata, SpectralEvent
 from phantom_gui.core.resilience import Backoff
@@ -53,8 +52,6 @@ from phantom_gui.plugins.child import (
     ChildConfig,
     Message,
     event_fields,
-    run_child,
-    send_batch,
 )
 from phantom_gui.plugins.context import PluginContext
 from phantom_gui.plugins.discovery import DiscoveredPlugin
@@ -63,9 +60,6 @@ log = logging.getLogger("phantom.plugins.sandbox")
 
 Reporter = Callable[[str, dict[str, Any]], None]
 """`report(kind, data)`: publishes ``plugin/<id>/<kind>`` (given by the plugin manager)."""
-
-REAP_GRACE_S = 1.0
-"""How long a child that closed its pipe may take to exit before it is killed."""
 
 
 @dataclass(frozen=True)
@@ -94,7 +88,7 @@ class SandboxSettings:
 
 
 class _Child:
-    """One child process, its pipe, and the threads that read and write it."""
+    """One child process, its channel, and the threads that read and write it."""
 
     def __init__(
         self,
@@ -106,13 +100,8 @@ class _Child:
         self._settings = settings
         self._deliver = deliver
         self._exited = exited
-        self._conn, child_conn = SPAWN.Pipe()
-        self.process = SPAWN.Process(
-            target=run_child, args=(child_conn, config), name=f"phantom-plugin-{config.plugin_id}"
-        )
-        self.process.start()
-        track(self.process)
-        child_conn.close()  # so that the child's death reads as end-of-file here
+        self.process = ChildProcess("phantom_gui.plugins.child")
+        self.process.channel.send(config)
         self.pid = self.process.pid
         self.ready = False
         """Set by the reader thread when the plugin's init() has succeeded."""
@@ -154,17 +143,17 @@ class _Child:
         self.subscriptions.clear()
 
     def _read(self) -> None:
-        conn, settings = self._conn, self._settings
+        channel, settings = self.process.channel, self._settings
         timeout = settings.init_timeout  # until the plugin is ready, then heartbeat_timeout
         cause = "crashed"
         try:
             while True:
-                if not conn.poll(timeout):
+                if not channel.poll(timeout):
                     if self.stopping:
                         continue
                     cause = "hung"
                     break
-                batch = self._unpickle(conn.recv_bytes())
+                batch = self._receive()
                 if not self.ready and any(message[0] == READY for message in batch):
                     self.ready = True
                     timeout = settings.heartbeat_timeout
@@ -177,30 +166,27 @@ class _Child:
             info["silent_for_s"] = timeout
         self._exited(self, cause, info)
 
-    @staticmethod
-    def _unpickle(data: bytes) -> list[Message]:
-        """The messages of a batch but heartbeats; an unreadable batch becomes an error."""
+    def _receive(self) -> list[Message]:
+        """The messages of the next batch but heartbeats; an unreadable batch becomes an
+        error."""
         try:
-            return [message for message in pickle.loads(data) if message[0] != BEAT]
-        except Exception as exc:  # e.g. data of a class that only the plugin can import
-            text = f"the app could not read what the plugin sent: {type(exc).__name__}: {exc}"
-            return [(ERROR, "sending", type(exc).__name__, text, "")]
+            batch = self.process.channel.receive()
+        except UnreadableValue as exc:  # e.g. data of a class that only the plugin can import
+            error = type(exc.__cause__).__name__
+            text = f"the app could not read what the plugin sent: {exc}"
+            return [(ERROR, "sending", error, text, "")]
+        return [message for message in batch if message[0] != BEAT]
 
     def _reap(self, *, kill: bool) -> dict[str, Any]:
         if kill:
             self.process.kill()
-        self.process.join(REAP_GRACE_S)
-        if self.process.exitcode is None:
-            self.process.kill()
-            self.process.join()
-        forget(self.process)
+        info = self.process.reap()
         self._outbox.put(None)
         self._writer.join()
-        self._conn.close()
-        return describe_exit(self.process.exitcode)
+        return info
 
     def _write(self) -> None:
-        outbox, conn = self._outbox, self._conn
+        outbox, channel = self._outbox, self.process.channel
         while True:
             batch = [outbox.get()]
             try:
@@ -211,7 +197,7 @@ class _Child:
             messages = [message for message in batch if message is not None]
             if messages:
                 try:
-                    dropped = send_batch(conn, messages)
+                    dropped = channel.send_batch(messages)
                 except OSError:  # the child has gone; the reader will tell
                     return
                 for message, exc in dropped:
@@ -364,7 +350,6 @@ class ProcessPluginHost:
             import_root=str(root) if root is not None else None,
             heartbeat_interval=self._settings.heartbeat_interval,
             log_level=logging.getLogger(f"phantom.plugin.{manifest.id}").getEffectiveLevel(),
-            parent_pid=os.getpid(),
         )
         child = self._child = _Child(config, self._settings, self._deliver, self._exited)
         return child

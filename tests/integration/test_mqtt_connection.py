@@ -15,22 +15,23 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Coroutine, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from paho.mqtt.client import Client
 from paho.mqtt.enums import CallbackAPIVersion
 
+from phantom_gui.core.channel import Channel
 from phantom_gui.core.events import SpectralEvent
 from phantom_gui.core.hub import EventHub
 from phantom_gui.mqtt.config import ConnectionConfig
 from phantom_gui.mqtt.connection import Connection
 from phantom_gui.mqtt.messages import MqttMessage
-from phantom_gui.mqtt.network_process import ProcessConnection, read_frame, write_frame
+from phantom_gui.mqtt.network_process import ProcessConnection
 from phantom_gui.mqtt.states import SubscriptionOutcome
 
 from support.mosquitto import MosquittoBroker
+from support.processes import children_of, command_line
 from support.waiting import until
 
 USERS = {"alice": "correct horse"}
@@ -75,13 +76,11 @@ def kind(request: pytest.FixtureRequest) -> type[AnyConnection]:
 
 def network_processes() -> list[int]:
     """The ids of this process's children that are network processes."""
-    found = []
-    for children in Path("/proc/self/task").glob("*/children"):
-        for pid in children.read_text().split():
-            with contextlib.suppress(FileNotFoundError):
-                if b"phantom_gui.mqtt.network_process" in Path(f"/proc/{pid}/cmdline").read_bytes():
-                    found.append(int(pid))
-    return found
+    return [
+        pid
+        for pid in children_of(os.getpid())
+        if "phantom_gui.mqtt.network_process" in command_line(pid)
+    ]
 
 
 def assert_nothing_left(threads_before: set[threading.Thread]) -> None:
@@ -435,30 +434,35 @@ def test_a_network_process_that_dies_fails_the_connection_and_connect_starts_ano
 def test_a_network_process_whose_app_is_gone_disconnects_and_exits(
     mosquitto: MosquittoBroker,
 ) -> None:
-    """The app died without a word: its end of the pipes closes, and the child follows."""
+    """The app died without a word: its end of the channel closes, and the child follows."""
+    to_child, from_app = os.pipe()
+    to_app, from_child = os.pipe()
     child = subprocess.Popen(
         [sys.executable, "-m", "phantom_gui.mqtt.network_process"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
+        stdin=to_child,
+        stdout=from_child,
     )
-    assert child.stdin is not None and child.stdout is not None
-    write_frame(child.stdin, mosquitto.config(subscriptions=[{"pattern": "vat/#"}]))
+    os.close(to_child)
+    os.close(from_child)
+    commands = Channel(os.open(os.devnull, os.O_RDONLY), from_app)
+    relays = Channel(to_app, os.open(os.devnull, os.O_WRONLY))
+    commands.send(mosquitto.config(subscriptions=[{"pattern": "vat/#"}]))
     relayed: list[tuple[Any, ...]] = []
 
     def topics() -> list[str]:
         return [item[1] for item in relayed if item[0] == "event"]
 
     while "mqtt/test/subscription" not in topics():
-        relayed += read_frame(child.stdout)
-    child.stdin.close()
+        relayed += relays.receive()
+    commands.close()
     try:
         with contextlib.suppress(EOFError):
             while True:
-                relayed += read_frame(child.stdout)
+                relayed += relays.receive()
         assert child.wait(10) == 0
     finally:
         child.kill()
-        child.stdout.close()
+        relays.close()
     assert relayed[-1] == ("done",)
     states = [item[2].status for item in relayed if item[:2] == ("event", "mqtt/test/state")]
     assert states == ["connecting", "connected", "disconnected"]

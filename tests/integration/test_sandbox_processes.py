@@ -26,6 +26,8 @@ from phantom_gui.plugins.lifecycle import PluginState
 from phantom_gui.plugins.manager import PluginManager
 from phantom_gui.plugins.sandbox import ProcessPluginHost, SandboxSettings
 
+from support.processes import children_of
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sandbox_plugins"
 FAST = SandboxSettings(
     heartbeat_interval=0.1,
@@ -54,18 +56,8 @@ def process_exists(pid: int) -> bool:
 
 
 def child_pids() -> set[int]:
-    """The processes whose parent is this one, reaped or not, but for multiprocessing's
-    resource tracker (started at the first spawn, it lives as long as this process)."""
-    children = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rpartition(")")[2].split()
-            command = (stat.parent / "cmdline").read_bytes()
-        except OSError:  # it ended while we looked
-            continue
-        if int(fields[1]) == os.getpid() and b"resource_tracker" not in command:
-            children.add(int(stat.parent.name))
-    return children
+    """The processes whose parent is this one, reaped or not."""
+    return set(children_of(os.getpid()))
 
 
 @dataclass

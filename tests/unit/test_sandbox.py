@@ -1,28 +1,30 @@
-"""The sandbox's pieces without child processes: the pipe protocol of the child side (run
-on a thread of this process over a real pipe), batching, exit descriptions, an idle host."""
+"""The sandbox's pieces without child processes: the protocol of the child side (run on a
+thread of this process over a real channel), exit descriptions, an idle host."""
 
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from phantom_gui.core.channel import Channel
 from phantom_gui.core.children import describe_exit
 from phantom_gui.core.events import SpectralEvent
 from phantom_gui.plugins import child
-from phantom_gui.plugins.child import ChildConfig, ChildRunner, Message, event_fields, send_batch
+from phantom_gui.plugins.child import ChildConfig, ChildRunner, Message, event_fields
 from phantom_gui.plugins.discovery import discover
 from phantom_gui.plugins.sandbox import ProcessPluginHost, SandboxSettings
+
+from support.channels import channel_pair
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sandbox_plugins"
 TIMEOUT_S = 5.0
@@ -39,9 +41,9 @@ def _forget_fixture_plugins(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @dataclass
 class ScriptedParent:
-    """Plays the parent over a real pipe to a `ChildRunner` running on a thread."""
+    """Plays the parent over a real channel to a `ChildRunner` running on a thread."""
 
-    conn: Connection
+    channel: Channel
     thread: threading.Thread
     result: list[int]
     settings: dict[str, Any] = field(default_factory=dict)
@@ -51,7 +53,7 @@ class ScriptedParent:
     unread: deque[Message] = field(default_factory=deque)
 
     def send(self, *messages: Message) -> None:
-        self.conn.send(list(messages))
+        self.channel.send(list(messages))
 
     def until(self, kind: str) -> Message:
         """Answer the child's calls until a message of `kind` arrives; return it.
@@ -64,7 +66,7 @@ class ScriptedParent:
                 message = self.unread.popleft()
                 if message[0] == kind:
                     return message
-            if self.conn.poll(0.01):
+            if self.channel.poll(0.01):
                 self.unread.extend(self._receive())
         raise AssertionError(f"no {kind} from the child; got {self.received}")
 
@@ -72,12 +74,12 @@ class ScriptedParent:
         """Answer the child's calls until its runner has returned."""
         deadline = time.monotonic() + TIMEOUT_S
         while self.thread.is_alive() and time.monotonic() < deadline:
-            if self.conn.poll(0.01):
+            if self.channel.poll(0.01):
                 self._receive()
         assert not self.thread.is_alive(), "the child runner did not stop"
 
     def _receive(self) -> list[Message]:
-        batch: list[Message] = self.conn.recv()
+        batch: list[Message] = self.channel.receive()
         self.received += batch
         for message in batch:
             if message[0] == child.CALL:
@@ -102,19 +104,27 @@ class ScriptedParent:
         return self.result[0]
 
 
-def start_child(entry: str, plugin_id: str = "sandbox_echo") -> ScriptedParent:
-    parent_end, child_end = multiprocessing.Pipe()
-    config = ChildConfig(plugin_id, entry, None, 0.05, logging.INFO, parent_pid=0)
-    result: list[int] = []
-    thread = threading.Thread(
-        target=lambda: result.append(ChildRunner(child_end, config).run()), daemon=True
-    )
-    thread.start()
-    return ScriptedParent(parent_end, thread, result)
+@pytest.fixture
+def start_child() -> Iterator[Callable[..., ScriptedParent]]:
+    """Start child runners on threads; their channels are closed after the test, which
+    ends the runners' reading threads."""
+    with ExitStack() as channels:
+
+        def start(entry: str, plugin_id: str = "sandbox_echo", **options: Any) -> ScriptedParent:
+            """`options` as for `ChildRunner`."""
+            parent_end, child_end = channels.enter_context(channel_pair())
+            config = ChildConfig(plugin_id, entry, None, 0.05, logging.INFO)
+            runner = ChildRunner(child_end, config, **options)
+            result: list[int] = []
+            thread = threading.Thread(target=lambda: result.append(runner.run()), daemon=True)
+            thread.start()
+            return ScriptedParent(parent_end, thread, result)
+
+        yield start
 
 
 @pytest.fixture
-def echo() -> Iterator[ScriptedParent]:
+def echo(start_child: Callable[..., ScriptedParent]) -> Iterator[ScriptedParent]:
     """The echo fixture plugin, initialised, on a child runner thread."""
     parent = start_child("sandbox_echo:EchoPlugin")
     parent.until(child.READY)
@@ -182,12 +192,29 @@ def test_stop_runs_the_plugins_teardown_and_ends_the_loop(echo: ScriptedParent) 
     assert echo.result == [0]
 
 
+def test_the_end_of_the_channel_tears_the_plugin_down(
+    start_child: Callable[..., ScriptedParent],
+) -> None:
+    """The app has gone: the plugin is torn down and the child is told, to end itself."""
+    gone = threading.Event()
+    parent = start_child("sandbox_echo:EchoPlugin", parent_gone=gone.set)
+    parent.until(child.READY)
+
+    parent.channel.close()
+
+    parent.thread.join(TIMEOUT_S)
+    assert gone.is_set()
+    assert parent.result == [0]
+
+
 def test_the_loop_beats_while_idle(echo: ScriptedParent) -> None:
     for _ in range(3):
         echo.until(child.BEAT)
 
 
-def test_a_refused_subscription_fails_init_with_banishment_error() -> None:
+def test_a_refused_subscription_fails_init_with_banishment_error(
+    start_child: Callable[..., ScriptedParent],
+) -> None:
     parent = start_child("sandbox_echo:EchoPlugin")
     parent.refused.add("may_subscribe")
 
@@ -198,7 +225,7 @@ def test_a_refused_subscription_fails_init_with_banishment_error() -> None:
     assert parent.result == [1]
 
 
-def test_init_failure_sends_the_traceback() -> None:
+def test_init_failure_sends_the_traceback(start_child: Callable[..., ScriptedParent]) -> None:
     parent = start_child("sandbox_broken:BrokenPlugin", "sandbox_broken")
 
     _, trace = parent.until(child.INIT_FAILED)
@@ -208,23 +235,13 @@ def test_init_failure_sends_the_traceback() -> None:
     parent.until_exit()
 
 
-def test_a_missing_entry_class_fails_init() -> None:
+def test_a_missing_entry_class_fails_init(start_child: Callable[..., ScriptedParent]) -> None:
     parent = start_child("sandbox_echo:NoSuchPlugin")
 
     _, trace = parent.until(child.INIT_FAILED)
 
     assert "ManifestationError: sandbox_echo: module sandbox_echo has no NoSuchPlugin" in trace
     parent.until_exit()
-
-
-def test_send_batch_drops_only_what_cannot_be_pickled() -> None:
-    receiver, sender = multiprocessing.Pipe(duplex=False)
-    unpicklable = (child.PUBLISH, "test/out", threading.Lock(), None)
-
-    dropped = send_batch(sender, [(child.BEAT,), unpicklable, (child.READY,)])
-
-    assert [message for message, _ in dropped] == [unpicklable]
-    assert receiver.recv() == [(child.BEAT,), (child.READY,)]
 
 
 def test_event_fields_rebuild_the_same_event() -> None:
