@@ -8,7 +8,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from phantom_gui.audit.events import Event, EventType
-from phantom_gui.audit.storage import AuditStorage, EventFilter
+from phantom_gui.audit.queries import EventFilter
+from phantom_gui.audit.storage import AuditStorage
 
 log = logging.getLogger("phantom.audit.emitter")
 

@@ -13,7 +13,8 @@ from typing import Any
 
 from reactivex import abc
 
-from phantom_gui.audit.storage import AuditStorage, EventFilter
+from phantom_gui.audit.queries import EventFilter
+from phantom_gui.audit.storage import AuditStorage
 from phantom_gui.core.hub import EventHub
 
 REPLAY_SOURCE = "audit-replay"

@@ -17,7 +17,8 @@ from reactivex import abc
 
 from phantom_gui.audit.replay import ReplaySession
 from phantom_gui.audit.service import AuditService
-from phantom_gui.audit.storage import AuditStorage, EventFilter
+from phantom_gui.audit.queries import EventFilter
+from phantom_gui.audit.storage import AuditStorage
 from phantom_gui.core.topics import validate_pattern
 
 T = TypeVar("T")

@@ -17,14 +17,10 @@ from typing import Any
 
 import pytest
 
-from phantom_gui.audit import chain
+from phantom_gui.audit.config import DEFAULT_CONFIG
 from phantom_gui.audit.events import Event, EventType
-from phantom_gui.audit.storage import (
-    DEFAULT_CONFIG,
-    AppendResult,
-    AuditStorage,
-    EventFilter,
-)
+from phantom_gui.audit.keys import KEY_BYTES, SealingKey
+from phantom_gui.audit.storage import AppendResult, AuditStorage, EventFilter
 
 T0 = datetime(2031, 10, 31, 23, 0, tzinfo=UTC)
 
@@ -62,48 +58,35 @@ def reopen(storage: AuditStorage) -> AuditStorage:
 # -- the folder and its files --------------------------------------------------------------
 
 
-def test_a_new_log_makes_its_folder_and_an_owner_only_key(root: Path) -> None:
+def test_a_new_log_makes_its_folder_and_an_owner_only_sealing_key(root: Path) -> None:
     store = AuditStorage(root)
     assert store.root == root.resolve()
     assert store.database_path == root / "audit.sqlite3"
-    key = root / "audit.key"
-    assert len(key.read_bytes()) == chain.KEY_BYTES
-    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    key_file = root / "audit.sealing-key"
+    sealing = SealingKey.read(key_file)
+    assert sealing is not None and sealing.epoch == 0 and len(sealing.key) == KEY_BYTES
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    verification = store.new_verification_key
+    assert verification is not None and verification.chain_id == store.chain_id
+    # The verification key is handed out, never kept beside the log.
+    assert all(
+        verification.seed.hex().encode() not in path.read_bytes()
+        and verification.seed not in path.read_bytes()
+        for path in root.iterdir()
+    )
     assert store.verify().ok and store.verify().checked == 0
     store.close()
 
 
-def test_reopening_keeps_the_key_and_the_records(storage: AuditStorage) -> None:
-    key = (storage.root / "audit.key").read_bytes()
+def test_reopening_keeps_the_sealing_key_and_the_records(storage: AuditStorage) -> None:
+    key = (storage.root / "audit.sealing-key").read_bytes()
     storage.append_events([event(data={"n": n}) for n in range(3)])
     again = reopen(storage)
-    assert (again.root / "audit.key").read_bytes() == key
+    assert (again.root / "audit.sealing-key").read_bytes() == key
+    assert again.new_verification_key is None  # only a new log makes one
     assert [e["data"]["n"] for e in again.get_events()] == [0, 1, 2]
     assert again.verify().ok
     again.close()
-
-
-def test_a_key_made_by_another_process_meanwhile_is_used_not_replaced(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Two processes opening a new log at once: the one that loses the race to create the
-    key must use the winner's key, not crash or make a second one."""
-    path = tmp_path / "audit.key"
-    theirs = os.urandom(chain.KEY_BYTES)
-    real_read = Path.read_bytes
-    raced: list[bool] = []
-
-    def read_after_the_other_process_wrote_it(self: Path) -> bytes:
-        if self == path and not raced:
-            raced.append(True)
-            path.write_bytes(theirs)  # the other process wins between our read and our create
-            raise FileNotFoundError(2, "No such file or directory", str(self))
-        return real_read(self)
-
-    monkeypatch.setattr(Path, "read_bytes", read_after_the_other_process_wrote_it)
-    assert chain.load_or_create_key(path) == theirs
-    assert real_read(path) == theirs
-    assert [p.name for p in tmp_path.iterdir()] == ["audit.key"]  # no temporary file left
 
 
 def test_an_unwritable_parent_is_a_permission_error_naming_the_folder(
@@ -229,14 +212,25 @@ def test_an_audit_log_of_an_unknown_format_is_a_value_error(storage: AuditStorag
     assert str(storage.database_path) in str(failure.value)
 
 
-@pytest.mark.parametrize("content", [b"", b"short", os.urandom(64)], ids=["empty", "short", "long"])
-def test_a_corrupt_key_file_is_a_value_error(root: Path, content: bytes) -> None:
+@pytest.mark.parametrize(
+    "content", [b"", b"short", os.urandom(64), b'{"format": "phantom-audit-sealing-key/1"}']
+)
+def test_a_corrupt_sealing_key_file_is_a_value_error(root: Path, content: bytes) -> None:
     AuditStorage(root).close()
-    key = root / "audit.key"
+    key = root / "audit.sealing-key"
     key.write_bytes(content)
-    with pytest.raises(ValueError, match="not a Phantom audit key") as failure:
+    with pytest.raises(ValueError, match="not a Phantom audit sealing key") as failure:
         AuditStorage(root)
     assert str(key) in str(failure.value)
+
+
+def test_a_missing_sealing_key_stops_writing_and_says_how_to_check(root: Path) -> None:
+    AuditStorage(root).close()
+    (root / "audit.sealing-key").unlink()
+    with pytest.raises(ValueError, match="sealing key .* is missing") as failure:
+        AuditStorage(root)
+    assert "--key" in str(failure.value)
+    assert AuditStorage(root, read_only=True).verify().ok  # reading still works
 
 
 # -- runs ("audits") -------------------------------------------------------------------------

@@ -42,11 +42,12 @@ from reactivex import abc
 from reactivex.scheduler.mainloop import QtScheduler
 
 from phantom_audit_viewer._qt.table import AuditTableModel
-from phantom_audit_viewer.export import export_events, format_for
+from phantom_gui.audit.export import export_events, format_for
 from phantom_audit_viewer.model import SPEEDS, AuditViewerModel, FilterError, Filters
 from phantom_audit_viewer.pager import AuditPager, Selection, needs_scan
 from phantom_audit_viewer.records import describe, run_label
-from phantom_gui.audit.storage import EventFilter, VerifyReport
+from phantom_gui.audit.queries import EventFilter
+from phantom_gui.audit.verify import VerifyReport
 from phantom_gui.qt.theme import ASH, BLOOD, BONE, ECTOPLASM, NIGHT, PUMPKIN
 
 REFRESH_MS = 250
