@@ -188,8 +188,8 @@ def verify_log(storage: AuditStorage, options: argparse.Namespace) -> int:
     try:
         if key is None and storage.sealing_key() is None:
             raise CommandError(
-                f"the sealing key beside the log at {storage.database_path} is missing: "
-                "check the log with its verification key (--key FILE)",
+                f"the sealing key {storage.sealing_key_path} is missing: check the log "
+                "with its verification key (--key FILE)",
                 EXIT_UNREADABLE,
             )
         report = storage.verify(key)

@@ -93,7 +93,7 @@ class EventEmitter:
                 callback(event)
             return len(events)
         count = 0
-        for record in self.storage.iter_events(EventFilter(audit_id=audit_id)):
+        for record in self.storage.iter_events(EventFilter(audit_id=audit_id, events_only=True)):
             callback(Event.from_dict(record))
             count += 1
         return count

@@ -17,7 +17,7 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from phantom_gui.core.atomic import write_atomically
 
@@ -179,7 +179,7 @@ def _overwrite(handle: IO[bytes]) -> None:
     os.fsync(fd)
 
 
-def _key_fields(text: str, where: object, fmt: str, what: str) -> dict[str, object]:
+def _key_fields(text: str, where: object, fmt: str, what: str) -> dict[str, Any]:
     try:
         fields = json.loads(text)
     except ValueError as exc:
@@ -189,7 +189,7 @@ def _key_fields(text: str, where: object, fmt: str, what: str) -> dict[str, obje
     return fields
 
 
-def _key_bytes(fields: dict[str, object], where: object) -> bytes:
+def _key_bytes(fields: dict[str, Any], where: object) -> bytes:
     key = bytes.fromhex(str(fields["key"]))
     if len(key) != KEY_BYTES:
         raise ValueError(f"{len(key)} key bytes, expected {KEY_BYTES}")

@@ -9,7 +9,7 @@ from typing import Any
 
 from phantom_gui.audit.database import AuditDatabase
 from phantom_gui.audit.events import EventType
-from phantom_gui.audit.records import EVENT_COLUMNS, event_dict, iso
+from phantom_gui.audit.records import EVENT_COLUMNS, RUN_RECORD_TYPE, RUN_TOPIC, event_dict, iso
 
 _SELECT = f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE "
 
@@ -26,6 +26,8 @@ class EventFilter:
     source: str | None = None
     text: str | None = None
     after_seq: int | None = None
+    events_only: bool = False
+    """Leave out the run records (the rows of the runs table, chained in the log)."""
 
     def where(self) -> tuple[str, list[Any]]:
         """The SQL condition and its parameters."""
@@ -58,7 +60,13 @@ class EventFilter:
         if self.text:
             clauses.append("instr(lower(coalesce(topic, '') || ' ' || data), ?) > 0")
             params.append(self.text.lower())
+        if self.events_only:
+            clauses.append("NOT (type = ? AND coalesce(topic, '') = ?)")
+            params += [RUN_RECORD_TYPE, RUN_TOPIC]
         return " AND ".join(clauses), params
+
+
+ALL_EVENTS = EventFilter()
 
 
 class EventQueries:
@@ -82,18 +90,16 @@ class EventQueries:
         return list(self.iter_events(EventFilter(audit_id, event_type, iso(since))))
 
     def iter_events(
-        self, where: EventFilter = EventFilter(), batch: int = 1000
+        self, where: EventFilter = ALL_EVENTS, batch: int = 1000
     ) -> Iterator[dict[str, Any]]:
         """Stream the matching events, oldest first, `batch` rows at a time."""
         condition, params = where.where()
-        cursor = self._database.connection().execute(
-            f"{_SELECT}{condition} ORDER BY seq", params
-        )
+        cursor = self._database.connection().execute(f"{_SELECT}{condition} ORDER BY seq", params)
         while rows := cursor.fetchmany(batch):
             for row in rows:
                 yield event_dict(row)
 
-    def count_events(self, where: EventFilter = EventFilter()) -> int:
+    def count_events(self, where: EventFilter = ALL_EVENTS) -> int:
         """How many events match."""
         condition, params = where.where()
         connection = self._database.connection()

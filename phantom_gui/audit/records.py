@@ -18,6 +18,9 @@ from phantom_gui.audit.events import EventType, now_iso
 from phantom_gui.core.events import new_event_id
 
 EVENT_COLUMNS = ("seq", "id", "type", "topic", "source", "timestamp", "audit_id", "phase", "data")
+RUN_RECORD_TYPE = EventType.AUDIT_UPDATED.value
+RUN_TOPIC = "audit/run"
+"""A record of this type and topic chains a row of the runs table (see `run_table`)."""
 
 _TYPES = {member.value: member.value for member in EventType} | {
     member: member.value for member in EventType
@@ -30,7 +33,9 @@ def plain(value: Any) -> Any:
     if isinstance(value, tuple) and hasattr(value, "_asdict"):
         return {key: plain(item) for key, item in value._asdict().items()}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {field.name: plain(getattr(value, field.name)) for field in dataclasses.fields(value)}
+        return {
+            field.name: plain(getattr(value, field.name)) for field in dataclasses.fields(value)
+        }
     dump = getattr(value, "model_dump", None)
     if callable(dump) and not isinstance(value, type):
         return dump(mode="json")

@@ -1,7 +1,7 @@
 """The runs table ("audits"): a run's project, kind, name, status and times.
 
 Every save and update of a run is also appended to the chain as a run record (type
-`audit_updated`, topic `audit/run`) carrying the run's whole new row, in the same
+`audit_updated`, topic `audit/run`, the run's id) carrying the run's whole new row, in the same
 transaction; so a row changed behind the log's back no longer equals the last run
 record of its run, and verification says so.
 """
@@ -15,17 +15,17 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from phantom_gui.audit.database import AuditDatabase
-from phantom_gui.audit.events import EventType, now_iso
+from phantom_gui.audit.events import now_iso
 from phantom_gui.audit.journal import ChainBatch, Journal
+from phantom_gui.audit.records import RUN_RECORD_TYPE, RUN_TOPIC
 from phantom_gui.core.events import new_event_id
 
-RUN_TOPIC = "audit/run"
 RUN_SOURCE = "audit"
 RUN_FIELDS = ("project", "kind", "name", "status", "started", "ended")
 _SELECT = "SELECT id, project, kind, name, status, started, ended, data FROM audits"
 _RUN_RECORDS = (
     "SELECT audit_id, data FROM events WHERE type = ? AND topic = ? ORDER BY seq",
-    (EventType.AUDIT_UPDATED.value, RUN_TOPIC),
+    (RUN_RECORD_TYPE, RUN_TOPIC),
 )
 
 
@@ -106,7 +106,7 @@ def run_record(row: Sequence[Any]) -> tuple[Any, ...]:
     """The chained record (event columns after `seq`) of a runs-table row."""
     return (
         new_event_id(),
-        EventType.AUDIT_UPDATED.value,
+        RUN_RECORD_TYPE,
         RUN_TOPIC,
         RUN_SOURCE,
         now_iso(),
@@ -119,7 +119,7 @@ def run_record(row: Sequence[Any]) -> tuple[Any, ...]:
 def runs_table_problem(connection: sqlite3.Connection) -> str | None:
     """What is wrong with the runs table against the run records in the chain, or None:
     a row that differs from its run's last record, a row without one, a run gone."""
-    chained: dict[str, dict[str, Any]] = {}
+    chained: dict[str, dict[str, Any] | None] = {}
     for run_id, data in connection.execute(*_RUN_RECORDS):
         payload = json.loads(data)
         chained[run_id] = payload.get("run") if isinstance(payload, dict) else None
@@ -129,7 +129,9 @@ def runs_table_problem(connection: sqlite3.Connection) -> str | None:
             return f"run {run_id!r} is in the runs table but was never recorded in the chain"
         recorded = chained[run_id] or {}
         if run != recorded:
-            changed = sorted(key for key in run.keys() | recorded.keys() if run.get(key) != recorded.get(key))
+            changed = sorted(
+                key for key in run.keys() | recorded.keys() if run.get(key) != recorded.get(key)
+            )
             return (
                 f"run {run_id!r} was changed in the runs table ({', '.join(changed)}): "
                 "it differs from its last record in the chain"

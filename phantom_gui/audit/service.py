@@ -4,6 +4,7 @@ and its status on the hub's blackboard."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import shutil
 import tempfile
@@ -181,10 +182,8 @@ class AuditService:
         if self._loop is None:
             self._show(status)
             return
-        try:
+        with contextlib.suppress(RuntimeError):  # the loop is closed: the app is ending
             self._loop.call_soon_threadsafe(self._show, status)
-        except RuntimeError:  # the loop is closed: the app is ending
-            pass
 
     def _show(self, status: AuditStatus) -> None:
         if not self._stopped.is_set():

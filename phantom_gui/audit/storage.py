@@ -32,7 +32,7 @@ from phantom_gui.audit.journal import (
 )
 from phantom_gui.audit.keys import SEED_EPOCH, SealingKey, VerificationKey, shred
 from phantom_gui.audit.legacy import LEGACY_KEY_NAME, read_legacy_key, upgrade
-from phantom_gui.audit.queries import EventFilter, EventQueries
+from phantom_gui.audit.queries import ALL_EVENTS, EventFilter, EventQueries
 from phantom_gui.audit.records import event_columns, iso
 from phantom_gui.audit.run_table import RunTable
 from phantom_gui.audit.verify import LogMaterial, VerifyReport, verify_log
@@ -60,13 +60,13 @@ class AuditStorage:
         self.queries = EventQueries(self.database)
         self.new_verification_key: VerificationKey | None = None
         """The verification key its owner has yet to take, if any."""
-        self._key_path = self.get_path(SEALING_KEY_NAME)
+        self.sealing_key_path = self.get_path(SEALING_KEY_NAME)
         self._legacy_key_path = self.get_path(LEGACY_KEY_NAME)
         meta = self.database.open_schema(create=not read_only)
         if not meta:
             if read_only:
                 raise ValueError(f"{self.database_path}: not an audit log (it is empty)")
-            meta, self.new_verification_key = create_log(self.database, self._key_path)
+            meta, self.new_verification_key = create_log(self.database, self.sealing_key_path)
         fmt = meta.get("format")
         if fmt not in (FORMAT, LEGACY_FORMAT):
             self.close()
@@ -117,13 +117,13 @@ class AuditStorage:
     def sealing_key(self) -> SealingKey | None:
         """The sealing key kept beside the log (the old fixed key of a first-format log,
         as epoch -1); None if there is none."""
-        sealing = SealingKey.read(self._key_path)
+        sealing = SealingKey.read(self.sealing_key_path)
         if sealing is None:
             legacy_key = read_legacy_key(self._legacy_key_path)
             if legacy_key is not None:
                 sealing = SealingKey(self.chain_id, SEED_EPOCH, legacy_key)
         if sealing is not None and sealing.chain_id != self.chain_id:
-            raise ValueError(f"{self._key_path}: the sealing key of another audit log")
+            raise ValueError(f"{self.sealing_key_path}: the sealing key of another audit log")
         return sealing
 
     def verification_key_taken(self) -> None:
@@ -198,12 +198,12 @@ class AuditStorage:
         return self.queries.get_events(audit_id, event_type, since)
 
     def iter_events(
-        self, where: EventFilter = EventFilter(), batch: int = 1000
+        self, where: EventFilter = ALL_EVENTS, batch: int = 1000
     ) -> Iterator[dict[str, Any]]:
         """Stream the matching events, oldest first, `batch` rows at a time."""
         return self.queries.iter_events(where, batch)
 
-    def count_events(self, where: EventFilter = EventFilter()) -> int:
+    def count_events(self, where: EventFilter = ALL_EVENTS) -> int:
         """How many events match."""
         return self.queries.count_events(where)
 
@@ -305,7 +305,7 @@ class AuditStorage:
         sealing = self.sealing_key()
         if sealing is None:
             raise ValueError(
-                f"{self._key_path}: the sealing key of the audit log is missing, so new "
+                f"{self.sealing_key_path}: the sealing key of the audit log is missing, so new "
                 "records cannot be signed (the log itself can still be checked with "
                 "`phantom audit verify --key FILE`)"
             )

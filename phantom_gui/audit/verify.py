@@ -151,8 +151,8 @@ class _Verification:
         start_seq, start_mac = self._start()
         try:
             seen = self._walk(start_seq, start_mac)
-        except Tampered as problem:
-            if forged is not None and (problem.seq is None or forged.seq < problem.seq):
+        except Tampered as found:
+            if forged is not None and (found.seq is None or (forged.seq or 0) < found.seq):
                 raise forged from None
             raise
         if forged is not None:
@@ -252,11 +252,12 @@ class _Verification:
         seen: dict[int, bytes | None] = {start_seq: start_mac}
         epoch = self._epoch_after(start_seq)
         end = self._end_of(epoch)
-        mac = start_mac
         hasher = self.keys.hasher(epoch)
         chain = None if hasher is None else hasher.record
-        if chain is not None and mac is None:
-            mac = self.seals[epoch - 1].mac
+        # Unknown (no key for the first epoch): the MAC sealed before the first epoch whose
+        # key is at hand; it is taken from the records themselves until then.
+        previous = self.seals.get(epoch - 1)
+        mac = start_mac if start_mac is not None else b"" if previous is None else previous.mac
         expected = start_seq + 1
         checked = unauthenticated = 0
         cursor = self.connection.execute(_ROWS)

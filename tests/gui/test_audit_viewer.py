@@ -20,9 +20,9 @@ from PySide6.QtCore import QDateTime, QTimer
 from PySide6.QtWidgets import QApplication, QFileDialog
 from reactivex.testing import TestScheduler
 
-from phantom_audit_viewer.export import CSV_COLUMNS
 from phantom_audit_viewer.model import Filters
 from phantom_audit_viewer.records import describe, preview
+from phantom_gui.audit.export import CSV_COLUMNS
 from phantom_gui.audit.service import AuditService
 from phantom_gui.audit.storage import AuditStorage, EventFilter, VerifyReport
 from phantom_gui.core.events import SpectralEvent

@@ -156,7 +156,8 @@ def test_the_verify_command_finds_a_tampered_record(tmp_path: Path) -> None:
         )
 
     clean = verify()
-    assert (clean.returncode, clean.stdout, clean.stderr) == (0, "OK: 50 records verified\n", "")
+    assert (clean.returncode, clean.stderr) == (0, "")
+    assert clean.stdout.startswith("OK: 50 records verified\nchecked without the verification key")
     raw = sqlite3.connect(storage.database_path)
     raw.execute("UPDATE events SET data = '{\"n\": 0}' WHERE seq = 17")
     raw.commit()

@@ -226,7 +226,9 @@ def test_the_run_rows_are_covered_by_the_chain(storage: AuditStorage) -> None:
 
 def test_a_run_added_or_deleted_behind_the_logs_back_is_found(storage: AuditStorage) -> None:
     storage.save_audit({"id": "brew-9", "kind": "brew"})
-    tamper(storage, "INSERT INTO audits (id, kind, status, started) VALUES ('x', 'brew', 'ok', 't')")
+    tamper(
+        storage, "INSERT INTO audits (id, kind, status, started) VALUES ('x', 'brew', 'ok', 't')"
+    )
     assert_tampered(storage, None, "run 'x'", "never recorded")
     tamper(storage, "DELETE FROM audits")
     assert_tampered(storage, None, "run 'brew-9' was deleted")
@@ -265,7 +267,11 @@ def test_clearing_the_records_of_a_run_chains_its_row_again(storage: AuditStorag
     storage.append_events([{"type": "haunt", "audit_id": "later"}] * 10)
     assert storage.clear_events() == TOTAL + 11
     [again] = storage.get_events()
-    assert (again["type"], again["topic"], again["audit_id"]) == ("audit_updated", "audit/run", "early")
+    assert (again["type"], again["topic"], again["audit_id"]) == (
+        "audit_updated",
+        "audit/run",
+        "early",
+    )
     assert verified(storage).ok
 
 

@@ -203,7 +203,10 @@ def test_a_run_records_its_phases_and_ends_completed(storage: AuditStorage) -> N
     run.record("sensor_reading", 2, value=101.3)
     run.complete(litres=19)
 
+    ended = storage.get_audit(run.id)
+    assert ended is not None
     assert _stored(storage, run.id) == [
+        ("audit_updated", None, {"run": opened}),  # the runs-table row, chained as saved
         ("audit_started", None, {"kind": "brew", "name": "Midnight stout", "batch": 7}),
         ("phase_started", 1, {"name": "mash", "temperature": 67}),
         ("phase_completed", 1, {"minutes": 60}),
@@ -211,12 +214,12 @@ def test_a_run_records_its_phases_and_ends_completed(storage: AuditStorage) -> N
         ("phase_failed", 2, {"error": "boil-over"}),
         ("sensor_reading", 2, {"value": 101.3}),
         ("audit_completed", None, {"litres": 19}),
+        ("audit_updated", None, {"run": ended}),  # ...and as it ended
     ]
-    ended = storage.get_audit(run.id)
-    assert ended is not None
     assert ended["status"] == "completed"
     assert ended["ended"] is not None and ended["ended"] >= ended["started"]
     assert run.status == "completed"
+    assert storage.verify().ok
 
 
 def test_a_failed_run_says_why_and_ends_only_once(storage: AuditStorage) -> None:
@@ -228,11 +231,15 @@ def test_a_failed_run_says_why_and_ends_only_once(storage: AuditStorage) -> None
     run.fail("again")
 
     events = _stored(storage, run.id)
-    assert events[-1] == ("audit_failed", None, {"error": "the medium fainted", "phase_reached": 1})
-    assert [kind for kind, _, _ in events].count("audit_failed") == 1
-    assert "audit_completed" not in [kind for kind, _, _ in events]
     audit = storage.get_audit(run.id)
     assert audit is not None and audit["status"] == "failed" and audit["ended"]
+    assert events[-2:] == [
+        ("audit_failed", None, {"error": "the medium fainted", "phase_reached": 1}),
+        ("audit_updated", None, {"run": audit}),
+    ]
+    kinds = [kind for kind, _, _ in events]
+    assert kinds.count("audit_failed") == 1 and kinds.count("audit_updated") == 2
+    assert "audit_completed" not in kinds
     assert run.status == "failed"
 
 
@@ -270,7 +277,8 @@ def test_an_unusable_folder_falls_back_to_a_log_in_memory_that_still_records(
     assert service.session is not None
     recorded = service.storage.get_events(audit_id=service.session.id)
     assert [event["topic"] for event in recorded][-1] == "app/started"
-    assert recorded[0]["type"] == "audit_started"  # the session run, emitted through the recorder
+    # The session run: its row chained as saved, then its start, emitted through the recorder.
+    assert [event["type"] for event in recorded][:2] == ["audit_updated", "audit_started"]
 
 
 def test_the_log_in_memory_leaves_nothing_behind_when_the_service_stops(

@@ -227,7 +227,7 @@ def test_a_corrupt_sealing_key_file_is_a_value_error(root: Path, content: bytes)
 def test_a_missing_sealing_key_stops_writing_and_says_how_to_check(root: Path) -> None:
     AuditStorage(root).close()
     (root / "audit.sealing-key").unlink()
-    with pytest.raises(ValueError, match="sealing key .* is missing") as failure:
+    with pytest.raises(ValueError, match=r"sealing key .* is missing") as failure:
         AuditStorage(root)
     assert "--key" in str(failure.value)
     assert AuditStorage(root, read_only=True).verify().ok  # reading still works
