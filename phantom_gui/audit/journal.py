@@ -154,7 +154,7 @@ class Journal:
 
     def seal(self) -> bool:
         """End the current epoch now if it holds records; True if it did."""
-        return self.transact(lambda _connection, batch: batch.seal())
+        return self.transact(lambda _connection, batch: batch.seal() or batch.sealed > 0)
 
     def seal_if_due(self) -> bool:
         """End the current epoch if it is older than `seal_every_s` and holds records."""
@@ -216,6 +216,8 @@ class ChainBatch:
         self.sealed_seq = -1 if sealed is None else sealed[1]
         self.seq, self.mac = self._tail(journal, sealed)
         self.changed = False
+        self.sealed = 0
+        """Epochs sealed in this transaction."""
 
     def _tail(self, journal: Journal, sealed: tuple[int, int, bytes] | None) -> tuple[int, bytes]:
         row = self._connection.execute(
@@ -277,6 +279,7 @@ class ChainBatch:
         self.sealing = sealing.evolved(sealing.epoch + 1)
         self.hasher = RecordHasher(self.sealing.key)
         self.sealed_seq = self.seq
+        self.sealed += 1
         self.changed = True
 
     def anchor(self, seq: int, mac: bytes) -> None:
