@@ -5,23 +5,35 @@ from __future__ import annotations
 
 import errno
 import logging
-from collections.abc import Iterator, Mapping
+import shutil
+import time
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from phantom_gui.audit.custody import KEYRING_SERVICE
 from phantom_gui.audit.emitter import EventEmitter
 from phantom_gui.audit.events import Event, EventType
+from phantom_gui.audit.keys import VerificationKey
 from phantom_gui.audit.runs import Run
-from phantom_gui.audit.service import AuditService
+from phantom_gui.audit.service import AUDIT_STATUS_KEY, AuditService, AuditStatus
 from phantom_gui.audit.storage import AuditStorage
+from phantom_gui.cli import main
 from phantom_gui.core.hub import EventHub
 
 
 @pytest.fixture
 def storage(tmp_path: Path) -> AuditStorage:
     return AuditStorage(tmp_path / "audit")
+
+
+def _wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
 
 
 def _stored(storage: AuditStorage, audit_id: str) -> list[tuple[str, int | None, Any]]:
@@ -305,3 +317,100 @@ def test_a_usable_folder_keeps_the_log_there(tmp_path: Path) -> None:
     sessions = reopened.list_audits()
     assert [(run["kind"], run["status"]) for run in sessions] == [("session", "completed")]
     assert "app/started" in [event["topic"] for event in reopened.get_events()]
+
+
+# -- the service's status and its verification key ------------------------------------------------
+
+V1_LOG = Path(__file__).resolve().parents[1] / "fixtures" / "audit-v1"
+
+
+def test_the_service_keeps_its_status_on_the_hubs_blackboard(
+    tmp_path: Path, services: list[AuditService]
+) -> None:
+    hub = EventHub()
+    service = AuditService.open(tmp_path / "data" / "audit", hub, use_keyring=False)
+    services.append(service)
+    seen: list[object] = []
+    hub.select(AUDIT_STATUS_KEY).subscribe(seen.append)
+    service.start("9.9.9")
+    first = hub.get_state(AUDIT_STATUS_KEY)
+    assert isinstance(first, AuditStatus)
+    assert (first.recorded, first.in_memory_reason) == (0, None)
+    assert first.total >= 1  # the session's run record, written before recording began
+
+    for number in range(30):
+        hub.publish("app/test/ping", {"n": number}, source="test")
+    assert service.recorder is not None and service.recorder.flush()
+    _wait_for(lambda: hub.get_state(AUDIT_STATUS_KEY).recorded >= 31)  # + audit_started
+    latest = hub.get_state(AUDIT_STATUS_KEY)
+    assert latest.total == service.storage.record_count() and latest.total > latest.recorded
+    assert latest.size_bytes > 0 and latest.pending == 0
+    assert all(isinstance(status, AuditStatus) for status in seen) and len(seen) >= 2
+
+
+def test_a_new_logs_verification_key_is_saved_beside_the_data_folder_and_told_once(
+    tmp_path: Path, services: list[AuditService]
+) -> None:
+    data = tmp_path / "data"
+    service = AuditService.open(data / "audit", EventHub(), use_keyring=False)
+    services.append(service)
+    [key_file] = tmp_path.glob("phantom-audit-verification-*.key")
+    [notice] = service.notices
+    assert str(key_file) in notice and "--key" in notice and "safe place" in notice
+    key = VerificationKey.read(key_file)
+    assert key.chain_id == service.storage.chain_id
+    assert key.seed.hex() not in notice and service.storage.new_verification_key is None
+    assert service.storage.verify(key).ok
+    again = AuditService.open(data / "audit", EventHub(), use_keyring=False)
+    services.append(again)
+    assert again.notices == []
+
+
+def test_with_a_keyring_the_verification_key_is_kept_there_and_verify_uses_it(
+    tmp_path: Path,
+    services: list[AuditService],
+    memory_keyring: Any,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    data = tmp_path / "data"
+    service = AuditService.open(data / "audit", EventHub())
+    services.append(service)
+    assert list(tmp_path.glob("*.key")) == []
+    [(where, chain_id)] = memory_keyring.passwords
+    assert (where, chain_id) == (KEYRING_SERVICE, service.storage.chain_id)
+    assert "system keyring" in service.notices[0]
+    assert service.verification_key() is not None
+    service.storage.append_events([{"type": "haunt", "audit_id": "x"}] * 3)
+    assert main(["audit", "verify", "--data-dir", str(data)]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "OK: 3 records verified"
+
+
+def test_an_old_logs_fixed_key_becomes_its_verification_key_and_leaves_the_folder(
+    tmp_path: Path, services: list[AuditService]
+) -> None:
+    root = tmp_path / "data" / "audit"
+    shutil.copytree(V1_LOG, root)
+    old_key = (root / "audit.key").read_bytes()
+    service = AuditService.open(root, EventHub(), use_keyring=False)
+    services.append(service)
+    [notice] = service.notices
+    assert "upgraded to forward-secure sealing" in notice
+    [key_file] = tmp_path.glob("phantom-audit-verification-*.key")
+    assert VerificationKey.read(key_file).seed == old_key
+    assert not (root / "audit.key").exists()
+    assert service.storage.verify(VerificationKey.read(key_file)).ok
+
+
+def test_stopping_the_service_seals_the_sessions_records(
+    tmp_path: Path, services: list[AuditService]
+) -> None:
+    hub = EventHub()
+    service = AuditService.open(tmp_path / "data" / "audit", hub, use_keyring=False)
+    service.start("9.9.9")
+    hub.publish("app/test/ping", {}, source="test")
+    service.stop()
+    [key_file] = tmp_path.glob("phantom-audit-verification-*.key")
+    report = service.storage.verify(VerificationKey.read(key_file))
+    assert report.ok and report.notes == ()  # nothing left unsealed for the sealing key to forge
+    sealing = service.storage.sealing_key()
+    assert sealing is not None and sealing.epoch == 1

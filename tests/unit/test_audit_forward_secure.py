@@ -158,7 +158,7 @@ def test_a_sealing_key_replaced_by_one_made_up_is_found(storage: AuditStorage) -
     assert not report.ok and "sealing key" in report.reason
 
 
-# -- logs of the first format -----------------------------------------------------------------------
+# -- logs of the first format ---------------------------------------------------------------------
 
 
 @pytest.fixture

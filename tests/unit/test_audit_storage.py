@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import dataclasses
+import enum
+import errno
 import inspect
 import itertools
 import json
 import os
 import sqlite3
 import stat
+import threading
 import tracemalloc
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
+from pydantic import BaseModel
 
 from phantom_gui.audit.config import DEFAULT_CONFIG
+from phantom_gui.audit.database import as_os_error, is_busy
 from phantom_gui.audit.events import Event, EventType
 from phantom_gui.audit.keys import KEY_BYTES, SealingKey
 from phantom_gui.audit.storage import AppendResult, AuditStorage, EventFilter
@@ -495,6 +500,128 @@ def test_clear_before_a_time_after_everything_clears_all(storage: AuditStorage) 
     assert storage.count_events() == 0
     storage.append_event(event())
     assert storage.verify().ok and storage.seq_range() == (6, 6)
+
+
+# -- SQLite's answers: busy, locked, full ---------------------------------------------------------
+
+
+@pytest.fixture
+def locked_by_another_writer(storage: AuditStorage) -> Iterator[sqlite3.Connection]:
+    """Another connection (as another process would) holding the log's write lock; the
+    storage waits 20 ms for it (instead of 10 s) each time it tries."""
+    storage.database.connection().execute("PRAGMA busy_timeout = 20")
+    other = sqlite3.connect(storage.database_path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    yield other
+    if other.in_transaction:
+        other.execute("ROLLBACK")
+    other.close()
+
+
+def test_a_lock_held_too_long_is_an_ebusy_error_and_writes_nothing(
+    storage: AuditStorage, locked_by_another_writer: sqlite3.Connection
+) -> None:
+    with pytest.raises(OSError) as failure:
+        storage.append_events([event(), event()])
+    assert failure.value.errno == errno.EBUSY
+    assert str(storage.database_path) in str(failure.value)
+    assert "SQLITE_BUSY" in str(failure.value)
+    cause = failure.value.__cause__
+    assert isinstance(cause, sqlite3.OperationalError) and is_busy(cause)
+    locked_by_another_writer.execute("ROLLBACK")
+    assert storage.last_seq() == 0
+    storage.append_event(event())
+    assert storage.last_seq() == 1 and storage.verify().ok
+
+
+def test_a_lock_let_go_while_the_write_waits_is_waited_out(
+    storage: AuditStorage, locked_by_another_writer: sqlite3.Connection
+) -> None:
+    release = threading.Timer(0.05, lambda: locked_by_another_writer.execute("ROLLBACK"))
+    release.start()
+    try:
+        result = storage.append_events([event(), event()])  # busy at first, then retried
+    finally:
+        release.join()
+    assert result == AppendResult(last_seq=2, count=2)
+
+
+def test_a_locked_table_is_told_by_its_code_too(tmp_path: Path) -> None:
+    connection = sqlite3.connect(tmp_path / "x.sqlite3", isolation_level=None)
+    connection.execute("CREATE TABLE t (x)")
+    connection.executemany("INSERT INTO t VALUES (?)", [(n,) for n in range(10)])
+    reading = connection.execute("SELECT x FROM t")
+    reading.fetchone()
+    with pytest.raises(sqlite3.OperationalError) as failure:
+        connection.execute("DROP TABLE t")  # the table is in use by the open read
+    assert failure.value.sqlite_errorcode == sqlite3.SQLITE_LOCKED
+    assert is_busy(failure.value)
+    error = as_os_error(failure.value, tmp_path / "x.sqlite3")
+    assert error.errno == errno.EBUSY and "SQLITE_LOCKED" in str(error)
+    reading.close()
+    connection.close()
+
+
+def test_a_full_database_is_an_enospc_error_and_loses_nothing_committed(
+    storage: AuditStorage,
+) -> None:
+    storage.append_events([event(data={"n": n}) for n in range(10)])
+    connection = storage.database.connection()
+    pages = connection.execute("PRAGMA page_count").fetchone()[0]
+    connection.execute(f"PRAGMA max_page_count = {pages}")  # SQLite answers SQLITE_FULL
+    with pytest.raises(OSError) as failure:
+        storage.append_events([event(data={"pad": "x" * 4000}) for _ in range(50)])
+    assert failure.value.errno == errno.ENOSPC
+    assert str(storage.database_path) in str(failure.value) and "SQLITE_FULL" in str(failure.value)
+    assert storage.last_seq() == 10
+    connection.execute("PRAGMA max_page_count = 1073741823")
+    storage.append_events([event(data={"pad": "x" * 4000}) for _ in range(50)])
+    assert storage.last_seq() == 60 and storage.verify().ok
+
+
+# -- typed event data ---------------------------------------------------------------------------
+
+
+class Mood(enum.Enum):
+    EERIE = "eerie"
+
+
+@dataclasses.dataclass(frozen=True)
+class Reading:
+    sensor: str
+    value: float
+    mood: Mood
+
+
+class Message(NamedTuple):
+    topic: str
+    payload: bytes | str
+    qos: int
+
+
+class Profile(BaseModel):
+    name: str
+    when: datetime
+
+
+def test_typed_event_data_is_journalled_as_json_objects(storage: AuditStorage) -> None:
+    moment = datetime(2031, 10, 31, 23, 0, tzinfo=UTC)
+    payloads = [
+        Reading("emf", 3.5, Mood.EERIE),
+        Message("cauldron/sensor/temp", "21.5", 1),
+        Profile(name="crypt", when=moment),
+        Mood.EERIE,
+        {"nested": Reading("thermo", -4.0, Mood.EERIE), "at": [Message("a", "b", 0)]},
+    ]
+    storage.append_events([event(data=payload) for payload in payloads])
+    assert [stored["data"] for stored in storage.get_events()] == [
+        {"sensor": "emf", "value": 3.5, "mood": "eerie"},
+        {"topic": "cauldron/sensor/temp", "payload": "21.5", "qos": 1},
+        {"name": "crypt", "when": "2031-10-31T23:00:00Z"},
+        "eerie",
+        {"nested": {"sensor": "thermo", "value": -4.0, "mood": "eerie"}, "at": [["a", "b", 0]]},
+    ]
+    assert storage.verify().ok
 
 
 # -- config ----------------------------------------------------------------------------------
