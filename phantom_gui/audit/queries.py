@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from phantom_gui.audit.database import AuditDatabase
 from phantom_gui.audit.events import EventType
-from phantom_gui.audit.records import EVENT_COLUMNS, RUN_RECORD_TYPE, RUN_TOPIC, event_dict, iso
+from phantom_gui.audit.records import EVENT_COLUMNS, RUN_RECORD_TYPE, RUN_TOPIC, event_dict
 
 _SELECT = f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE "
 
@@ -79,15 +78,6 @@ class EventQueries:
         """The seq of the newest record (0 when the log is empty)."""
         row = self._database.connection().execute("SELECT max(seq) FROM events").fetchone()
         return int(row[0] or 0)
-
-    def get_events(
-        self,
-        audit_id: str | None = None,
-        event_type: str | None = None,
-        since: datetime | str | None = None,
-    ) -> list[dict[str, Any]]:
-        """The matching events as dicts, oldest first (see `iter_events` for big logs)."""
-        return list(self.iter_events(EventFilter(audit_id, event_type, iso(since))))
 
     def iter_events(
         self, where: EventFilter = ALL_EVENTS, batch: int = 1000

@@ -195,7 +195,7 @@ class AuditStorage:
         since: datetime | str | None = None,
     ) -> list[dict[str, Any]]:
         """The matching events as dicts, oldest first (see `iter_events` for big logs)."""
-        return self.queries.get_events(audit_id, event_type, since)
+        return list(self.queries.iter_events(EventFilter(audit_id, event_type, iso(since))))
 
     def iter_events(
         self, where: EventFilter = ALL_EVENTS, batch: int = 1000

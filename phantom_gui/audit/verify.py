@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from phantom_gui.audit.chain import (
     ANCHOR_LABEL,
@@ -108,7 +109,8 @@ def verify_log(
     else:
         keys = None
     with database.snapshot() as connection:
-        check = _Verification(connection, database, material, _Keys(keys), verification is not None)
+        check = _Verification(connection, database.database_path, material, _Keys(keys))
+        check.with_verification_key = verification is not None
         try:
             check.run()
         except Tampered as problem:
@@ -118,21 +120,13 @@ def verify_log(
 
 class _Verification:
     def __init__(
-        self,
-        connection: sqlite3.Connection,
-        database: AuditDatabase,
-        material: LogMaterial,
-        keys: _Keys,
-        with_verification_key: bool,
+        self, connection: sqlite3.Connection, where: Path, material: LogMaterial, keys: _Keys
     ) -> None:
         self.connection = connection
-        self.with_verification_key = with_verification_key
-        self.database = database
         self.material = material
         self.keys = keys
-        self.checked = 0
-        self.unauthenticated = 0
-        self.unauthenticated_last = 0
+        self.with_verification_key = False
+        self.checked = self.unauthenticated = self.unauthenticated_last = self.last_seq = 0
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
         self.seals = {  # a log of the first format has no seals table
             epoch: Checkpoint(seq, bytes(mac), bytes(signature), epoch)
@@ -143,8 +137,7 @@ class _Verification:
             )
         }
         self.current = max(self.seals, default=material.first_epoch - 1) + 1
-        self.anchor = read_anchor(connection, database.database_path)
-        self.last_seq = 0
+        self.anchor = read_anchor(connection, where)
 
     # -- the whole check --------------------------------------------------------------------
 

@@ -101,26 +101,35 @@ def test_two_writers_of_one_log_follow_each_others_epochs(storage: AuditStorage)
 # -- what is checked without the verification key -----------------------------------------------
 
 
-def test_without_the_key_sealed_epochs_are_checked_for_order_only_and_it_says_so(
-    storage: AuditStorage,
-) -> None:
+@pytest.fixture
+def two_sealed_epochs(storage: AuditStorage) -> AuditStorage:
+    """250 readings: epochs 0 and 1 sealed (records 1-200), 50 records in epoch 2."""
     storage.append_events(readings(250))
-    tamper(storage, "UPDATE events SET data = '{\"n\": -1}' WHERE seq = 42")
-    unkeyed = storage.verify()
+    return storage
+
+
+def rewrite(storage: AuditStorage, seq: int, n: int) -> None:
+    tamper(storage, "UPDATE events SET data = ? WHERE seq = ?", f'{{"n": {n}}}', seq)
+
+
+def test_without_the_key_sealed_epochs_are_checked_for_order_only_and_it_says_so(
+    two_sealed_epochs: AuditStorage,
+) -> None:
+    rewrite(two_sealed_epochs, 42, -1)
+    unkeyed = two_sealed_epochs.verify()
     assert unkeyed.ok and unkeyed.unauthenticated == 200
     assert "records before epoch 2 (up to record 200) could not be authenticated" in str(unkeyed)
-    keyed = storage.verify(storage.new_verification_key)
+    keyed = two_sealed_epochs.verify(two_sealed_epochs.new_verification_key)
     assert not keyed.ok and keyed.first_bad_seq == 42
 
 
 def test_without_the_key_the_current_epoch_and_the_structure_are_still_checked(
-    storage: AuditStorage,
+    two_sealed_epochs: AuditStorage,
 ) -> None:
-    storage.append_events(readings(250))
-    tamper(storage, "UPDATE events SET data = '{\"n\": -1}' WHERE seq = 242")
-    report = storage.verify()
-    assert (report.ok, report.first_bad_seq) == (False, 242)
-    tamper(storage, "UPDATE events SET data = '{\"n\": 241}' WHERE seq = 242")
+    storage = two_sealed_epochs
+    rewrite(storage, 242, -1)
+    assert (storage.verify().ok, storage.verify().first_bad_seq) == (False, 242)
+    rewrite(storage, 242, 241)
     assert storage.verify().ok
     tamper(storage, "DELETE FROM events WHERE seq > 160")
     assert "cut off" in storage.verify().reason
@@ -129,9 +138,9 @@ def test_without_the_key_the_current_epoch_and_the_structure_are_still_checked(
 
 
 def test_without_the_key_a_cut_into_sealed_epochs_is_found_even_with_a_forged_head(
-    storage: AuditStorage,
+    two_sealed_epochs: AuditStorage,
 ) -> None:
-    storage.append_events(readings(250))
+    storage = two_sealed_epochs
     tamper(storage, "DELETE FROM events WHERE seq > 150")
     tamper(storage, "DELETE FROM seals WHERE epoch > 0")
     # The head re-signed with the sealing key found beside the log, at the new end.
