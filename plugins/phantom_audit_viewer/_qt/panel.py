@@ -154,6 +154,7 @@ class AuditViewerPanel(QWidget):
         self._courier.delivered.connect(self._deliver)
         self._export_dialog: QFileDialog | None = None
         self._key_dialog: QFileDialog | None = None
+        self._counted_session: int | None = None
         self._build()
         self._connect()
         self._load_fields(model.filters, model.tail)
@@ -252,25 +253,26 @@ class AuditViewerPanel(QWidget):
         filters.setColumnStretch(1, 3)
         filters.setColumnStretch(3, 1)
 
+        replay = QHBoxLayout()
+        replay.addWidget(self.count_label, 1)
+        replay.addWidget(QLabel("Replay"))
+        replay.addWidget(self.speed_combo)
+        for button in (self.play_button, self.pause_button, self.step_button, self.stop_button):
+            replay.addWidget(button)
+        replay.addWidget(self.replay_label)
         actions = QHBoxLayout()
-        actions.addWidget(self.count_label)
-        actions.addSpacing(12)
         actions.addWidget(self.verify_button)
         actions.addWidget(self.verify_key_button)
-        actions.addWidget(self.verdict, 2)
+        actions.addWidget(self.verdict, 3)
         actions.addWidget(self.export_button)
-        actions.addWidget(self.message, 1)
-        actions.addWidget(QLabel("Replay"))
-        actions.addWidget(self.speed_combo)
-        for button in (self.play_button, self.pause_button, self.step_button, self.stop_button):
-            actions.addWidget(button)
-        actions.addWidget(self.replay_label)
+        actions.addWidget(self.message, 2)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addLayout(filters)
         layout.addWidget(self.filter_error)
         layout.addWidget(splitter, 1)
+        layout.addLayout(replay)
         layout.addLayout(actions)
 
     def _connect(self) -> None:
@@ -358,7 +360,7 @@ class AuditViewerPanel(QWidget):
             text = f"{shown:,} of {total:,} in the whole log match"
         else:
             text = f"{total:,} record{'' if total == 1 else 's'} in the whole log"
-        added = self.model.session_records
+        added = self._counted_session = self.model.session_records
         if added is not None:
             text += f" · {added:,} added this session"
         self.count_label.setText(text)
@@ -414,9 +416,11 @@ class AuditViewerPanel(QWidget):
             self._load_fields(self.model.filters, self.model.tail)
             self._show_filter_error(None)
             self._query(self.model.filters.where())
-        if not self._searching and self.rows.follow():
-            self._show_count()
-            if self.model.tail:
+        if not self._searching:
+            grew = self.rows.follow()
+            if grew or self.model.session_records != self._counted_session:
+                self._show_count()
+            if grew and self.model.tail:
                 self.table.scrollToBottom()
         self._show_replay()
 
@@ -505,7 +509,7 @@ class AuditViewerPanel(QWidget):
             verdict = "tampered"
         else:
             verdict = "partial" if report.unauthenticated or report.notes else "ok"
-        self._show_verdict(verdict, " — ".join(str(report).splitlines()), str(report))
+        self._show_verdict(verdict, " · ".join(str(report).splitlines()), str(report))
         if report.first_bad_seq is not None and not self.select_seq(report.first_bad_seq):
             self._show_all_then_select(report.first_bad_seq)
         self.verified.emit(report)
