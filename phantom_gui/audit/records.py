@@ -2,7 +2,10 @@
 
 A payload is stored as JSON. Typed event data is written as JSON objects, so the
 journal stays readable and a replay gets plain dicts: a dataclass as its fields, a
-named tuple as its fields, a pydantic model as its JSON dump, an enum as its value.
+named tuple as its fields, a pydantic model as its JSON dump, an enum as its value;
+bytes and other values JSON has no type for, as their `repr`. A named tuple inside a
+plain list or dict stays an array (JSON's own rule): plain payloads, the bulk of the
+log, go straight to the C encoder and are never walked in Python.
 """
 
 from __future__ import annotations

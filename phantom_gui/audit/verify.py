@@ -142,6 +142,12 @@ class _Verification:
     # -- the whole check --------------------------------------------------------------------
 
     def run(self) -> None:
+        if self.material.first_epoch not in (SEED_EPOCH, 0):
+            # A log begins in epoch 0, or in -1 when it was upgraded from the first format;
+            # a later start would let the keys of the later epochs sign all of it.
+            raise Tampered(None, f"the log claims to begin in epoch {self.material.first_epoch}")
+        if not self.material.runs_chained and self.seals:
+            raise Tampered(None, "a sealed log claims to be of the first format, unsealed")
         self._check_seals_are_whole()
         forged = self._first_forged_statement()
         start_seq, start_mac = self._start()

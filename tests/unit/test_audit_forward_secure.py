@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from phantom_gui.audit.chain import HEAD_LABEL, Checkpoint
+from phantom_gui.audit.chain import CANONICAL_SQL, HEAD_LABEL, Checkpoint, RecordHasher, genesis_mac
 from phantom_gui.audit.keys import SEED_EPOCH, EpochKeys, SealingKey, VerificationKey, evolve
 from phantom_gui.audit.storage import AuditStorage
 
@@ -152,6 +152,42 @@ def test_without_the_key_a_cut_into_sealed_epochs_is_found_even_with_a_forged_he
     (storage.root / "audit.head.json").write_text(head.to_json())
     report = storage.verify()
     assert not report.ok and "cut off" in report.reason and "epoch 2" in report.reason
+
+
+def test_a_log_rebuilt_as_if_it_began_in_the_current_epoch_is_found(
+    two_sealed_epochs: AuditStorage,
+) -> None:
+    """Someone holding the sealing key (epoch 2) re-signs the whole log as if it had begun in
+    epoch 2: no seal is then needed for epochs 0 and 1."""
+    storage = two_sealed_epochs
+    sealing = storage.sealing_key()
+    assert sealing is not None and sealing.epoch == 2
+    hasher = RecordHasher(sealing.key)
+    mac = genesis_mac(sealing.key, storage.chain_id)
+    with sqlite3.connect(storage.database_path) as raw:
+        raw.execute("UPDATE meta SET value = '2' WHERE key = 'first_epoch'")
+        raw.execute("DELETE FROM seals")
+        rows = raw.execute(f"SELECT seq, {CANONICAL_SQL} FROM events ORDER BY seq").fetchall()
+        for seq, text in rows:
+            mac = hasher.record(mac, text)
+            raw.execute("UPDATE events SET mac = ? WHERE seq = ?", (mac, seq))
+    head = Checkpoint.make(sealing.key, HEAD_LABEL, 250, mac, sealing.epoch)
+    (storage.root / "audit.head.json").write_text(head.to_json())
+    again = AuditStorage(storage.root)
+    report = again.verify(storage.new_verification_key)
+    assert not report.ok and "begin in epoch 2" in report.reason
+    again.close()
+
+
+def test_a_sealed_log_passed_off_as_one_of_the_first_format_is_found(
+    two_sealed_epochs: AuditStorage,
+) -> None:
+    """The first format did not chain the runs table: claiming it would hide run edits."""
+    tamper(two_sealed_epochs, "UPDATE meta SET value = 'phantom-audit/1' WHERE key = 'format'")
+    again = AuditStorage(two_sealed_epochs.root, read_only=True)
+    report = again.verify(two_sealed_epochs.new_verification_key)
+    assert not report.ok and "first format" in report.reason
+    again.close()
 
 
 def test_a_verification_key_of_another_log_is_refused(storage: AuditStorage) -> None:
