@@ -18,8 +18,8 @@ from typing import Any
 import platformdirs
 
 from phantom_gui.audit.chain import Checkpoint
-from phantom_gui.audit.config import CONFIG_NAME, AuditConfig
-from phantom_gui.audit.database import FORMAT, LEGACY_FORMAT, AuditDatabase
+from phantom_gui.audit.config import CONFIG_NAME, DEFAULT_CONFIG, AuditConfig
+from phantom_gui.audit.database import DATABASE_NAME, FORMAT, LEGACY_FORMAT, AuditDatabase
 from phantom_gui.audit.journal import (
     HEAD_NAME,
     SEALING_KEY_NAME,
@@ -39,7 +39,16 @@ from phantom_gui.audit.verify import LogMaterial, VerifyReport, verify_log
 
 log = logging.getLogger("phantom.audit")
 
-__all__ = ["AppendResult", "AuditStorage", "EventFilter", "VerifyReport"]
+__all__ = [
+    "DATABASE_NAME",
+    "DEFAULT_CONFIG",
+    "HEAD_NAME",
+    "AppendResult",
+    "AuditStorage",
+    "EventFilter",
+    "VerifyReport",
+]
+"""The seed's names, kept here for those who import them from the storage."""
 
 
 class AuditStorage:
