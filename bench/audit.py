@@ -25,8 +25,9 @@ Measured:
     and reading the first page (rows 0..49), unfiltered and with a topic pattern matching
     10 %; a free-text, a source and a leading-wildcard pattern filter without goals; and
     the first read of a row in the middle and at the end (random access).
-(c) `AuditStorage.verify()` on the same store, against fetching the same rows (verify's
-    own SELECT) with sqlite3 and doing nothing with them.
+(c) `AuditStorage.verify()` on the same store with its verification key (every record
+    authenticated), against fetching the same rows (verify's own SELECT) with sqlite3 and
+    doing nothing with them.
 """
 
 from __future__ import annotations
@@ -51,15 +52,12 @@ from typing import Any
 from report import Row, goal_table
 
 from phantom_gui.audit.chain import CANONICAL_SQL
+from phantom_gui.audit.config import DEFAULT_CONFIG
+from phantom_gui.audit.database import CACHE_KIB, DATABASE_NAME, SCHEMA
+from phantom_gui.audit.keys import VerificationKey
+from phantom_gui.audit.queries import EventFilter
 from phantom_gui.audit.recorder import Recorder, audit_type
-from phantom_gui.audit.storage import (
-    _SCHEMA,
-    CACHE_KIB,
-    DATABASE_NAME,
-    DEFAULT_CONFIG,
-    AuditStorage,
-    EventFilter,
-)
+from phantom_gui.audit.storage import AuditStorage
 from phantom_gui.core.events import new_event_id
 from phantom_gui.core.hub import EventHub
 
@@ -116,7 +114,7 @@ def _bare_connection(path: Path) -> sqlite3.Connection:
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=FULL")
     connection.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
-    connection.executescript(_SCHEMA)
+    connection.executescript(SCHEMA)
     return connection
 
 
@@ -264,9 +262,16 @@ def _record(index: int) -> dict[str, Any]:
     }
 
 
+def key_file(root: Path) -> Path:
+    """Where the store's verification key is kept: beside its folder."""
+    return root.with_name(root.name + ".verification.key")
+
+
 def build_store(root: Path, records: int) -> tuple[AuditStorage, float | None]:
     """The store of parts (b) and (c) in `root`, built unless it already holds `records`."""
     storage = AuditStorage(root)
+    if storage.new_verification_key is not None:
+        key_file(root).write_text(storage.new_verification_key.to_text())
     have = storage.last_seq()
     if have == records:
         return storage, None
@@ -330,13 +335,14 @@ def viewer_figures(settings: BenchSettings, root: Path) -> Figures:
 
 
 def verify(root: Path, records: int) -> Figures:
-    """`storage.verify()` on the big store, from a fresh open."""
+    """`storage.verify()` with the verification key on the big store, from a fresh open."""
     storage = AuditStorage(root)
+    key = VerificationKey.read(key_file(root))
     start = perf_counter()
-    report = storage.verify()
+    report = storage.verify(key)
     elapsed = perf_counter() - start
     storage.close()
-    assert report.ok and report.checked == records, str(report)
+    assert report.ok and report.checked == records and not report.unauthenticated, str(report)
     return {"verify_s": elapsed}
 
 
@@ -426,7 +432,14 @@ def _rows(records: int) -> list[Row]:
             )
     rows += [
         Row(f"(c) {size}: fetch verify's rows (sqlite3 only)", "fetch_s", "s"),
-        Row(f"(c) {size}: storage.verify()", "verify_s", "s", "fetch_s", "fetch only", max_value=5),
+        Row(
+            f"(c) {size}: storage.verify(key)",
+            "verify_s",
+            "s",
+            "fetch_s",
+            "fetch only",
+            max_value=5,
+        ),
     ]
     return rows
 

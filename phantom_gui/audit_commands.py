@@ -3,24 +3,26 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import sqlite3
 import sys
-import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
-from phantom_gui.audit.storage import DATABASE_NAME, KEY_NAME, AuditStorage, EventFilter
+from phantom_gui.audit.custody import stored_verification_key
+from phantom_gui.audit.database import DATABASE_NAME
+from phantom_gui.audit.export import export_events as write_export
+from phantom_gui.audit.export import write_events
+from phantom_gui.audit.keys import VerificationKey
+from phantom_gui.audit.queries import EventFilter
+from phantom_gui.audit.storage import AuditStorage
 from phantom_gui.core.paths import AppPaths
 
 AUDIT_FOLDER = "audit"
 ALL = "all"
 RUN_FIELDS = ("project", "kind", "name", "status", "started", "ended")
-CSV_COLUMNS = ("seq", "id", "type", "timestamp", "audit_id", "phase", "topic", "source", "data")
 EXIT_TAMPERED = 1
 EXIT_UNREADABLE = 2
 
@@ -70,21 +72,13 @@ def run_audit_command(options: argparse.Namespace) -> int:
 
 
 def open_existing(root: Path) -> AuditStorage:
-    """The audit log in `root`; `CommandError` (exit 2) if there is none or it is unreadable.
-
-    A command that only reads never creates a log, and never a new key for an old log
-    (which would make every record look forged)."""
+    """The audit log in `root`, opened to be read only; `CommandError` (exit 2) if there is
+    none or it is unreadable. A command that only reads never creates or upgrades a log."""
     database = root / DATABASE_NAME
     if not database.is_file():
         raise CommandError(f"no audit log at {database}", EXIT_UNREADABLE)
-    key = root / KEY_NAME
-    if not key.is_file():
-        raise CommandError(
-            f"the audit key {key} is missing: the log at {database} cannot be checked",
-            EXIT_UNREADABLE,
-        )
     try:
-        return AuditStorage(root)
+        return AuditStorage(root, read_only=True)
     except (OSError, ValueError) as exc:
         raise CommandError(f"cannot open the audit log: {exc}", EXIT_UNREADABLE) from exc
 
@@ -168,63 +162,54 @@ def export_events(storage: AuditStorage, options: argparse.Namespace) -> int:
     where = EventFilter() if options.id == ALL else EventFilter(audit_id=options.id)
     if options.id != ALL:
         _known_run(storage, options.id)
-    events = storage.iter_events(where)
-    with _output(options.output) as out:
-        if options.format == "csv":
-            writer = csv.writer(out, lineterminator="\n")
-            writer.writerow(CSV_COLUMNS)
-            for event in events:
-                writer.writerow(
-                    [
-                        *(_csv_cell(event[column]) for column in CSV_COLUMNS[:-1]),
-                        json.dumps(event["data"], ensure_ascii=False),
-                    ]
-                )
-        else:
-            for event in events:
-                out.write(json.dumps(event, ensure_ascii=False) + "\n")
-    return 0
-
-
-@contextmanager
-def _output(path: Path | None) -> Iterator[TextIO]:
-    """stdout, or a file written whole or not at all (a temporary file renamed at the end)."""
-    if path is None:
-        yield sys.stdout
+    if options.output is None:
+        write_events(storage.iter_events(where), sys.stdout, options.format)
         sys.stdout.flush()
-        return
-    target = path.expanduser().absolute()
+        return 0
+    target = options.output.expanduser().absolute()
     try:
-        fd, temp = tempfile.mkstemp(prefix=f".{target.name}-", dir=target.parent)
+        write_export(storage, where, target, options.format)
     except OSError as exc:
         raise CommandError(f"cannot write {target}: {exc.strerror or exc}", 1) from exc
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            yield handle
-        os.replace(temp, target)
-    except OSError as exc:
-        Path(temp).unlink(missing_ok=True)
-        raise CommandError(f"cannot write {target}: {exc.strerror or exc}", 1) from exc
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
-def _csv_cell(value: Any) -> Any:
-    return "" if value is None else value
+    return 0
 
 
 # -- verify -------------------------------------------------------------------------------
 
 
 def verify_log(storage: AuditStorage, options: argparse.Namespace) -> int:
-    """Print the verification report: 0 when the log is intact, 1 when it was tampered with."""
+    """Print the verification report: 0 when the log is intact, 1 when it was tampered with.
+
+    With `--key FILE` every record is authenticated; without it, the verification key is
+    taken from the system keyring where it is kept there, and otherwise the log is checked
+    as far as the sealing key beside it allows (the report says how far).
+    """
+    key = _verification_key(storage, options.key)
     try:
-        report = storage.verify()
+        if key is None and storage.sealing_key() is None:
+            raise CommandError(
+                f"the sealing key {storage.sealing_key_path} is missing: check the log "
+                "with its verification key (--key FILE)",
+                EXIT_UNREADABLE,
+            )
+        report = storage.verify(key)
     except ValueError as exc:
         raise CommandError(f"cannot verify the audit log: {exc}", EXIT_UNREADABLE) from exc
     print(report)
     return 0 if report.ok else EXIT_TAMPERED
+
+
+def _verification_key(storage: AuditStorage, path: Path | None) -> VerificationKey | None:
+    if path is None:
+        return stored_verification_key(storage.chain_id)
+    try:
+        return VerificationKey.read(path.expanduser())
+    except OSError as exc:
+        raise CommandError(
+            f"cannot read the verification key {path}: {exc.strerror or exc}", EXIT_UNREADABLE
+        ) from exc
+    except ValueError as exc:
+        raise CommandError(str(exc), EXIT_UNREADABLE) from exc
 
 
 # -- helpers ------------------------------------------------------------------------------

@@ -97,6 +97,12 @@ def add_audit_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
     verify = actions.add_parser(
         "verify", help="check the keyed hash chain; exit 1 if a record was tampered with"
     )
+    verify.add_argument(
+        "--key",
+        type=Path,
+        metavar="FILE",
+        help="the log's verification key (saved on its first run): authenticates every record",
+    )
     for action in (listing, show, export, verify):
         add_location_options(action, nested=True)
 

@@ -90,9 +90,9 @@ class Services:
         self.reporter.install(loop)
         scheduler = loop_scheduler(loop)
         self.plugins.scheduler = scheduler
-        self.audit.start(__version__)
-        if self.audit.in_memory_reason:
-            self._warn(f"The audit log is kept in memory only: {self.audit.in_memory_reason}")
+        self.audit.start(__version__, loop)
+        for notice in self.audit.notices:
+            self._warn(notice)
         self.hub.publish(
             "app/started",
             {

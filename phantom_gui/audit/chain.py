@@ -2,8 +2,9 @@
 
 Each record's MAC is HMAC-SHA256(key, previous MAC ‖ the record's canonical bytes),
 so changing, removing, reordering or inserting a record breaks every MAC after it.
-Checkpoints sign (seq, MAC) pairs; the newest is also kept outside the database, so
-cutting off the tail is noticed too. Without the key none of it can be forged.
+The key is the key of the record's epoch (see `keys`). Checkpoints sign (epoch, seq,
+MAC) statements: the seal that ends an epoch, the head kept outside the database, the
+anchor left when old records are cleared.
 """
 
 from __future__ import annotations
@@ -11,56 +12,21 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
-import secrets
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-KEY_BYTES = 32
 BLOCK_BYTES = 64  # SHA-256's block size
-_SEPARATOR = "\x1f"  # between the fields a MAC covers
+_SEPARATOR = "\x1f"  # between the fields a signature covers
 
-
-def load_or_create_key(path: Path) -> bytes:
-    """The HMAC key at `path`, made (readable by the owner only) on first use."""
-    try:
-        key = path.read_bytes()
-    except FileNotFoundError:
-        key = _create_key(path)
-    if len(key) != KEY_BYTES:
-        raise ValueError(
-            f"{path}: not a Phantom audit key ({len(key)} bytes, expected {KEY_BYTES})"
-        )
-    return key
-
-
-def _create_key(path: Path) -> bytes:
-    """A new key, written whole and then linked into place: a process opening the same new
-    log at the same moment reads either no key or all of this one, and never makes its own."""
-    key = secrets.token_bytes(KEY_BYTES)
-    fd, temp = tempfile.mkstemp(prefix=".key-", dir=path.parent)  # readable by the owner only
-    try:
-        _write_all(fd, key)
-        os.link(temp, path)
-    except FileExistsError:
-        return path.read_bytes()  # another process made it first: use theirs
-    except OSError:  # no hard links on this file system (FAT): create it in place
-        _write_all(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), key)
-    finally:
-        os.unlink(temp)
-    return key
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
+SEAL_LABEL = "seal"
+HEAD_LABEL = "head"
+ANCHOR_LABEL = "anchor"
+LEGACY_CHECKPOINT_LABEL = "checkpoint"
+"""The label of the checkpoints of logs in the first format, under their fixed key."""
 
 
 def genesis_mac(key: bytes, chain_id: str) -> bytes:
-    """The MAC the first record chains from."""
+    """The MAC the first record chains from, under the key of the log's first epoch."""
     return hmac.digest(key, b"phantom-audit genesis" + chain_id.encode(), "sha256")
 
 
@@ -123,41 +89,56 @@ CANONICAL_SQL = (
 string per record instead of nine columns."""
 
 
-def sign(key: bytes, label: str, seq: int, mac: bytes) -> bytes:
-    """A signature over a checkpoint: what it is (`label`), up to which seq, and the MAC there."""
-    return hmac.digest(key, f"{label}{_SEPARATOR}{seq}{_SEPARATOR}".encode() + mac, "sha256")
+def sign(key: bytes, label: str, seq: int, mac: bytes, epoch: int | None) -> bytes:
+    """A signature over a checkpoint: what it is (`label`), in which epoch, up to which seq,
+    and the MAC there. `epoch` None is the first format's statement, which named no epoch."""
+    fields = [label, str(seq)] if epoch is None else [label, str(epoch), str(seq)]
+    message = "".join(field + _SEPARATOR for field in fields).encode()
+    return hmac.digest(key, message + mac, "sha256")
 
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """A signed statement: the chain's MAC after record `seq` was `mac`."""
+    """A signed statement: in epoch `epoch`, the chain's MAC after record `seq` was `mac`."""
 
     seq: int
     mac: bytes
     signature: bytes
+    epoch: int | None = None
+    """None for a checkpoint of the first format (one fixed key, no epochs)."""
 
     @classmethod
-    def make(cls, key: bytes, label: str, seq: int, mac: bytes) -> Checkpoint:
-        """Sign (seq, mac) under `label`."""
-        return cls(seq, mac, sign(key, label, seq, mac))
+    def make(cls, key: bytes, label: str, seq: int, mac: bytes, epoch: int | None) -> Checkpoint:
+        """Sign (epoch, seq, mac) under `label` with the key of `epoch`."""
+        return cls(seq, mac, sign(key, label, seq, mac, epoch), epoch)
 
     def is_genuine(self, key: bytes, label: str) -> bool:
         """Was this signed with `key` under `label`?"""
-        return hmac.compare_digest(self.signature, sign(key, label, self.seq, self.mac))
+        expected = sign(key, label, self.seq, self.mac, self.epoch)
+        return hmac.compare_digest(self.signature, expected)
 
     def to_json(self) -> str:
         """As a small JSON document."""
-        return json.dumps(
-            {"seq": self.seq, "mac": self.mac.hex(), "signature": self.signature.hex()}
-        )
+        fields: dict[str, object] = {
+            "seq": self.seq,
+            "mac": self.mac.hex(),
+            "signature": self.signature.hex(),
+        }
+        if self.epoch is not None:
+            fields["epoch"] = self.epoch
+        return json.dumps(fields)
 
     @classmethod
     def from_json(cls, text: str, where: Path) -> Checkpoint:
         """Parse `to_json` output; `ValueError` naming `where` if it is not one."""
         try:
             fields = json.loads(text)
+            epoch = fields.get("epoch")
             return cls(
-                int(fields["seq"]), bytes.fromhex(fields["mac"]), bytes.fromhex(fields["signature"])
+                int(fields["seq"]),
+                bytes.fromhex(fields["mac"]),
+                bytes.fromhex(fields["signature"]),
+                None if epoch is None else int(epoch),
             )
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"{where}: not a Phantom audit checkpoint ({exc})") from exc

@@ -8,7 +8,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from phantom_gui.audit.events import Event, EventType
-from phantom_gui.audit.storage import AuditStorage, EventFilter
+from phantom_gui.audit.queries import EventFilter
+from phantom_gui.audit.storage import AuditStorage
 
 log = logging.getLogger("phantom.audit.emitter")
 
@@ -92,7 +93,7 @@ class EventEmitter:
                 callback(event)
             return len(events)
         count = 0
-        for record in self.storage.iter_events(EventFilter(audit_id=audit_id)):
+        for record in self.storage.iter_events(EventFilter(audit_id=audit_id, events_only=True)):
             callback(Event.from_dict(record))
             count += 1
         return count

@@ -2,7 +2,8 @@
 
 The hub's thread only appends to a queue; a writer thread commits the queue in
 batches (group commit). A failed write keeps the batch and retries with backoff, so
-nothing is dropped while the disk is full; a clean `stop()` flushes everything.
+nothing is dropped while the disk is full; a clean `stop()` flushes everything and seals
+the epoch. While idle, the writer seals an epoch that has grown old (see `journal`).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -19,7 +20,8 @@ from reactivex import abc
 from reactivex.disposable import Disposable
 
 from phantom_gui.audit.events import EventType
-from phantom_gui.audit.storage import AuditStorage, encode_data, event_columns
+from phantom_gui.audit.records import encode_data, event_columns
+from phantom_gui.audit.storage import AuditStorage
 from phantom_gui.core.events import SpectralEvent
 from phantom_gui.core.hub import EventHub
 from phantom_gui.core.resilience import Backoff
@@ -72,8 +74,12 @@ class Recorder:
         *,
         batch_size: int = 2_000,
         flush_interval: float = 0.05,
+        on_progress: Callable[[RecorderStatus], None] | None = None,
     ) -> None:
+        """`on_progress` is told the status on the writer thread after each batch and each
+        idle wait (a few dozen times a second at most)."""
         self._hub = hub
+        self._on_progress = on_progress
         self._storage = storage
         self.session_id = session_id
         self._batch_size = batch_size
@@ -199,9 +205,12 @@ class Recorder:
                 if not self._queue and not self._stopping:
                     self._wake.wait(self._flush_interval)
             if self._stopping and not self._queue:
+                self._quietly("seal the audit epoch", self._storage.seal)
                 return
             batch = [self._queue[index] for index in range(min(len(self._queue), self._batch_size))]
             if not batch:
+                self._quietly("seal the audit epoch", self._storage.seal_if_due)
+                self._report()
                 continue
             try:
                 self._storage.append_rows(batch)
@@ -232,6 +241,21 @@ class Recorder:
             if self.error is not None:
                 log.info("audit writes work again")
                 self.error = None
+            self._report()
+
+    def _report(self) -> None:
+        report = self._on_progress
+        if report is not None:
+            status = self.status
+            self._quietly("report the audit status", lambda: report(status))
+
+    @staticmethod
+    def _quietly(what: str, action: Callable[[], object]) -> None:
+        """Do `action` on the writer thread; a failure is logged, and writing goes on."""
+        try:
+            action()
+        except Exception:
+            log.exception("could not %s", what)
 
     def _drop_unstorable(self, batch: list[tuple[Any, ...]]) -> bool:
         """Take the records the log can never store (a value no column takes...) out of the

@@ -1,19 +1,22 @@
 """Replay a recorded run into the hub at 1×, N× or step by step.
 
-Replayed events keep their topic, source and payload, carry ``replayed: True`` in
+Replayed events keep their topic, source and payload (the log's own run records are not
+replayed), carry ``replayed: True`` in
 their metadata (so the recorder does not record them again) and are timed on a
 reactivex scheduler, so tests replay in virtual time.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
 from reactivex import abc
 
-from phantom_gui.audit.storage import AuditStorage, EventFilter
+from phantom_gui.audit.queries import EventFilter
+from phantom_gui.audit.storage import AuditStorage
 from phantom_gui.core.hub import EventHub
 
 REPLAY_SOURCE = "audit-replay"
@@ -40,7 +43,7 @@ class ReplaySession:
     ) -> None:
         self._hub = hub
         self._scheduler = scheduler
-        seqs = storage.matching_seqs(where)
+        seqs = storage.matching_seqs(dataclasses.replace(where, events_only=True))
         self._events: Iterator[dict[str, Any]] = _in_batches(storage, seqs)
         self._next: dict[str, Any] | None = next(self._events, None)
         self._timer: abc.DisposableBase | None = None

@@ -79,7 +79,7 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(app_icon())
         self.setDockNestingEnabled(True)
         self.setCentralWidget(EmptyRealm())
-        self.hub_status = HubStatusBar(services.hub, services.audit, loop_scheduler(loop))
+        self.hub_status = HubStatusBar(services.hub, loop_scheduler(loop))
         self.hub_status.dead_letters_requested.connect(self.show_dead_letters)
         self.setStatusBar(self.hub_status)
         self.notifications = NotificationArea(self)

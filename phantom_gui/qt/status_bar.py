@@ -7,7 +7,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QPushButton, QStatusBar, QWidget
 from reactivex import abc
 
-from phantom_gui.audit.service import AuditService, AuditStatus
+from phantom_gui.audit.service import AUDIT_STATUS_KEY, AuditStatus
 from phantom_gui.core.hub import EventHub
 from phantom_gui.core.scheduling import rate_per_second
 from phantom_gui.mqtt.states import CONNECTIONS_KEY, MqttConnections
@@ -27,13 +27,11 @@ class HubStatusBar(QStatusBar):
     def __init__(
         self,
         hub: EventHub,
-        audit: AuditService,
         scheduler: abc.SchedulerBase,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self._hub = hub
-        self._audit = audit
         self.mqtt_label = QLabel(objectName="mqttStatus")
         self.mqtt_label.setStyleSheet(MQTT_LABEL_STYLE)
         self.audit_label = QLabel("audit: —", objectName="auditStatus")
@@ -54,6 +52,7 @@ class HubStatusBar(QStatusBar):
             rate_per_second(lambda: hub.published_count, scheduler), self._show_rate
         )
         self.subscriptions.bind(hub.select(CONNECTIONS_KEY), self._show_mqtt)
+        self.subscriptions.bind(hub.select(AUDIT_STATUS_KEY), self._show_audit)
 
     def _show_rate(self, per_second: float) -> None:
         self.rate_label.setText(f"hub: {per_second:,.0f} events/s")
@@ -61,7 +60,6 @@ class HubStatusBar(QStatusBar):
         failures = sum(1 for letter in self._hub.dead_letters if letter.reason != "no subscriber")
         self.dead_letter_button.setText(f"dead letters: {total:,}")
         _set_alarm(self.dead_letter_button, bool(failures))
-        self._show_audit(self._audit.status)
 
     def _show_mqtt(self, connections: object) -> None:
         if not isinstance(connections, MqttConnections):
@@ -71,12 +69,19 @@ class HubStatusBar(QStatusBar):
         self.mqtt_label.setToolTip(summary.detail)
         _set_alarm(self.mqtt_label, summary.alarming)
 
-    def _show_audit(self, status: AuditStatus) -> None:
+    def _show_audit(self, status: object) -> None:
+        if not isinstance(status, AuditStatus):
+            return  # a replayed value, not the service's
         size = f"{status.size_bytes / 1_048_576:,.1f} MB"
-        text = f"audit: {status.recorded:,} records · {status.pending:,} pending · {size}"
-        tip = "Events recorded in the tamper-evident audit log this session"
+        text = f"audit: {status.recorded:,} this session · {status.total:,} in all · {size}"
+        if status.pending:
+            text += f" · {status.pending:,} pending"
+        tip = (
+            f"{status.recorded:,} records written to the tamper-evident audit log this session; "
+            f"the log holds {status.total:,} records from every session ({size} on disk)"
+        )
         if status.in_memory_reason:
-            text = f"audit: in memory only · {status.recorded:,} records"
+            text = f"audit: in memory only · {status.recorded:,} this session"
             tip = f"The audit log could not be opened: {status.in_memory_reason}"
         elif status.error:
             text = f"audit: writes failing · {status.pending:,} pending"

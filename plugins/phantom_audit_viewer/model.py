@@ -13,11 +13,14 @@ from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from reactivex import abc
+from reactivex import Observable, abc
 
+from phantom_gui.audit.keys import VerificationKey
+from phantom_gui.audit.queries import EventFilter
 from phantom_gui.audit.replay import ReplaySession
-from phantom_gui.audit.service import AuditService
-from phantom_gui.audit.storage import AuditStorage, EventFilter
+from phantom_gui.audit.service import AuditService, AuditStatus
+from phantom_gui.audit.storage import AuditStorage
+from phantom_gui.audit.verify import VerifyReport
 from phantom_gui.core.topics import validate_pattern
 
 T = TypeVar("T")
@@ -86,7 +89,13 @@ class Filters:
 class AuditViewerModel:
     """The filters and live-tail flag of the viewer, its worker threads and its replay."""
 
-    def __init__(self, service: AuditService, scheduler: abc.SchedulerBase | None) -> None:
+    def __init__(
+        self,
+        service: AuditService,
+        scheduler: abc.SchedulerBase | None,
+        statuses: Observable[Any] | None = None,
+    ) -> None:
+        """`statuses`: the audit log's status as the service publishes it (`AuditStatus`)."""
         self.service = service
         self.scheduler = scheduler
         self.filters = Filters()
@@ -96,6 +105,13 @@ class AuditViewerModel:
         self.replay_run = ""
         self.closed = False
         self._executor = ThreadPoolExecutor(BACKGROUND_WORKERS, "audit-viewer")
+        self.session_records: int | None = None
+        """How many records this app session added to the log (None: not known here)."""
+        self._statuses = None if statuses is None else statuses.subscribe(self._take_status)
+
+    def _take_status(self, status: object) -> None:
+        if isinstance(status, AuditStatus):  # a replayed value is a plain dict
+            self.session_records = status.recorded
 
     @property
     def storage(self) -> AuditStorage:
@@ -106,6 +122,11 @@ class AuditViewerModel:
         """Put `filters` in force; `FilterError` (and the old ones kept) when one is invalid."""
         filters.where()
         self.filters = filters
+
+    def verify(self, key: VerificationKey | None) -> VerifyReport:
+        """Verify the whole log with `key`, or else with the one the keyring keeps (a read
+        of seconds on a big log: call it through `background`)."""
+        return self.storage.verify(key or self.service.verification_key())
 
     def runs(self) -> list[dict[str, Any]]:
         """Every recorded run, newest first."""
@@ -196,6 +217,8 @@ class AuditViewerModel:
     def close(self) -> None:
         """Stop the replay and the worker threads (a running read finishes on its own)."""
         self.closed = True
+        if self._statuses is not None:
+            self._statuses.dispose()
         self.stop_replay()
         self._executor.shutdown(wait=False, cancel_futures=True)
 

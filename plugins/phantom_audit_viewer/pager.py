@@ -16,7 +16,8 @@ from collections import OrderedDict
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from phantom_gui.audit.storage import AuditStorage, EventFilter
+from phantom_gui.audit.queries import EventFilter
+from phantom_gui.audit.storage import AuditStorage
 
 PAGE_SIZE = 256
 CACHED_PAGES = 64

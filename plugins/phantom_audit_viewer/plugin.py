@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from phantom_audit_viewer.model import AuditViewerModel
+from phantom_gui.audit.service import AUDIT_STATUS_KEY
 from phantom_gui.plugins.context import PluginContext
 from phantom_gui.plugins.contract import Plugin
 
@@ -17,7 +18,9 @@ class AuditViewer(Plugin):
     def init(self, context: PluginContext) -> None:
         """Take the audit service (granted by the `audit` permission) and the scheduler."""
         super().init(context)
-        self.model = AuditViewerModel(context.service("audit"), context.scheduler)
+        self.model = AuditViewerModel(
+            context.service("audit"), context.scheduler, context.hub.select(AUDIT_STATUS_KEY)
+        )
 
     def create_panel(self, parent: Any) -> Any:
         """The viewer's QWidget (Qt is imported only here)."""

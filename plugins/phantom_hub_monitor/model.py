@@ -11,6 +11,7 @@ from collections import Counter, deque
 from typing import Any, Literal
 
 from phantom_gui.core.events import SpectralEvent
+from phantom_gui.core.plain import plain
 from phantom_gui.core.topics import topic_matches, validate_pattern
 
 DEFAULT_CAPACITY = 5_000
@@ -109,9 +110,10 @@ class MonitorModel:
 
 
 def preview(data: Any, limit: int = PREVIEW_CHARS) -> str:
-    """`data` as compact one-line JSON (repr for what JSON cannot hold), cut at `limit`."""
+    """`data` as compact one-line JSON (typed data as objects, repr for what JSON cannot
+    hold), cut at `limit`."""
     try:
-        text = json.dumps(data, ensure_ascii=False, separators=(", ", ": "), default=repr)
+        text = json.dumps(plain(data), ensure_ascii=False, separators=(", ", ": "), default=repr)
     except ValueError:  # circular structures
         text = repr(data)
     text = text.replace("\n", " ")

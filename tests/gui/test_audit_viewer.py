@@ -20,9 +20,9 @@ from PySide6.QtCore import QDateTime, QTimer
 from PySide6.QtWidgets import QApplication, QFileDialog
 from reactivex.testing import TestScheduler
 
-from phantom_audit_viewer.export import CSV_COLUMNS
 from phantom_audit_viewer.model import Filters
 from phantom_audit_viewer.records import describe, preview
+from phantom_gui.audit.export import CSV_COLUMNS
 from phantom_gui.audit.service import AuditService
 from phantom_gui.audit.storage import AuditStorage, EventFilter, VerifyReport
 from phantom_gui.core.events import SpectralEvent
@@ -44,6 +44,7 @@ KINDS = (
     ("security/banishment", "security", "plugins"),
 )
 RUNS = ("run-0", "run-1", "run-2", "run-3")
+TOTAL = RECORDS + len(RUNS)
 SCREENSHOT = Path("/tmp/audit_viewer.png")
 SLOW_MS = 30_000
 
@@ -67,12 +68,20 @@ def big_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A million records, written once for the module the way the recorder writes them."""
     root = tmp_path_factory.mktemp("big") / "audit"
     storage = AuditStorage(root)
-    for run in RUNS:
-        storage.save_audit({"id": run, "kind": "brew", "name": f"Brew {run[-1]}"})
     for start in range(1, RECORDS + 1, BATCH):
         storage.append_events([record(n) for n in range(start, start + BATCH)])
+    for run in RUNS:  # each run's row is chained: records RECORDS + 1 to TOTAL
+        storage.save_audit({"id": run, "kind": "brew", "name": f"Brew {run[-1]}"})
+    storage.seal()  # as the app leaves its log when it stops
+    assert storage.new_verification_key is not None
+    key_file(root).write_text(storage.new_verification_key.to_text())
     storage.close()
     return root
+
+
+def key_file(log: Path) -> Path:
+    """Where the tests keep a log's verification key: outside its folder."""
+    return log.parent / "verification.key"
 
 
 def small_log(root: Path, count: int = 300) -> AuditStorage:
@@ -176,14 +185,14 @@ def test_a_million_records_open_at_once_and_scroll_to_the_last(
     first_rows = visible_seqs(panel)
     print(f"\nfirst page of {RECORDS:,} records on screen in {time.perf_counter() - started:.3f} s")
     assert first_rows[:3] == [1, 2, 3] and len(first_rows) >= 10
-    assert panel.count_label.text() == "1,000,000 records"
+    assert panel.count_label.text() == "1,000,004 records in the whole log"
     assert column(panel, 3, [0, 1, 2]) == [KINDS[n % 5][0] for n in (1, 2, 3)]
     assert column(panel, 5, [0]) == ["run-1"] and column(panel, 6, [0]) == ['{"n": 1}']
     assert sum(reads) <= 2 * 256, f"only the first page is read, not {sum(reads)} records"
 
     panel.table.scrollToBottom()
     QApplication.processEvents()
-    assert visible_seqs(panel)[-1] == RECORDS
+    assert visible_seqs(panel)[-1] == TOTAL
     assert sum(reads) <= 4 * 256, "scrolling to the end reads the last page, nothing between"
 
     panel.table.selectRow(RECORDS - 1)
@@ -200,7 +209,7 @@ def test_filters_by_topic_run_time_and_text_and_reject_a_bad_pattern(
 
     took = apply(qtbot, panel, topic="seance/voice")
     print(f"\ntopic filter over {RECORDS:,} records: {took:.3f} s")
-    assert panel.count_label.text() == "200,000 of 1,000,000 match"
+    assert panel.count_label.text() == "200,000 of 1,000,004 in the whole log match"
     assert visible_seqs(panel)[:3] == [2, 7, 12]
     assert set(column(panel, 3, range(10))) == {"seance/voice"}
 
@@ -210,7 +219,7 @@ def test_filters_by_topic_run_time_and_text_and_reject_a_bad_pattern(
     assert "'#' must be the whole last level" in panel.filter_error.text()
     assert "Still showing the last filter" in panel.filter_error.text()
     assert panel.topic_edit.property("invalid") is True
-    assert panel.count_label.text() == "200,000 of 1,000,000 match"
+    assert panel.count_label.text() == "200,000 of 1,000,004 in the whole log match"
     assert viewer.plugin.model.filters.topic == "seance/voice"
 
     panel.topic_edit.setText("cauldron/sensor/+/reading")
@@ -218,7 +227,7 @@ def test_filters_by_topic_run_time_and_text_and_reject_a_bad_pattern(
     took = apply(qtbot, panel)
     print(f"topic pattern + run filter: {took:.3f} s")
     assert not panel.filter_error.isVisible() and panel.topic_edit.property("invalid") is False
-    assert panel.count_label.text() == "100,000 of 1,000,000 match"
+    assert panel.count_label.text() == "100,000 of 1,000,004 in the whole log match"
     assert visible_seqs(panel)[:4] == [1, 5, 21, 25]
 
     panel.topic_edit.clear()
@@ -227,18 +236,18 @@ def test_filters_by_topic_run_time_and_text_and_reject_a_bad_pattern(
     set_time(panel.until_check, panel.until_edit, START + timedelta(seconds=102))
     took = apply(qtbot, panel)
     print(f"time range: {took:.3f} s")
-    assert panel.count_label.text() == "2,000 of 1,000,000 match"
+    assert panel.count_label.text() == "2,000 of 1,000,004 in the whole log match"
     assert visible_seqs(panel)[0] == 100_000
 
     panel.since_check.setChecked(False)
     panel.until_check.setChecked(False)
     took = apply(qtbot, panel, text='"n": 123456')
     print(f"free text: {took:.3f} s")
-    assert panel.count_label.text() == "1 of 1,000,000 match"
+    assert panel.count_label.text() == "1 of 1,000,004 in the whole log match"
     assert visible_seqs(panel) == [123_456]
 
     took = apply(qtbot, panel, text="")
-    assert panel.count_label.text() == "1,000,000 records" and took < 1.0
+    assert panel.count_label.text() == "1,000,004 records in the whole log" and took < 1.0
 
 
 def test_the_live_tail_takes_in_records_written_after(
@@ -250,20 +259,20 @@ def test_the_live_tail_takes_in_records_written_after(
     panel = viewer.panel
     panel.tail_check.setChecked(True)
     QApplication.processEvents()
-    assert visible_seqs(panel)[-1] == RECORDS
+    assert visible_seqs(panel)[-1] == TOTAL
 
     writer = AuditStorage(root)  # another connection, as the recorder's thread has
-    writer.append_events([record(n) for n in range(RECORDS + 1, RECORDS + 4)])
-    qtbot.waitUntil(lambda: panel.rows.rowCount() == RECORDS + 3)
-    assert panel.count_label.text() == "1,000,003 records"
-    qtbot.waitUntil(lambda: visible_seqs(panel)[-1] == RECORDS + 3)
+    writer.append_events([record(n) for n in range(TOTAL + 1, TOTAL + 4)])
+    qtbot.waitUntil(lambda: panel.rows.rowCount() == TOTAL + 3)
+    assert panel.count_label.text() == "1,000,007 records in the whole log"
+    qtbot.waitUntil(lambda: visible_seqs(panel)[-1] == TOTAL + 3)
 
     apply(qtbot, panel, topic="security/#")
     before = panel.rows.rowCount()
-    writer.append_events([record(n) for n in range(RECORDS + 4, RECORDS + 14)])
+    writer.append_events([record(n) for n in range(TOTAL + 4, TOTAL + 14)])
     qtbot.waitUntil(lambda: panel.rows.rowCount() == before + 2)
-    qtbot.waitUntil(lambda: visible_seqs(panel)[-2:] == [RECORDS + 4, RECORDS + 9])
-    assert panel.count_label.text() == f"{before + 2:,} of 1,000,013 match"
+    qtbot.waitUntil(lambda: visible_seqs(panel)[-2:] == [TOTAL + 5, TOTAL + 10])
+    assert panel.count_label.text() == f"{before + 2:,} of 1,000,017 in the whole log match"
 
 
 def test_export_writes_exactly_the_filtered_records_as_jsonl_and_csv(
@@ -316,26 +325,39 @@ def test_export_writes_exactly_the_filtered_records_as_jsonl_and_csv(
 
 
 def test_verify_checks_a_million_records_without_freezing_the_panel(
-    qtbot, open_viewer, big_log: Path
+    qtbot, open_viewer, big_log: Path, no_keyring: None
 ) -> None:
     panel = open_viewer(AuditStorage(big_log)).panel
     ticks = []
     clock = QTimer(panel, interval=50)
     clock.timeout.connect(lambda: ticks.append(1))
     clock.start()
+    # The key file is asked for without blocking the loop; every record is then checked.
+    panel.verify_key_button.click()
+    dialog = panel.findChild(QFileDialog)
+    assert dialog is not None and dialog.isVisible()
+    dialog.selectFile(str(key_file(big_log)))
     started = time.perf_counter()
     with qtbot.waitSignal(panel.verified, timeout=SLOW_MS) as verified:
-        panel.verify_button.click()
-        assert not panel.verify_button.isEnabled()
-        assert panel.verdict.text() == "verifying 1,000,000 records…"
+        dialog.accept()
+        assert not panel.verify_button.isEnabled() and not panel.verify_key_button.isEnabled()
+        assert panel.verdict.text() == "verifying 1,000,004 records…"
     took = time.perf_counter() - started
-    print(f"\nverify of {RECORDS:,} records: {took:.2f} s, {len(ticks)} GUI ticks meanwhile")
+    print(f"\nverify of {TOTAL:,} records: {took:.2f} s, {len(ticks)} GUI ticks meanwhile")
     report: VerifyReport = verified.args[0]
-    assert report.ok and report.checked == RECORDS
-    assert panel.verdict.text() == "OK: 1,000,000 records verified"
+    assert report.ok and report.checked == TOTAL and report.unauthenticated == 0
+    assert panel.verdict.text() == "OK: 1,000,004 records verified"
     assert panel.verdict.property("verdict") == "ok"
-    assert panel.verify_button.isEnabled()
+    assert panel.verify_button.isEnabled() and panel.verify_key_button.isEnabled()
     assert len(ticks) >= took / 0.05 / 3, "the GUI thread kept running while it verified"
+
+    # Without the key (no keyring here), only the newest epoch can be authenticated: it says so.
+    with qtbot.waitSignal(panel.verified, timeout=SLOW_MS) as verified:
+        panel.verify_button.click()
+    report = verified.args[0]
+    assert report.ok and report.unauthenticated == TOTAL  # all sealed when the log was closed
+    assert panel.verdict.property("verdict") == "partial"
+    assert "checked without the verification key" in panel.verdict.text()
 
     panel.table.selectRow(41)
     panel.resize(1280, 480)
@@ -481,10 +503,10 @@ def test_filters_and_tail_survive_a_hot_reload_and_teardown_stops_the_clock(
     assert new_panel.rows.rowCount() == panel.rows.rowCount()
 
     record_.instance.restore({"filters": {"topic": "b/#"}, "tail": False})
-    qtbot.waitUntil(lambda: new_panel.count_label.text() == "150 of 300 match")
+    qtbot.waitUntil(lambda: new_panel.count_label.text() == "150 of 300 in the whole log match")
     assert new_panel.topic_edit.text() == "b/#" and not new_panel.tail_check.isChecked()
     record_.instance.restore({"filters": {"topic": "b/#/x"}})
-    qtbot.waitUntil(lambda: new_panel.count_label.text() == "300 records")
+    qtbot.waitUntil(lambda: new_panel.count_label.text() == "300 records in the whole log")
 
 
 def test_the_viewer_helpers_read_well() -> None:

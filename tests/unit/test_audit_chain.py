@@ -1,7 +1,10 @@
-"""Tamper evidence: every edit, deletion, reordering, insertion and cut-off tail is found.
+"""Tamper evidence: every edit, deletion, reordering, insertion and cut-off tail is found
+by verification with the log's verification key.
 
 Each attack goes through a separate raw sqlite3 connection (or edits a file), as someone
-with access to the files but not to the key would.
+with access to the files would. (What the sealing key kept beside the log lets someone
+forge, and what verification without the verification key can then tell, is tested in
+test_audit_forward_secure.py.)
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from phantom_gui.audit.chain import CANONICAL_SQL, RecordHasher, canonical
-from phantom_gui.audit.storage import HEAD_NAME, AuditStorage
+from phantom_gui.audit.journal import HEAD_NAME
+from phantom_gui.audit.storage import AuditStorage, VerifyReport
 
 TOTAL = 3_050  # 30 checkpoints (every 100), then 50 records after the last one
 EVERY = 100
@@ -62,8 +66,13 @@ def tamper(storage: AuditStorage, *statements: tuple[str, tuple[Any, ...]] | str
     raw.close()
 
 
+def verified(storage: AuditStorage) -> VerifyReport:
+    """The verdict with the verification key the log was made with."""
+    return storage.verify(storage.new_verification_key)
+
+
 def assert_tampered(storage: AuditStorage, seq: int | None, *words: str) -> str:
-    report = storage.verify()
+    report = verified(storage)
     text = str(report)
     assert not report.ok, text
     assert report.first_bad_seq == seq, text
@@ -75,14 +84,15 @@ def assert_tampered(storage: AuditStorage, seq: int | None, *words: str) -> str:
 
 def test_a_clean_log_verifies_with_the_right_count(storage: AuditStorage) -> None:
     raw = sqlite3.connect(storage.database_path)
-    checkpoints = [row[0] for row in raw.execute("SELECT seq FROM checkpoints ORDER BY seq")]
+    seals = raw.execute("SELECT epoch, seq FROM seals ORDER BY epoch").fetchall()
     raw.close()
-    assert checkpoints == list(range(EVERY, TOTAL, EVERY))
+    assert seals == [(n, (n + 1) * EVERY) for n in range(TOTAL // EVERY)]
     head = storage.read_head()
-    assert head is not None and head.seq == TOTAL
-    report = storage.verify()
+    assert head is not None and (head.seq, head.epoch) == (TOTAL, TOTAL // EVERY)
+    report = verified(storage)
     assert report.ok and report.checked == TOTAL and report.first_bad_seq is None
-    assert str(report) == "OK: 3,050 records verified"
+    assert report.unauthenticated == 0
+    assert str(report).splitlines()[0] == "OK: 3,050 records verified"
 
 
 def test_an_edited_record_is_found(storage: AuditStorage) -> None:
@@ -162,14 +172,12 @@ def test_a_tail_cut_after_the_last_checkpoint_is_found_by_the_head_file(
 
 
 def test_a_tail_cut_with_its_checkpoints_is_found_by_the_head_file(storage: AuditStorage) -> None:
-    tamper(
-        storage, "DELETE FROM events WHERE seq > 1234", "DELETE FROM checkpoints WHERE seq > 1234"
-    )
+    tamper(storage, "DELETE FROM events WHERE seq > 1234", "DELETE FROM seals WHERE seq > 1234")
     assert_tampered(storage, 1235, "cut off after record 1234", "reached 3050")
 
 
 def test_an_emptied_log_is_found_by_the_head_file(storage: AuditStorage) -> None:
-    tamper(storage, "DELETE FROM events", "DELETE FROM checkpoints")
+    tamper(storage, "DELETE FROM events", "DELETE FROM seals")
     assert_tampered(storage, 1, "cut off", "reached 3050")
 
 
@@ -181,18 +189,49 @@ def test_a_tail_cut_together_with_the_head_file_is_not_passed_as_ok(
     assert_tampered(storage, None, "head checkpoint file", "missing")
 
 
-def test_a_forged_checkpoint_is_found(storage: AuditStorage) -> None:
-    tamper(storage, "UPDATE checkpoints SET seq = 1550 WHERE seq = 1500")
-    assert_tampered(storage, 1550, "checkpoint signature is forged")
+def test_a_seal_moved_to_a_later_record_is_found_where_the_epochs_part(
+    storage: AuditStorage,
+) -> None:
+    tamper(storage, "UPDATE seals SET seq = 1550 WHERE seq = 1500")
+    # Records 1501.. were chained under the next epoch's key, not this one's.
+    assert_tampered(storage, 1501, "MAC mismatch")
 
 
-def test_a_checkpoint_copied_from_another_seq_is_found(storage: AuditStorage) -> None:
+def test_a_seal_copied_from_another_epoch_is_found(storage: AuditStorage) -> None:
     tamper(
         storage,
-        "UPDATE checkpoints SET (mac, signature) = "
-        "(SELECT mac, signature FROM checkpoints WHERE seq = 200) WHERE seq = 300",
+        "UPDATE seals SET (mac, signature) = "
+        "(SELECT mac, signature FROM seals WHERE seq = 200) WHERE seq = 300",
     )
-    assert_tampered(storage, 300, "forged")
+    assert_tampered(storage, 300, "seal of epoch 2 is forged")
+
+
+def test_a_removed_seal_is_found(storage: AuditStorage) -> None:
+    tamper(storage, "DELETE FROM seals WHERE epoch = 14")
+    assert_tampered(storage, 1401, "seal of epoch 14 is missing")
+
+
+def test_the_run_rows_are_covered_by_the_chain(storage: AuditStorage) -> None:
+    storage.save_audit({"id": "brew-9", "project": "manor", "kind": "brew", "name": "Stew"})
+    storage.update_audit("brew-9", {"status": "completed", "ended": "2031-11-01T00:00:00+00:00"})
+    assert verified(storage).ok
+    for column, value in [("status", "failed"), ("project", "crypt"), ("name", "Poison")]:
+        tamper(storage, (f"UPDATE audits SET {column} = ? WHERE id = 'brew-9'", (value,)))
+        assert_tampered(storage, None, "run 'brew-9'", column)
+        storage.update_audit("brew-9", {column: value})  # the same change, made through the log
+        assert verified(storage).ok
+    tamper(storage, "UPDATE audits SET data = '{\"cauldron\": 13}' WHERE id = 'brew-9'")
+    assert_tampered(storage, None, "run 'brew-9'", "cauldron")
+
+
+def test_a_run_added_or_deleted_behind_the_logs_back_is_found(storage: AuditStorage) -> None:
+    storage.save_audit({"id": "brew-9", "kind": "brew"})
+    tamper(
+        storage, "INSERT INTO audits (id, kind, status, started) VALUES ('x', 'brew', 'ok', 't')"
+    )
+    assert_tampered(storage, None, "run 'x'", "never recorded")
+    tamper(storage, "DELETE FROM audits")
+    assert_tampered(storage, None, "run 'brew-9' was deleted")
 
 
 @pytest.mark.parametrize("seq", [3049, 3051, 1])
@@ -215,11 +254,25 @@ def test_a_head_file_from_another_log_is_found(storage: AuditStorage, tmp_path: 
 def test_clearing_old_events_keeps_the_chain_verifiable(storage: AuditStorage) -> None:
     first_kept = storage.get_events()[1234]
     assert storage.clear_events(before=first_kept["timestamp"]) == 1234
-    report = storage.verify()
+    report = verified(storage)
     assert report.ok and report.checked == TOTAL - 1234
+    assert "records up to 1,234 were cleared" in str(report)
     storage.append_events([{"type": "haunt", "audit_id": "after"}] * 120)
-    report = storage.verify()
+    report = verified(storage)
     assert report.ok and report.checked == TOTAL - 1234 + 120
+
+
+def test_clearing_the_records_of_a_run_chains_its_row_again(storage: AuditStorage) -> None:
+    storage.save_audit({"id": "early", "kind": "brew"})
+    storage.append_events([{"type": "haunt", "audit_id": "later"}] * 10)
+    assert storage.clear_events() == TOTAL + 11
+    [again] = storage.get_events()
+    assert (again["type"], again["topic"], again["audit_id"]) == (
+        "audit_updated",
+        "audit/run",
+        "early",
+    )
+    assert verified(storage).ok
 
 
 def test_a_forged_anchor_after_clearing_is_found(storage: AuditStorage) -> None:
@@ -260,13 +313,13 @@ def test_verify_while_another_writer_appends_is_not_a_false_alarm(
     thread = threading.Thread(target=keep_appending)
     thread.start()
     try:
-        reports = [storage.verify() for _ in range(15)]
+        reports = [verified(storage) for _ in range(15)]
     finally:
         stop.set()
         thread.join(10)
     assert appended, "the writer never got to append"
     assert [str(r) for r in reports if not r.ok] == []
-    assert storage.verify().checked == TOTAL + 5 * len(appended)
+    assert verified(storage).checked == TOTAL + 5 * len(appended)
 
 
 # -- the primitives ----------------------------------------------------------------------------

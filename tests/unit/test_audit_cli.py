@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from phantom_gui.audit.keys import VerificationKey
 from phantom_gui.audit.storage import AuditStorage
 from phantom_gui.cli import main
 
@@ -28,26 +29,6 @@ def data_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def storage(data_dir: Path) -> Iterator[AuditStorage]:
     store = AuditStorage(data_dir / "audit")
-    store.save_audit(
-        {
-            "id": RUN_A,
-            "project": "manor",
-            "kind": "seance",
-            "name": "Veiled Voices",
-            "started": "2031-10-31T23:00:00+00:00",
-            "medium": "ouija",
-        }
-    )
-    store.save_audit(
-        {
-            "id": RUN_B,
-            "project": "kitchen",
-            "kind": "brew",
-            "name": "Pumpkin Elixir",
-            "started": "2031-10-31T23:30:00+00:00",
-        }
-    )
-    store.update_audit(RUN_B, {"status": "completed", "ended": "2031-10-31T23:45:00+00:00"})
     store.append_events(
         [
             {
@@ -77,6 +58,27 @@ def storage(data_dir: Path) -> Iterator[AuditStorage]:
             {"type": "error", "audit_id": "orphan", "data": {"why": "no run saved"}},
         ]
     )
+    store.save_audit(
+        {
+            "id": RUN_A,
+            "project": "manor",
+            "kind": "seance",
+            "name": "Veiled Voices",
+            "started": "2031-10-31T23:00:00+00:00",
+            "medium": "ouija",
+        }
+    )
+    store.save_audit(
+        {
+            "id": RUN_B,
+            "project": "kitchen",
+            "kind": "brew",
+            "name": "Pumpkin Elixir",
+            "started": "2031-10-31T23:30:00+00:00",
+        }
+    )
+    store.update_audit(RUN_B, {"status": "completed", "ended": "2031-10-31T23:45:00+00:00"})
+    # Records 1-4 are the events above; 5-7 chain the runs' rows (saved, saved, updated).
     yield store
     store.close()
 
@@ -100,9 +102,9 @@ def test_list_shows_every_run_with_its_event_count(
     assert len(rows) == 2
     assert rows[0].split("  ")[0] == RUN_A
     assert "Veiled Voices" in rows[0] and "running" in rows[0]
-    assert rows[0].split()[-2:] == ["-", "2"]  # not ended; two events
+    assert rows[0].split()[-2:] == ["-", "3"]  # not ended; two events and its run record
     assert rows[1].startswith(RUN_B) and "Pumpkin Elixir" in rows[1]
-    assert rows[1].split()[-3:] == ["2031-10-31T23:30:00+00:00", "2031-10-31T23:45:00+00:00", "1"]
+    assert rows[1].split()[-3:] == ["2031-10-31T23:30:00+00:00", "2031-10-31T23:45:00+00:00", "3"]
 
 
 @pytest.mark.parametrize("where", ["before", "middle", "after"])
@@ -147,7 +149,9 @@ def test_show_prints_the_run_and_its_events(
     assert '\\"friend\\"' in first  # the payload as JSON, on one line
     assert any(line.lstrip().startswith("#2 ") and '"level": 9' in line for line in lines)
     assert not any(line.lstrip().startswith("#3 ") for line in lines)  # another run's
-    assert lines[-1] == "2 events"
+    record = next(line for line in lines if line.lstrip().startswith("#5 "))
+    assert "audit_updated audit/run from audit" in record and '"medium": "ouija"' in record
+    assert lines[-1] == "3 events"
 
 
 def test_show_json_is_one_document(
@@ -161,13 +165,14 @@ def test_show_json_is_one_document(
     assert document["events"] == storage.get_events(audit_id=RUN_A)
 
 
-def test_show_json_of_a_run_without_events(
+def test_show_json_of_a_run_without_events_of_its_own(
     storage: AuditStorage, data_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     storage.save_audit({"id": "quiet"})
     code, out, _ = phantom(capsys, "audit", "show", "quiet", "--json", "--data-dir", data_dir)
     assert code == 0
-    assert json.loads(out)["events"] == []
+    [record] = json.loads(out)["events"]  # only its row, as chained when it was saved
+    assert (record["type"], record["data"]["run"]["id"]) == ("audit_updated", "quiet")
 
 
 def test_show_events_whose_run_was_never_saved(
@@ -209,7 +214,7 @@ def test_export_all_as_csv(
         "seq", "id", "type", "timestamp", "audit_id", "phase", "topic", "source", "data"
     ]  # fmt: skip
     events = storage.get_events()
-    assert len(rows) == 1 + len(events) == 5
+    assert len(rows) == 1 + len(events) == 8
     for row, event in zip(rows[1:], events, strict=True):
         assert row[:5] == [
             str(event["seq"]), event["id"], event["type"], event["timestamp"], event["audit_id"]
@@ -230,7 +235,11 @@ def test_export_to_a_file(
     )
     assert (code, out) == (0, "")
     rows = list(csv.DictReader(target.open(newline="", encoding="utf-8")))
-    assert [(r["seq"], r["type"], r["phase"]) for r in rows] == [("3", "generation", "3")]
+    assert [(r["seq"], r["type"], r["phase"]) for r in rows] == [
+        ("3", "generation", "3"),
+        ("6", "audit_updated", ""),
+        ("7", "audit_updated", ""),
+    ]
     assert os.listdir(target.parent) == ["brew.csv"]  # no temporary file left behind
 
 
@@ -290,18 +299,58 @@ def test_export_streams_instead_of_loading_the_log(
     watching = Watching()
     monkeypatch.setattr("sys.stdout", watching)
     assert main(["audit", "export", "all", "--data-dir", str(data_dir)]) == 0
-    assert len(watching.getvalue().splitlines()) == len(yielded) == 3004
+    assert len(watching.getvalue().splitlines()) == len(yielded) == 3007
     assert seen_at_first_write == [1]  # the first line went out before the second was read
 
 
 # -- verify ----------------------------------------------------------------------------------
 
 
-def test_verify_a_clean_log(
+def test_verify_a_clean_log_says_it_was_checked_without_the_verification_key(
     storage: AuditStorage, data_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, out, err = phantom(capsys, "audit", "verify", "--data-dir", data_dir)
-    assert (code, out, err) == (0, "OK: 4 records verified\n", "")
+    assert (code, err) == (0, "")
+    verdict, note = out.splitlines()
+    assert verdict == "OK: 7 records verified"
+    assert note.startswith("checked without the verification key") and "--key FILE" in note
+
+
+def test_verify_with_the_verification_key(
+    storage: AuditStorage, data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key = tmp_path / "kept-elsewhere.key"
+    assert storage.new_verification_key is not None
+    key.write_text(storage.new_verification_key.to_text())
+    code, out, err = phantom(capsys, "audit", "verify", "--key", key, "--data-dir", data_dir)
+    assert (code, err) == (0, "")
+    assert out.splitlines() == [
+        "OK: 7 records verified",
+        "the newest 7 records (epoch 0, not sealed yet) are only as safe as the sealing key "
+        "beside the log",
+    ]
+    storage.seal()  # as the app does when it stops: the key moves on
+    code, out, err = phantom(capsys, "audit", "verify", "--key", key, "--data-dir", data_dir)
+    assert (code, out, err) == (0, "OK: 7 records verified\n", "")
+
+
+def test_verify_with_another_logs_key_or_no_key_at_all_is_exit_2(
+    storage: AuditStorage, data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = tmp_path / "other.key"
+    other.write_text(VerificationKey.new("another-chain").to_text())
+    code, out, err = phantom(capsys, "audit", "verify", "--key", other, "--data-dir", data_dir)
+    assert (code, out) == (2, "")
+    assert "another log" in err
+    garbage = tmp_path / "garbage.key"
+    garbage.write_text("boo")
+    code, out, err = phantom(capsys, "audit", "verify", "--key", garbage, "--data-dir", data_dir)
+    assert (code, out) == (2, "")
+    assert str(garbage) in err and "not a Phantom audit verification key" in err
+    missing = tmp_path / "missing.key"
+    code, out, err = phantom(capsys, "audit", "verify", "--key", missing, "--data-dir", data_dir)
+    assert (code, out) == (2, "")
+    assert str(missing) in err
 
 
 def test_verify_a_tampered_log_names_the_record(
@@ -339,14 +388,21 @@ def test_a_corrupt_database_is_exit_2_naming_it(
     assert str(database) in err and "file is not a database" in err
 
 
-def test_a_missing_key_is_exit_2_and_no_new_key_is_made(
-    storage: AuditStorage, data_dir: Path, capsys: pytest.CaptureFixture[str]
+def test_a_missing_sealing_key_is_exit_2_for_verify_only_and_no_new_key_is_made(
+    storage: AuditStorage, data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    key = storage.root / "audit.key"
+    key = storage.root / "audit.sealing-key"
     key.unlink()
     code, _, err = phantom(capsys, "audit", "verify", "--data-dir", data_dir)
     assert code == 2
-    assert str(key) in err and "missing" in err
+    assert str(key) in err and "missing" in err and "--key FILE" in err
+    assert not key.exists()
+    assert phantom(capsys, "audit", "list", "--data-dir", data_dir)[0] == 0  # reading works
+    kept = tmp_path / "kept.key"
+    assert storage.new_verification_key is not None
+    kept.write_text(storage.new_verification_key.to_text())
+    code, out, _ = phantom(capsys, "audit", "verify", "--key", kept, "--data-dir", data_dir)
+    assert code == 0 and out.startswith("OK: 7 records verified\n")
     assert not key.exists()
 
 

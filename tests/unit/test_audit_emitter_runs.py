@@ -5,23 +5,35 @@ from __future__ import annotations
 
 import errno
 import logging
-from collections.abc import Iterator, Mapping
+import shutil
+import time
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from phantom_gui.audit.custody import KEYRING_SERVICE
 from phantom_gui.audit.emitter import EventEmitter
 from phantom_gui.audit.events import Event, EventType
+from phantom_gui.audit.keys import VerificationKey
 from phantom_gui.audit.runs import Run
-from phantom_gui.audit.service import AuditService
+from phantom_gui.audit.service import AUDIT_STATUS_KEY, AuditService, AuditStatus
 from phantom_gui.audit.storage import AuditStorage
+from phantom_gui.cli import main
 from phantom_gui.core.hub import EventHub
 
 
 @pytest.fixture
 def storage(tmp_path: Path) -> AuditStorage:
     return AuditStorage(tmp_path / "audit")
+
+
+def _wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
 
 
 def _stored(storage: AuditStorage, audit_id: str) -> list[tuple[str, int | None, Any]]:
@@ -203,7 +215,10 @@ def test_a_run_records_its_phases_and_ends_completed(storage: AuditStorage) -> N
     run.record("sensor_reading", 2, value=101.3)
     run.complete(litres=19)
 
+    ended = storage.get_audit(run.id)
+    assert ended is not None
     assert _stored(storage, run.id) == [
+        ("audit_updated", None, {"run": opened}),  # the runs-table row, chained as saved
         ("audit_started", None, {"kind": "brew", "name": "Midnight stout", "batch": 7}),
         ("phase_started", 1, {"name": "mash", "temperature": 67}),
         ("phase_completed", 1, {"minutes": 60}),
@@ -211,12 +226,12 @@ def test_a_run_records_its_phases_and_ends_completed(storage: AuditStorage) -> N
         ("phase_failed", 2, {"error": "boil-over"}),
         ("sensor_reading", 2, {"value": 101.3}),
         ("audit_completed", None, {"litres": 19}),
+        ("audit_updated", None, {"run": ended}),  # ...and as it ended
     ]
-    ended = storage.get_audit(run.id)
-    assert ended is not None
     assert ended["status"] == "completed"
     assert ended["ended"] is not None and ended["ended"] >= ended["started"]
     assert run.status == "completed"
+    assert storage.verify().ok
 
 
 def test_a_failed_run_says_why_and_ends_only_once(storage: AuditStorage) -> None:
@@ -228,11 +243,15 @@ def test_a_failed_run_says_why_and_ends_only_once(storage: AuditStorage) -> None
     run.fail("again")
 
     events = _stored(storage, run.id)
-    assert events[-1] == ("audit_failed", None, {"error": "the medium fainted", "phase_reached": 1})
-    assert [kind for kind, _, _ in events].count("audit_failed") == 1
-    assert "audit_completed" not in [kind for kind, _, _ in events]
     audit = storage.get_audit(run.id)
     assert audit is not None and audit["status"] == "failed" and audit["ended"]
+    assert events[-2:] == [
+        ("audit_failed", None, {"error": "the medium fainted", "phase_reached": 1}),
+        ("audit_updated", None, {"run": audit}),
+    ]
+    kinds = [kind for kind, _, _ in events]
+    assert kinds.count("audit_failed") == 1 and kinds.count("audit_updated") == 2
+    assert "audit_completed" not in kinds
     assert run.status == "failed"
 
 
@@ -270,7 +289,8 @@ def test_an_unusable_folder_falls_back_to_a_log_in_memory_that_still_records(
     assert service.session is not None
     recorded = service.storage.get_events(audit_id=service.session.id)
     assert [event["topic"] for event in recorded][-1] == "app/started"
-    assert recorded[0]["type"] == "audit_started"  # the session run, emitted through the recorder
+    # The session run: its row chained as saved, then its start, emitted through the recorder.
+    assert [event["type"] for event in recorded][:2] == ["audit_updated", "audit_started"]
 
 
 def test_the_log_in_memory_leaves_nothing_behind_when_the_service_stops(
@@ -297,3 +317,100 @@ def test_a_usable_folder_keeps_the_log_there(tmp_path: Path) -> None:
     sessions = reopened.list_audits()
     assert [(run["kind"], run["status"]) for run in sessions] == [("session", "completed")]
     assert "app/started" in [event["topic"] for event in reopened.get_events()]
+
+
+# -- the service's status and its verification key ------------------------------------------------
+
+V1_LOG = Path(__file__).resolve().parents[1] / "fixtures" / "audit-v1"
+
+
+def test_the_service_keeps_its_status_on_the_hubs_blackboard(
+    tmp_path: Path, services: list[AuditService]
+) -> None:
+    hub = EventHub()
+    service = AuditService.open(tmp_path / "data" / "audit", hub, use_keyring=False)
+    services.append(service)
+    seen: list[object] = []
+    hub.select(AUDIT_STATUS_KEY).subscribe(seen.append)
+    service.start("9.9.9")
+    first = hub.get_state(AUDIT_STATUS_KEY)
+    assert isinstance(first, AuditStatus)
+    assert (first.recorded, first.in_memory_reason) == (0, None)
+    assert first.total >= 1  # the session's run record, written before recording began
+
+    for number in range(30):
+        hub.publish("app/test/ping", {"n": number}, source="test")
+    assert service.recorder is not None and service.recorder.flush()
+    _wait_for(lambda: hub.get_state(AUDIT_STATUS_KEY).recorded >= 31)  # + audit_started
+    latest = hub.get_state(AUDIT_STATUS_KEY)
+    assert latest.total == service.storage.record_count() and latest.total > latest.recorded
+    assert latest.size_bytes > 0 and latest.pending == 0
+    assert all(isinstance(status, AuditStatus) for status in seen) and len(seen) >= 2
+
+
+def test_a_new_logs_verification_key_is_saved_beside_the_data_folder_and_told_once(
+    tmp_path: Path, services: list[AuditService]
+) -> None:
+    data = tmp_path / "data"
+    service = AuditService.open(data / "audit", EventHub(), use_keyring=False)
+    services.append(service)
+    [key_file] = tmp_path.glob("phantom-audit-verification-*.key")
+    [notice] = service.notices
+    assert str(key_file) in notice and "--key" in notice and "safe place" in notice
+    key = VerificationKey.read(key_file)
+    assert key.chain_id == service.storage.chain_id
+    assert key.seed.hex() not in notice and service.storage.new_verification_key is None
+    assert service.storage.verify(key).ok
+    again = AuditService.open(data / "audit", EventHub(), use_keyring=False)
+    services.append(again)
+    assert again.notices == []
+
+
+def test_with_a_keyring_the_verification_key_is_kept_there_and_verify_uses_it(
+    tmp_path: Path,
+    services: list[AuditService],
+    memory_keyring: Any,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    data = tmp_path / "data"
+    service = AuditService.open(data / "audit", EventHub())
+    services.append(service)
+    assert list(tmp_path.glob("*.key")) == []
+    [(where, chain_id)] = memory_keyring.passwords
+    assert (where, chain_id) == (KEYRING_SERVICE, service.storage.chain_id)
+    assert "system keyring" in service.notices[0]
+    assert service.verification_key() is not None
+    service.storage.append_events([{"type": "haunt", "audit_id": "x"}] * 3)
+    assert main(["audit", "verify", "--data-dir", str(data)]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "OK: 3 records verified"
+
+
+def test_an_old_logs_fixed_key_becomes_its_verification_key_and_leaves_the_folder(
+    tmp_path: Path, services: list[AuditService]
+) -> None:
+    root = tmp_path / "data" / "audit"
+    shutil.copytree(V1_LOG, root)
+    old_key = (root / "audit.key").read_bytes()
+    service = AuditService.open(root, EventHub(), use_keyring=False)
+    services.append(service)
+    [notice] = service.notices
+    assert "upgraded to forward-secure sealing" in notice
+    [key_file] = tmp_path.glob("phantom-audit-verification-*.key")
+    assert VerificationKey.read(key_file).seed == old_key
+    assert not (root / "audit.key").exists()
+    assert service.storage.verify(VerificationKey.read(key_file)).ok
+
+
+def test_stopping_the_service_seals_the_sessions_records(
+    tmp_path: Path, services: list[AuditService]
+) -> None:
+    hub = EventHub()
+    service = AuditService.open(tmp_path / "data" / "audit", hub, use_keyring=False)
+    service.start("9.9.9")
+    hub.publish("app/test/ping", {}, source="test")
+    service.stop()
+    [key_file] = tmp_path.glob("phantom-audit-verification-*.key")
+    report = service.storage.verify(VerificationKey.read(key_file))
+    assert report.ok and report.notes == ()  # nothing left unsealed for the sealing key to forge
+    sealing = service.storage.sealing_key()
+    assert sealing is not None and sealing.epoch == 1

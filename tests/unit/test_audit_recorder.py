@@ -314,7 +314,7 @@ def test_a_really_full_disk_keeps_the_events_until_there_is_room_again(
     try:
         _wait_for(lambda: recorder.status.error is not None)
         failing = recorder.status
-        assert "full" in (failing.error or "")
+        assert "SQLITE_FULL" in (failing.error or "")  # told by SQLite's result code
         assert failing.pending > 0
         assert failing.recorded + failing.pending == count
 

@@ -13,7 +13,8 @@ from phantom_gui.audit.recorder import Recorder
 from phantom_gui.audit.replay import REPLAY_SOURCE, ReplaySession
 from phantom_gui.audit.storage import AuditStorage, EventFilter
 from phantom_gui.core.events import SpectralEvent
-from phantom_gui.core.hub import EventHub
+from phantom_gui.core.hub import DeadLetter, EventHub
+from phantom_gui.mqtt.messages import MqttMessage
 
 START = datetime(2025, 10, 31, 23, 59, 0, tzinfo=UTC)
 RUN = "seance-13"
@@ -214,3 +215,51 @@ def test_an_empty_selection_is_finished_at_once(storage: AuditStorage) -> None:
     session.start()
     scheduler.advance_to(10.0)
     assert session.finished and session.total == 0 and session.published == 0
+
+
+def test_typed_event_data_is_recorded_as_objects_and_replayed_as_dicts(tmp_path: Path) -> None:
+    """Services publish frozen dataclasses and named tuples on the hub; the journal keeps
+    them readable (JSON objects) and a replay hands views plain dicts, never the types."""
+    hub = EventHub()
+    journal = AuditStorage(tmp_path / "journal")
+    recorder = Recorder(hub, journal, RUN)
+    recorder.start(["#"])
+    message = MqttMessage("home", "cauldron/sensor/temp", b"21.5", 1, False, 1700000000.25)
+    letter = DeadLetter(SpectralEvent("lost/topic", {"n": 1}, "test"), "no subscriber")
+    try:
+        hub.publish("mqtt/home/message", message, source="mqtt")
+        hub.publish("hub/dead-letter", letter, source="hub")
+        assert recorder.flush()
+    finally:
+        recorder.stop()
+    message_record, letter_record = (record["data"] for record in journal.get_events())
+    assert message_record == {
+        "connection": "home",
+        "topic": "cauldron/sensor/temp",
+        "payload": repr(b"21.5"),
+        "qos": 1,
+        "retained": False,
+        "received_at": 1700000000.25,
+    }
+    assert letter_record["reason"] == "no subscriber"
+    assert letter_record["event"]["topic"] == "lost/topic"
+
+    replayed: list[SpectralEvent] = []
+    hub.on("#").subscribe(replayed.append)
+    session = ReplaySession(journal, hub, TestScheduler(), EventFilter(audit_id=RUN), speed=None)
+    assert session.step() and session.step() and not session.step()
+    assert [type(event.data) for event in replayed] == [dict, dict]
+    assert replayed[0].data == message_record
+
+
+def test_the_logs_run_records_are_not_replayed(tmp_path: Path) -> None:
+    storage = AuditStorage(tmp_path / "audit")
+    storage.save_audit({"id": RUN, "kind": "seance"})
+    storage.append_event({"type": "haunt", "audit_id": RUN, "topic": "seance/knock", "data": {}})
+    storage.update_audit(RUN, {"status": "completed"})
+    hub = EventHub()
+    seen: list[SpectralEvent] = []
+    hub.on("#").subscribe(seen.append)
+    session = ReplaySession(storage, hub, TestScheduler(), EventFilter(audit_id=RUN), speed=None)
+    assert session.total == 1 and session.step() and not session.step()
+    assert [event.topic for event in seen] == ["seance/knock"]

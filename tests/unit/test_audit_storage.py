@@ -3,28 +3,29 @@
 from __future__ import annotations
 
 import dataclasses
+import enum
+import errno
 import inspect
 import itertools
 import json
 import os
 import sqlite3
 import stat
+import threading
 import tracemalloc
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
+from pydantic import BaseModel
 
-from phantom_gui.audit import chain
+from phantom_gui.audit.config import DEFAULT_CONFIG
+from phantom_gui.audit.database import as_os_error, is_busy
 from phantom_gui.audit.events import Event, EventType
-from phantom_gui.audit.storage import (
-    DEFAULT_CONFIG,
-    AppendResult,
-    AuditStorage,
-    EventFilter,
-)
+from phantom_gui.audit.keys import KEY_BYTES, SealingKey
+from phantom_gui.audit.storage import AppendResult, AuditStorage, EventFilter
 
 T0 = datetime(2031, 10, 31, 23, 0, tzinfo=UTC)
 
@@ -62,48 +63,35 @@ def reopen(storage: AuditStorage) -> AuditStorage:
 # -- the folder and its files --------------------------------------------------------------
 
 
-def test_a_new_log_makes_its_folder_and_an_owner_only_key(root: Path) -> None:
+def test_a_new_log_makes_its_folder_and_an_owner_only_sealing_key(root: Path) -> None:
     store = AuditStorage(root)
     assert store.root == root.resolve()
     assert store.database_path == root / "audit.sqlite3"
-    key = root / "audit.key"
-    assert len(key.read_bytes()) == chain.KEY_BYTES
-    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    key_file = root / "audit.sealing-key"
+    sealing = SealingKey.read(key_file)
+    assert sealing is not None and sealing.epoch == 0 and len(sealing.key) == KEY_BYTES
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    verification = store.new_verification_key
+    assert verification is not None and verification.chain_id == store.chain_id
+    # The verification key is handed out, never kept beside the log.
+    assert all(
+        verification.seed.hex().encode() not in path.read_bytes()
+        and verification.seed not in path.read_bytes()
+        for path in root.iterdir()
+    )
     assert store.verify().ok and store.verify().checked == 0
     store.close()
 
 
-def test_reopening_keeps_the_key_and_the_records(storage: AuditStorage) -> None:
-    key = (storage.root / "audit.key").read_bytes()
+def test_reopening_keeps_the_sealing_key_and_the_records(storage: AuditStorage) -> None:
+    key = (storage.root / "audit.sealing-key").read_bytes()
     storage.append_events([event(data={"n": n}) for n in range(3)])
     again = reopen(storage)
-    assert (again.root / "audit.key").read_bytes() == key
+    assert (again.root / "audit.sealing-key").read_bytes() == key
+    assert again.new_verification_key is None  # only a new log makes one
     assert [e["data"]["n"] for e in again.get_events()] == [0, 1, 2]
     assert again.verify().ok
     again.close()
-
-
-def test_a_key_made_by_another_process_meanwhile_is_used_not_replaced(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Two processes opening a new log at once: the one that loses the race to create the
-    key must use the winner's key, not crash or make a second one."""
-    path = tmp_path / "audit.key"
-    theirs = os.urandom(chain.KEY_BYTES)
-    real_read = Path.read_bytes
-    raced: list[bool] = []
-
-    def read_after_the_other_process_wrote_it(self: Path) -> bytes:
-        if self == path and not raced:
-            raced.append(True)
-            path.write_bytes(theirs)  # the other process wins between our read and our create
-            raise FileNotFoundError(2, "No such file or directory", str(self))
-        return real_read(self)
-
-    monkeypatch.setattr(Path, "read_bytes", read_after_the_other_process_wrote_it)
-    assert chain.load_or_create_key(path) == theirs
-    assert real_read(path) == theirs
-    assert [p.name for p in tmp_path.iterdir()] == ["audit.key"]  # no temporary file left
 
 
 def test_an_unwritable_parent_is_a_permission_error_naming_the_folder(
@@ -229,14 +217,25 @@ def test_an_audit_log_of_an_unknown_format_is_a_value_error(storage: AuditStorag
     assert str(storage.database_path) in str(failure.value)
 
 
-@pytest.mark.parametrize("content", [b"", b"short", os.urandom(64)], ids=["empty", "short", "long"])
-def test_a_corrupt_key_file_is_a_value_error(root: Path, content: bytes) -> None:
+@pytest.mark.parametrize(
+    "content", [b"", b"short", os.urandom(64), b'{"format": "phantom-audit-sealing-key/1"}']
+)
+def test_a_corrupt_sealing_key_file_is_a_value_error(root: Path, content: bytes) -> None:
     AuditStorage(root).close()
-    key = root / "audit.key"
+    key = root / "audit.sealing-key"
     key.write_bytes(content)
-    with pytest.raises(ValueError, match="not a Phantom audit key") as failure:
+    with pytest.raises(ValueError, match="not a Phantom audit sealing key") as failure:
         AuditStorage(root)
     assert str(key) in str(failure.value)
+
+
+def test_a_missing_sealing_key_stops_writing_and_says_how_to_check(root: Path) -> None:
+    AuditStorage(root).close()
+    (root / "audit.sealing-key").unlink()
+    with pytest.raises(ValueError, match=r"sealing key .* is missing") as failure:
+        AuditStorage(root)
+    assert "--key" in str(failure.value)
+    assert AuditStorage(root, read_only=True).verify().ok  # reading still works
 
 
 # -- runs ("audits") -------------------------------------------------------------------------
@@ -501,6 +500,128 @@ def test_clear_before_a_time_after_everything_clears_all(storage: AuditStorage) 
     assert storage.count_events() == 0
     storage.append_event(event())
     assert storage.verify().ok and storage.seq_range() == (6, 6)
+
+
+# -- SQLite's answers: busy, locked, full ---------------------------------------------------------
+
+
+@pytest.fixture
+def locked_by_another_writer(storage: AuditStorage) -> Iterator[sqlite3.Connection]:
+    """Another connection (as another process would) holding the log's write lock; the
+    storage waits 20 ms for it (instead of 10 s) each time it tries."""
+    storage.database.connection().execute("PRAGMA busy_timeout = 20")
+    other = sqlite3.connect(storage.database_path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    yield other
+    if other.in_transaction:
+        other.execute("ROLLBACK")
+    other.close()
+
+
+def test_a_lock_held_too_long_is_an_ebusy_error_and_writes_nothing(
+    storage: AuditStorage, locked_by_another_writer: sqlite3.Connection
+) -> None:
+    with pytest.raises(OSError) as failure:
+        storage.append_events([event(), event()])
+    assert failure.value.errno == errno.EBUSY
+    assert str(storage.database_path) in str(failure.value)
+    assert "SQLITE_BUSY" in str(failure.value)
+    cause = failure.value.__cause__
+    assert isinstance(cause, sqlite3.OperationalError) and is_busy(cause)
+    locked_by_another_writer.execute("ROLLBACK")
+    assert storage.last_seq() == 0
+    storage.append_event(event())
+    assert storage.last_seq() == 1 and storage.verify().ok
+
+
+def test_a_lock_let_go_while_the_write_waits_is_waited_out(
+    storage: AuditStorage, locked_by_another_writer: sqlite3.Connection
+) -> None:
+    release = threading.Timer(0.05, lambda: locked_by_another_writer.execute("ROLLBACK"))
+    release.start()
+    try:
+        result = storage.append_events([event(), event()])  # busy at first, then retried
+    finally:
+        release.join()
+    assert result == AppendResult(last_seq=2, count=2)
+
+
+def test_a_locked_table_is_told_by_its_code_too(tmp_path: Path) -> None:
+    connection = sqlite3.connect(tmp_path / "x.sqlite3", isolation_level=None)
+    connection.execute("CREATE TABLE t (x)")
+    connection.executemany("INSERT INTO t VALUES (?)", [(n,) for n in range(10)])
+    reading = connection.execute("SELECT x FROM t")
+    reading.fetchone()
+    with pytest.raises(sqlite3.OperationalError) as failure:
+        connection.execute("DROP TABLE t")  # the table is in use by the open read
+    assert failure.value.sqlite_errorcode == sqlite3.SQLITE_LOCKED
+    assert is_busy(failure.value)
+    error = as_os_error(failure.value, tmp_path / "x.sqlite3")
+    assert error.errno == errno.EBUSY and "SQLITE_LOCKED" in str(error)
+    reading.close()
+    connection.close()
+
+
+def test_a_full_database_is_an_enospc_error_and_loses_nothing_committed(
+    storage: AuditStorage,
+) -> None:
+    storage.append_events([event(data={"n": n}) for n in range(10)])
+    connection = storage.database.connection()
+    pages = connection.execute("PRAGMA page_count").fetchone()[0]
+    connection.execute(f"PRAGMA max_page_count = {pages}")  # SQLite answers SQLITE_FULL
+    with pytest.raises(OSError) as failure:
+        storage.append_events([event(data={"pad": "x" * 4000}) for _ in range(50)])
+    assert failure.value.errno == errno.ENOSPC
+    assert str(storage.database_path) in str(failure.value) and "SQLITE_FULL" in str(failure.value)
+    assert storage.last_seq() == 10
+    connection.execute("PRAGMA max_page_count = 1073741823")
+    storage.append_events([event(data={"pad": "x" * 4000}) for _ in range(50)])
+    assert storage.last_seq() == 60 and storage.verify().ok
+
+
+# -- typed event data ---------------------------------------------------------------------------
+
+
+class Mood(enum.Enum):
+    EERIE = "eerie"
+
+
+@dataclasses.dataclass(frozen=True)
+class Reading:
+    sensor: str
+    value: float
+    mood: Mood
+
+
+class Message(NamedTuple):
+    topic: str
+    payload: bytes | str
+    qos: int
+
+
+class Profile(BaseModel):
+    name: str
+    when: datetime
+
+
+def test_typed_event_data_is_journalled_as_json_objects(storage: AuditStorage) -> None:
+    moment = datetime(2031, 10, 31, 23, 0, tzinfo=UTC)
+    payloads = [
+        Reading("emf", 3.5, Mood.EERIE),
+        Message("cauldron/sensor/temp", "21.5", 1),
+        Profile(name="crypt", when=moment),
+        Mood.EERIE,
+        {"nested": Reading("thermo", -4.0, Mood.EERIE), "at": [Message("a", "b", 0)]},
+    ]
+    storage.append_events([event(data=payload) for payload in payloads])
+    assert [stored["data"] for stored in storage.get_events()] == [
+        {"sensor": "emf", "value": 3.5, "mood": "eerie"},
+        {"topic": "cauldron/sensor/temp", "payload": "21.5", "qos": 1},
+        {"name": "crypt", "when": "2031-10-31T23:00:00Z"},
+        "eerie",
+        {"nested": {"sensor": "thermo", "value": -4.0, "mood": "eerie"}, "at": [["a", "b", 0]]},
+    ]
+    assert storage.verify().ok
 
 
 # -- config ----------------------------------------------------------------------------------

@@ -42,11 +42,13 @@ from reactivex import abc
 from reactivex.scheduler.mainloop import QtScheduler
 
 from phantom_audit_viewer._qt.table import AuditTableModel
-from phantom_audit_viewer.export import export_events, format_for
 from phantom_audit_viewer.model import SPEEDS, AuditViewerModel, FilterError, Filters
 from phantom_audit_viewer.pager import AuditPager, Selection, needs_scan
 from phantom_audit_viewer.records import describe, run_label
-from phantom_gui.audit.storage import EventFilter, VerifyReport
+from phantom_gui.audit.export import export_events, format_for
+from phantom_gui.audit.keys import VerificationKey
+from phantom_gui.audit.queries import EventFilter
+from phantom_gui.audit.verify import VerifyReport
 from phantom_gui.qt.theme import ASH, BLOOD, BONE, ECTOPLASM, NIGHT, PUMPKIN
 
 REFRESH_MS = 250
@@ -64,6 +66,7 @@ QLabel#auditViewerError {{ color: {BLOOD}; }}
 QLineEdit[invalid="true"] {{ border: 1px solid {BLOOD}; border-radius: 3px; padding: 3px; }}
 QLabel#auditViewerCount, QLabel#auditViewerReplay, QLabel#auditViewerMessage {{ color: {ASH}; }}
 QLabel#auditViewerVerdict[verdict="ok"] {{ color: {ECTOPLASM}; font-weight: bold; }}
+QLabel#auditViewerVerdict[verdict="partial"] {{ color: {BONE}; }}
 QLabel#auditViewerVerdict[verdict="tampered"] {{ color: {BLOOD}; font-weight: bold; }}
 QLabel#auditViewerVerdict[verdict="busy"] {{ color: {ASH}; }}
 QPlainTextEdit#auditViewerDetail {{ color: {BONE}; }}
@@ -150,6 +153,8 @@ class AuditViewerPanel(QWidget):
         self._courier = _Courier()
         self._courier.delivered.connect(self._deliver)
         self._export_dialog: QFileDialog | None = None
+        self._key_dialog: QFileDialog | None = None
+        self._counted_session: int | None = None
         self._build()
         self._connect()
         self._load_fields(model.filters, model.tail)
@@ -173,7 +178,7 @@ class AuditViewerPanel(QWidget):
         self.until_edit = _time_edit(now)
         self.apply_button = QPushButton("Apply", default=True)
         self.tail_check = QCheckBox("Live tail")
-        self.count_label = _named(QLabel(), "auditViewerCount")
+        self.count_label = _named(QLabel(wordWrap=True), "auditViewerCount")
         self.filter_error = _named(QLabel(wordWrap=True), "auditViewerError")
         self.filter_error.hide()
 
@@ -204,6 +209,15 @@ class AuditViewerPanel(QWidget):
         splitter.setSizes([940, 340])
 
         self.verify_button = QPushButton("Verify")
+        self.verify_button.setToolTip(
+            "Check the whole log against the verification key where the system keyring keeps "
+            "it, else against the sealing key kept beside the log"
+        )
+        self.verify_key_button = QPushButton("Verify with Key…")
+        self.verify_key_button.setToolTip(
+            "Check every record with the log's verification key file, the one saved on its "
+            "first run and kept away from the data folder"
+        )
         self.verdict = _named(QLabel(), "auditViewerVerdict")
         self.export_button = QPushButton("Export…")
         self.message = _named(QLabel(), "auditViewerMessage")
@@ -239,24 +253,26 @@ class AuditViewerPanel(QWidget):
         filters.setColumnStretch(1, 3)
         filters.setColumnStretch(3, 1)
 
-        actions = QHBoxLayout()
-        actions.addWidget(self.count_label)
-        actions.addSpacing(12)
-        actions.addWidget(self.verify_button)
-        actions.addWidget(self.verdict, 2)
-        actions.addWidget(self.export_button)
-        actions.addWidget(self.message, 1)
-        actions.addWidget(QLabel("Replay"))
-        actions.addWidget(self.speed_combo)
+        replay = QHBoxLayout()
+        replay.addWidget(self.count_label, 1)
+        replay.addWidget(QLabel("Replay"))
+        replay.addWidget(self.speed_combo)
         for button in (self.play_button, self.pause_button, self.step_button, self.stop_button):
-            actions.addWidget(button)
-        actions.addWidget(self.replay_label)
+            replay.addWidget(button)
+        replay.addWidget(self.replay_label)
+        actions = QHBoxLayout()
+        actions.addWidget(self.verify_button)
+        actions.addWidget(self.verify_key_button)
+        actions.addWidget(self.verdict, 3)
+        actions.addWidget(self.export_button)
+        actions.addWidget(self.message, 2)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addLayout(filters)
         layout.addWidget(self.filter_error)
         layout.addWidget(splitter, 1)
+        layout.addLayout(replay)
         layout.addLayout(actions)
 
     def _connect(self) -> None:
@@ -267,7 +283,8 @@ class AuditViewerPanel(QWidget):
         self.until_check.toggled.connect(self.until_edit.setEnabled)
         self.tail_check.toggled.connect(self._set_tail)
         self.table.selectionModel().currentRowChanged.connect(self._show_detail)
-        self.verify_button.clicked.connect(self.verify)
+        self.verify_button.clicked.connect(lambda: self.verify())
+        self.verify_key_button.clicked.connect(self.choose_key_file)
         self.export_button.clicked.connect(self.choose_export_file)
         self.play_button.clicked.connect(self.play)
         self.pause_button.clicked.connect(self.pause)
@@ -340,9 +357,17 @@ class AuditViewerPanel(QWidget):
     def _show_count(self) -> None:
         shown, total = len(self.pager), self.pager.total
         if self.pager.filtered:
-            self.count_label.setText(f"{shown:,} of {total:,} match")
+            text = f"{shown:,} of {total:,} in the whole log match"
         else:
-            self.count_label.setText(f"{total:,} record{'' if total == 1 else 's'}")
+            text = f"{total:,} record{'' if total == 1 else 's'} in the whole log"
+        added = self._counted_session = self.model.session_records
+        if added is not None:
+            text += f" · {added:,} added this session"
+        self.count_label.setText(text)
+        self.count_label.setToolTip(
+            "The panel shows the whole audit log, every session's records; "
+            "the status bar counts this session's too"
+        )
 
     def _show_filter_error(self, problem: FilterError | None) -> None:
         if problem is not None:
@@ -391,9 +416,11 @@ class AuditViewerPanel(QWidget):
             self._load_fields(self.model.filters, self.model.tail)
             self._show_filter_error(None)
             self._query(self.model.filters.where())
-        if not self._searching and self.rows.follow():
-            self._show_count()
-            if self.model.tail:
+        if not self._searching:
+            grew = self.rows.follow()
+            if grew or self.model.session_records != self._counted_session:
+                self._show_count()
+            if grew and self.model.tail:
                 self.table.scrollToBottom()
         self._show_replay()
 
@@ -444,21 +471,45 @@ class AuditViewerPanel(QWidget):
 
     # -- verify -------------------------------------------------------------------------------
 
-    def verify(self) -> None:
-        """Check the whole chain off the GUI thread; show the verdict and the first bad record."""
+    def verify(self, key: VerificationKey | None = None) -> None:
+        """Check the whole chain off the GUI thread (with `key`, every record); show the
+        verdict and select the first bad record."""
         self.verify_button.setEnabled(False)
+        self.verify_key_button.setEnabled(False)
         self._show_verdict("busy", f"verifying {self.pager.total:,} records…")
-        self._in_background(self.model.storage.verify, then=self._verified)
+        self._in_background(self.model.verify, key, then=self._verified)
+
+    def choose_key_file(self) -> None:
+        """Ask for the verification key file (without blocking the loop), then verify."""
+        if self._key_dialog is None:
+            dialog = self._key_dialog = QFileDialog(self, "The audit log's verification key")
+            dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+            dialog.setNameFilters(["Verification keys (*.key)", "All files (*)"])
+            dialog.fileSelected.connect(self._key_file_selected)
+        self._key_dialog.open()
+
+    def _key_file_selected(self, name: str) -> None:
+        try:
+            key = VerificationKey.read(Path(name))
+        except (OSError, ValueError) as exc:
+            self._show_verdict("tampered", f"cannot use {name} as the verification key: {exc}")
+            return
+        self.verify(key)
 
     def _verified(self, future: Future[VerifyReport]) -> None:
         self.verify_button.setEnabled(True)
+        self.verify_key_button.setEnabled(True)
         try:
             report = future.result()
         except (OSError, ValueError, sqlite3.Error) as exc:
             self._show_verdict("tampered", f"cannot verify: {exc}")
             self.verified.emit(exc)
             return
-        self._show_verdict("ok" if report.ok else "tampered", str(report))
+        if not report.ok:
+            verdict = "tampered"
+        else:
+            verdict = "partial" if report.unauthenticated or report.notes else "ok"
+        self._show_verdict(verdict, " · ".join(str(report).splitlines()), str(report))
         if report.first_bad_seq is not None and not self.select_seq(report.first_bad_seq):
             self._show_all_then_select(report.first_bad_seq)
         self.verified.emit(report)
@@ -470,9 +521,9 @@ class AuditViewerPanel(QWidget):
         self._show_filter_error(None)
         self._query(EventFilter(), then=lambda: self.select_seq(seq))
 
-    def _show_verdict(self, verdict: str, text: str) -> None:
+    def _show_verdict(self, verdict: str, text: str, detail: str = "") -> None:
         self.verdict.setText(text)
-        self.verdict.setToolTip(text)
+        self.verdict.setToolTip(detail or text)
         self.verdict.setProperty("verdict", verdict)
         self.verdict.style().unpolish(self.verdict)
         self.verdict.style().polish(self.verdict)
