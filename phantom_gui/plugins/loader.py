@@ -26,13 +26,12 @@ from phantom_gui.plugins.context import PluginContext
 from phantom_gui.plugins.contract import HauntPack, check_contract
 from phantom_gui.plugins.discovery import DiscoveredPlugin
 from phantom_gui.plugins.manifest import PluginManifest
+from phantom_gui.plugins.status import Reporter
 
 LOAD_RETRIES = 3
 """How many times a load that failed for a passing reason is tried again."""
 LOAD_BACKOFF = Backoff(base=0.5, maximum=8.0)
 
-Reporter = Callable[[str, dict[str, Any]], None]
-"""`report(kind, data)`: how a process-isolated plugin's host tells of its incidents."""
 ProcessHostFactory = Callable[[DiscoveredPlugin, Reporter], HauntPack]
 
 

@@ -38,7 +38,7 @@ from phantom_gui.plugins.loader import (
     worth_retrying,
 )
 from phantom_gui.plugins.registry import PluginRecord, PluginRegistry
-from phantom_gui.plugins.status import LoadRetry, Reloaded
+from phantom_gui.plugins.status import LoadRetry, ProcessIncident, Reloaded
 from phantom_gui.plugins.status_board import SOURCE, StatusBoard
 from phantom_gui.plugins.wiring import OutputWiring
 
@@ -222,7 +222,9 @@ class PluginManager:
             )
         record.load_attempts += 1
         self._board.move(record, PluginState.LOADING)
-        report = self._wiring.incident_reporter(record, lambda data: self._gave_up(record, data))
+        report = self._wiring.incident_reporter(
+            record, lambda incident: self._gave_up(record, incident)
+        )
         try:
             instance, context = await self._loader.start(record.discovered, report)
         except Exception as exc:
@@ -284,12 +286,12 @@ class PluginManager:
             if record.state is PluginState.ACTIVE:
                 await self._stop(record)
 
-    def _gave_up(self, record: PluginRecord, data: dict[str, Any]) -> None:
+    def _gave_up(self, record: PluginRecord, incident: ProcessIncident) -> None:
         """A process-isolated plugin's host stopped restarting its process: unload it, failed."""
         if record.state is PluginState.ACTIVE:
-            asyncio.get_running_loop().create_task(self._fail_given_up(record, data))
+            asyncio.get_running_loop().create_task(self._fail_given_up(record, incident))
 
-    async def _fail_given_up(self, record: PluginRecord, data: dict[str, Any]) -> None:
+    async def _fail_given_up(self, record: PluginRecord, incident: ProcessIncident) -> None:
         async with self._lock(record.id):
             if record.state is not PluginState.ACTIVE:
                 return
@@ -297,7 +299,7 @@ class PluginManager:
             self._board.move(
                 record,
                 PluginState.FAILED,
-                error=f"its process kept dying; gave up after {data.get('restarts', '?')} restarts",
+                error=f"its process kept dying; gave up after {incident.restarts} restarts",
             )
 
     # -- reload, enable, disable ----------------------------------------------------------

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from queue import Empty, SimpleQueue
-from typing import Any
+from typing import Any, Literal
 
 from reactivex import abc
 
@@ -55,11 +55,12 @@ from phantom_gui.plugins.child import (
 )
 from phantom_gui.plugins.context import PluginContext
 from phantom_gui.plugins.discovery import DiscoveredPlugin
+from phantom_gui.plugins.status import PluginFault, PluginLogLine, ProcessIncident, Reporter
 
 log = logging.getLogger("phantom.plugins.sandbox")
 
-Reporter = Callable[[str, dict[str, Any]], None]
-"""`report(kind, data)`: publishes ``plugin/<id>/<kind>`` (given by the plugin manager)."""
+ExitCause = Literal["crashed", "hung"]
+"""How a child ended that no one asked to stop."""
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ class _Child:
         config: ChildConfig,
         settings: SandboxSettings,
         deliver: Callable[[_Child, list[Message]], None],
-        exited: Callable[[_Child, str, dict[str, Any]], None],
+        exited: Callable[[_Child, ExitCause, dict[str, Any]], None],
     ) -> None:
         self._settings = settings
         self._deliver = deliver
@@ -145,7 +146,7 @@ class _Child:
     def _read(self) -> None:
         channel, settings = self.process.channel, self._settings
         timeout = settings.init_timeout  # until the plugin is ready, then heartbeat_timeout
-        cause = "crashed"
+        cause: ExitCause = "crashed"
         try:
             while True:
                 if not channel.poll(timeout):
@@ -354,18 +355,18 @@ class ProcessPluginHost:
         child = self._child = _Child(config, self._settings, self._deliver, self._exited)
         return child
 
-    def _exited(self, child: _Child, cause: str, info: dict[str, Any]) -> None:
+    def _exited(self, child: _Child, cause: ExitCause, info: dict[str, Any]) -> None:
         """From the reader thread: the child has ended and been reaped."""
         self._call_soon(self._on_exit, child, cause, info)
 
-    def _on_exit(self, child: _Child, cause: str, info: dict[str, Any]) -> None:
+    def _on_exit(self, child: _Child, cause: ExitCause, info: dict[str, Any]) -> None:
         self._drain()  # what the child said before it ended comes first
         child.release_subscriptions()
         if self._stopped or child is not self._child:
             return
         self._child = None
         if child.failure is not None:
-            info["traceback"] = child.failure
+            info["error"] = child.failure
         initialising = self._initialising
         if initialising is not None and not initialising.done():
             reason = child.failure or f"its process {cause} before it was ready ({info})"
@@ -377,7 +378,7 @@ class ProcessPluginHost:
             )
             return
         log.error("sandboxed plugin %s %s: %s", self.plugin_id, cause, info)
-        self._report(cause, {**info, "restarts": self.restarts})
+        self._report(ProcessIncident(self.plugin_id, cause, self.restarts, **info))
         self._schedule_restart()
 
     def _schedule_restart(self) -> None:
@@ -385,7 +386,7 @@ class ProcessPluginHost:
         if restarts >= self._settings.max_restarts:
             self.gave_up = True
             log.error("sandboxed plugin %s: gave up after %d restarts", self.plugin_id, restarts)
-            self._report("gave_up", {"restarts": restarts})
+            self._report(ProcessIncident(self.plugin_id, "gave_up", restarts))
             return
         delay = self._settings.backoff.delay(restarts)
         assert self._loop is not None
@@ -400,7 +401,7 @@ class ProcessPluginHost:
             self._spawn()
         except OSError as exc:
             log.error("sandboxed plugin %s: cannot start a process: %s", self.plugin_id, exc)
-            self._report("crashed", {"error": str(exc), "restarts": self.restarts})
+            self._report(ProcessIncident(self.plugin_id, "crashed", self.restarts, error=str(exc)))
             self._schedule_restart()
 
     # -- messages from the child ------------------------------------------------------------
@@ -467,7 +468,7 @@ class ProcessPluginHost:
             initialising.set_result(None)
         else:
             log.info("sandboxed plugin %s restarted (pid %s)", self.plugin_id, child.pid)
-            self._report("restarted", {"pid": child.pid, "restarts": self.restarts})
+            self._report(ProcessIncident(self.plugin_id, "restarted", self.restarts, pid=child.pid))
 
     def _publish(
         self, child: _Child, topic: str, data: Any, metadata: EventMetadata | None
@@ -504,8 +505,8 @@ class ProcessPluginHost:
     def _log(self, level: int, text: str) -> None:
         assert self._context is not None
         self._context.logger.log(level, "%s", text)
-        self._report("log", {"level": logging.getLevelName(level), "message": text})
+        self._report(PluginLogLine(self.plugin_id, logging.getLevelName(level), text))
 
     def _plugin_error(self, where: str, error: str, message: str, trace: str) -> None:
         log.error("sandboxed plugin %s failed in %s: %s", self.plugin_id, where, trace)
-        self._report("error", {"where": where, "error": error, "message": message})
+        self._report(PluginFault(self.plugin_id, where, error, message))

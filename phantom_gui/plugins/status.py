@@ -12,7 +12,9 @@ Every field is plain (text, numbers, tuples, enums, nested frozen dataclasses), 
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 from phantom_gui.core.resilience import BreakerState
 from phantom_gui.plugins.discovery import DiscoveryNote
@@ -130,6 +132,48 @@ class PluginFault:
     error: str
     """The exception's type name."""
     message: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessIncident:
+    """The data of ``plugin/<id>/<kind>`` for a plugin in a process of its own: its process
+    `crashed` or `hung` (then was killed), was `restarted`, or the host `gave_up`
+    restarting it."""
+
+    plugin_id: str
+    kind: Literal["crashed", "hung", "restarted", "gave_up"]
+    restarts: int
+    """How many times its process had been restarted so far."""
+    pid: int | None = None
+    exitcode: int | None = None
+    signal: str | None = None
+    """The name of the signal that ended the process, if one did."""
+    silent_for_s: float | None = None
+    """How long a hung process had said nothing."""
+    error: str | None = None
+    """Why no process could be started, or the traceback of a plugin that died in init."""
+
+
+@dataclass(frozen=True, slots=True)
+class PluginLogLine:
+    """The data of ``plugin/<id>/log``: a line a plugin in its own process logged."""
+
+    plugin_id: str
+    level: str
+    message: str
+
+
+Incident = ProcessIncident | PluginFault | PluginLogLine
+"""What the host of a process-isolated plugin reports."""
+Reporter = Callable[[Incident], None]
+"""How the host of a process-isolated plugin reports (given by the plugin manager)."""
+
+
+def incident_kind(incident: Incident) -> str:
+    """The last level of the topic an incident is published on."""
+    if isinstance(incident, ProcessIncident):
+        return incident.kind
+    return "error" if isinstance(incident, PluginFault) else "log"
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,9 +18,15 @@ from reactivex.disposable import CompositeDisposable, SingleAssignmentDisposable
 from phantom_gui.core.events import SpectralEvent
 from phantom_gui.core.hub import EventHub
 from phantom_gui.core.resilience import BreakerState, CircuitBreaker
-from phantom_gui.plugins.loader import Reporter
 from phantom_gui.plugins.registry import PluginRecord
-from phantom_gui.plugins.status import BreakerChange, PluginFault
+from phantom_gui.plugins.status import (
+    BreakerChange,
+    Incident,
+    PluginFault,
+    ProcessIncident,
+    Reporter,
+    incident_kind,
+)
 from phantom_gui.plugins.status_board import SOURCE, StatusBoard
 
 log = logging.getLogger("phantom.plugins")
@@ -120,22 +126,24 @@ class OutputWiring:
         self._board.refresh(record)
 
     def incident_reporter(
-        self, record: PluginRecord, gave_up: Callable[[dict[str, Any]], None]
+        self, record: PluginRecord, gave_up: Callable[[ProcessIncident], None]
     ) -> Reporter:
         """How a process-isolated plugin's host reports: each incident is published on
-        ``plugin/<id>/<kind>`` as the host describes it; an error counts against the
-        breaker, and `gave_up` is called when the host stops restarting its process."""
+        ``plugin/<id>/<kind>``; a fault counts against the breaker, and `gave_up` is called
+        when the host stops restarting its process."""
 
-        def report(kind: str, data: dict[str, Any]) -> None:
-            self._hub.publish(f"plugin/{record.id}/{kind}", data, source=SOURCE)
-            if kind == "error":
+        def report(incident: Incident) -> None:
+            self._hub.publish(
+                f"plugin/{record.id}/{incident_kind(incident)}", incident, source=SOURCE
+            )
+            if isinstance(incident, PluginFault):
                 trips = record.breaker.trips
                 record.breaker.record_failure()
-                record.error = f"{data.get('where')}: {data.get('error')}: {data.get('message')}"
+                record.error = f"{incident.where}: {incident.error}: {incident.message}"
                 self._board.refresh(record)
                 self._announce_trip(record, trips)
-            elif kind == "gave_up":
-                gave_up(data)
+            elif isinstance(incident, ProcessIncident) and incident.kind == "gave_up":
+                gave_up(incident)
 
         return report
 

@@ -25,6 +25,7 @@ from phantom_gui.core.topics import topic_matches
 from phantom_gui.plugins.lifecycle import PluginState
 from phantom_gui.plugins.manager import PluginManager
 from phantom_gui.plugins.sandbox import ProcessPluginHost, SandboxSettings
+from phantom_gui.plugins.status import PluginLogLine, ProcessIncident
 
 from support.processes import children_of
 
@@ -139,10 +140,7 @@ async def test_plugin_consumes_events_and_its_outputs_arrive_on_the_hub(
         [pid] = await box.wait_for("test/out/pid")
         assert pid.data == host.pid != os.getpid()
         [logged] = await box.wait_for("plugin/sandbox_echo/log")
-        assert logged.data == {
-            "level": logging.getLevelName(logging.INFO),
-            "message": "echo plugin initialised (1)",
-        }
+        assert logged.data == PluginLogLine("sandbox_echo", "INFO", "echo plugin initialised (1)")
         assert "echo plugin initialised (1)" in caplog.messages
 
 
@@ -197,9 +195,9 @@ async def test_output_the_app_cannot_unpickle_is_reported_and_the_child_goes_on(
         box.publish("test/in", {"op": "own_class"})
 
         [error] = await box.wait_for("plugin/sandbox_echo/error")
-        assert error.data["where"] == "sending"
-        assert error.data["error"] == "ModuleNotFoundError"
-        assert "No module named 'sandbox_echo'" in error.data["message"]
+        assert error.data.where == "sending"
+        assert error.data.error == "ModuleNotFoundError"
+        assert "No module named 'sandbox_echo'" in error.data.message
         box.publish("test/in", {"op": "echo", "n": 5})
         [echo] = await box.wait_for("test/out/echo")
         assert echo.data == {"op": "echo", "n": 5}
@@ -226,12 +224,12 @@ async def test_a_crash_is_reported_and_restarted_while_the_app_loop_keeps_tickin
         box.publish("test/in", {"op": "abort"})
 
         [crashed] = await box.wait_for("plugin/sandbox_echo/crashed")
-        assert crashed.data["pid"] == first_pid
-        assert crashed.data["signal"] == "SIGABRT"
+        assert crashed.data.pid == first_pid
+        assert crashed.data.signal == "SIGABRT"
         [restarted] = await box.wait_for("plugin/sandbox_echo/restarted")
         ticker.cancel()
         assert host.restarts == 1 and host.alive
-        assert restarted.data == {"pid": host.pid, "restarts": 1}
+        assert restarted.data == ProcessIncident("sandbox_echo", "restarted", 1, pid=host.pid)
         assert host.pid != first_pid and not process_exists(first_pid)
         assert max(b - a for a, b in itertools.pairwise(ticks)) < 0.25
         assert box.manager.records["sandbox_echo"].state is PluginState.ACTIVE
@@ -258,7 +256,8 @@ async def test_a_hang_is_detected_by_missing_heartbeats_and_restarted(tmp_path: 
 
         [hung] = await box.wait_for("plugin/sandbox_echo/hung")
         assert time.monotonic() - started >= FAST.heartbeat_timeout
-        assert hung.data["pid"] == hung_pid and hung.data["signal"] == "SIGKILL"
+        assert hung.data.pid == hung_pid and hung.data.signal == "SIGKILL"
+        assert hung.data.silent_for_s == FAST.heartbeat_timeout
         await box.wait_for("plugin/sandbox_echo/restarted")
         assert host.restarts == 1 and host.alive and not process_exists(hung_pid)
 
@@ -281,7 +280,7 @@ async def test_it_gives_up_after_max_restarts_and_stays_stopped(tmp_path: Path) 
         box.publish("test/in", {"op": "abort"})
 
         [gave_up] = await box.wait_for("plugin/sandbox_echo/gave_up")
-        assert gave_up.data == {"restarts": 1}
+        assert gave_up.data == ProcessIncident("sandbox_echo", "gave_up", 1)
         assert len(box.seen("plugin/sandbox_echo/crashed")) == 2
         assert host.gave_up and not host.alive and host.pid is None
         assert last_pid is not None and not process_exists(last_pid)

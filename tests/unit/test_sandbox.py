@@ -23,6 +23,7 @@ from phantom_gui.plugins import child
 from phantom_gui.plugins.child import ChildConfig, ChildRunner, Message, event_fields
 from phantom_gui.plugins.discovery import discover
 from phantom_gui.plugins.sandbox import ProcessPluginHost, SandboxSettings
+from phantom_gui.plugins.status import Incident
 
 from support.channels import channel_pair
 
@@ -276,8 +277,8 @@ def test_settings_refuse_a_heartbeat_timeout_that_cannot_be_met(
 
 def test_a_host_that_never_started_is_inert() -> None:
     discovered = discover([FIXTURES], entry_points_group="phantom_tests.none").plugins
-    reports: list[tuple[str, dict[str, Any]]] = []
-    host = ProcessPluginHost(discovered["sandbox_echo"], lambda *report: reports.append(report))
+    reports: list[Incident] = []
+    host = ProcessPluginHost(discovered["sandbox_echo"], reports.append)
 
     host.process(event({"op": "echo"}))
     host.haunt()
