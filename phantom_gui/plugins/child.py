@@ -41,6 +41,7 @@ from phantom_gui.core.channel import Channel, UnreadableValue
 from phantom_gui.core.children import orphaned, parent_channel
 from phantom_gui.core.errors import BanishmentError, ManifestationError
 from phantom_gui.core.events import EventMetadata, SpectralEvent
+from phantom_gui.core.ownership import owned_observable
 from phantom_gui.plugins.contract import check_contract
 
 Message = tuple[Any, ...]
@@ -418,20 +419,13 @@ class ChildHub:
         runner = self._runner
         runner.call("may_subscribe", pattern)
 
-        def subscribe(
-            observer: abc.ObserverBase[SpectralEvent], scheduler: abc.SchedulerBase | None = None
+        def attach(
+            observer: abc.ObserverBase[SpectralEvent], _: abc.SchedulerBase | None
         ) -> abc.DisposableBase:
             subscription_id = runner.subscribe(pattern, observer)
-            owned = Disposable(lambda: runner.unsubscribe(subscription_id))
-            self._owner.add(owned)
+            return Disposable(lambda: runner.unsubscribe(subscription_id))
 
-            def release() -> None:
-                owned.dispose()
-                self._owner.remove(owned)
-
-            return Disposable(release)
-
-        return Observable(subscribe)
+        return owned_observable(self._owner, attach)
 
 
 class ChildSettings:

@@ -13,6 +13,7 @@ from reactivex.disposable import CompositeDisposable, Disposable
 from phantom_gui.core.errors import BanishmentError, ManifestationError
 from phantom_gui.core.events import EventMetadata, SpectralEvent
 from phantom_gui.core.hub import EventHub
+from phantom_gui.core.ownership import owned_observable
 from phantom_gui.core.settings import M, Settings, SettingsModel
 from phantom_gui.core.topics import validate_pattern, validate_topic
 from phantom_gui.plugins.permissions import PermissionSet
@@ -88,20 +89,9 @@ class ScopedHub:
         if not self._permissions.may_subscribe(pattern):
             raise self._banisher.refuse("subscribe to", pattern, f"hub:subscribe:{pattern}")
         source = self._hub.on(pattern)
-
-        def subscribe(
-            observer: abc.ObserverBase[SpectralEvent], scheduler: abc.SchedulerBase | None = None
-        ) -> abc.DisposableBase:
-            inner = source.subscribe(observer, scheduler=scheduler)
-            self._owner.add(inner)
-
-            def release() -> None:
-                inner.dispose()
-                self._owner.remove(inner)
-
-            return Disposable(release)
-
-        return Observable(subscribe)
+        return owned_observable(
+            self._owner, lambda observer, scheduler: source.subscribe(observer, scheduler=scheduler)
+        )
 
     def get_state(self, key: Hashable, default: Any = None) -> Any:
         """Read the shared blackboard."""

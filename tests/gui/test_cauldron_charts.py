@@ -18,24 +18,16 @@ from phantom_cauldron.series import Series, SeriesStore, StalenessRule
 from phantom_cauldron.topics import TopicTree
 from phantom_gui.mqtt.messages import MqttMessage
 
+from support.clock import Clock
+
 pytestmark = pytest.mark.screen
 
 START = 1_761_900_000.0
 
 
-class Clock:
-    """Time that moves only when a test says so."""
-
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(START)
 
 
 @pytest.fixture

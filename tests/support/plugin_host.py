@@ -28,6 +28,8 @@ from phantom_gui.plugins.host_settings import PluginHostSettings
 from phantom_gui.plugins.manager import PluginManager
 from phantom_gui.plugins.status import PLUGIN_STATUSES, PluginStatus, PluginStatuses
 
+from support.clock import Clock
+
 T = TypeVar("T")
 
 NO_ENTRY_POINTS = "phantom_gui.tests.no_such_plugin_group"
@@ -59,20 +61,6 @@ class Plugin(_Base):
 def run(coroutine: Coroutine[Any, Any, T]) -> T:
     """Run one coroutine of the manager to completion on a fresh loop."""
     return asyncio.run(coroutine)
-
-
-class Clock:
-    """A clock for the circuit breaker that moves only when told to."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        """Move virtual time forward."""
-        self.now += seconds
 
 
 @dataclass
@@ -146,7 +134,7 @@ class Harness:
     hub: EventHub = field(default_factory=EventHub)
     events: list[SpectralEvent] = field(default_factory=list)
     sleeps: list[float] = field(default_factory=list)
-    clock: Clock = field(default_factory=Clock)
+    clock: Clock = field(default_factory=lambda: Clock(1000.0))
 
     def __post_init__(self) -> None:
         self.hub.subscribe(self.events.append)

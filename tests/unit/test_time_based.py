@@ -23,22 +23,11 @@ from phantom_gui.core.resilience import (
 )
 from phantom_gui.core.scheduling import rate_per_second
 
+from support.clock import Clock
+
 on_next = ReactiveTest.on_next
 on_error = ReactiveTest.on_error
 on_completed = ReactiveTest.on_completed
-
-
-class Clock:
-    """A clock that only moves when told to."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def test_rate_per_second_measures_the_counter_growth() -> None:
