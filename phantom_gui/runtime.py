@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,7 @@ from reactivex.disposable import Disposable
 
 from phantom_gui import __version__
 from phantom_gui.audit.service import AuditService
+from phantom_gui.core.events import SpectralEvent
 from phantom_gui.core.hub import EventHub
 from phantom_gui.core.logs import configure_logging
 from phantom_gui.core.paths import AppPaths
@@ -133,9 +135,16 @@ async def run_headless(services: Services) -> int:
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    told = services.hub.on(WARNING_TOPIC).subscribe(_tell_on_stderr)
     services.start(loop)
     await services.plugins.restore_session()
     log.info("running headless; stop with SIGINT or SIGTERM")
     await stop.wait()
+    told.dispose()
     await services.stop()
     return 0
+
+
+def _tell_on_stderr(event: SpectralEvent) -> None:
+    """With no window, a warning for the user (where the audit key went...) goes to stderr."""
+    print(f"phantom: {event.data['message']}", file=sys.stderr, flush=True)
