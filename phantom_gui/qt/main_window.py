@@ -97,7 +97,7 @@ class MainWindow(QMainWindow):
         self.subscriptions = Subscriptions(self)
         self.subscriptions.bind(services.hub.on(ERROR_TOPIC), self._show_error)
         for message in services.warnings:
-            self.notifications.notify("Warning", message, severity="info")
+            self.notifications.notify("Warning", message, severity="warning")
         self.subscriptions.bind(services.hub.on(WARNING_TOPIC), self._show_warning)
         self._restore_layout()
 
@@ -242,7 +242,7 @@ class MainWindow(QMainWindow):
         )
 
     def _show_warning(self, event: SpectralEvent) -> None:
-        self.notifications.notify("Warning", event.data["message"], severity="info")
+        self.notifications.notify("Warning", event.data["message"], severity="warning")
 
     # -- layout persistence -------------------------------------------------------------
 

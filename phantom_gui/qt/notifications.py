@@ -22,13 +22,16 @@ from phantom_gui.qt.copyable_text import CopyableTextDialog
 
 FADE_MS = 250
 NOTICE_LIFETIME_MS = 12_000
+LASTING = frozenset({"error", "warning"})
+"""Severities that stay until dismissed: an error, or a warning that asks the user to act.
+An "info" notice fades by itself."""
 """How long a notice that is not an error stays before it fades."""
 
 
 class Toast(QFrame):
     """One notification: a title, a detail line (selectable), a close button, and a
-    Details… button when there are `details`. Only a notice that is not an error fades by
-    itself, after `lifetime_ms`."""
+    Details… button when there are `details`. Only an "info" notice fades by itself, after
+    `lifetime_ms`; errors and warnings stay until dismissed."""
 
     def __init__(
         self,
@@ -72,7 +75,7 @@ class Toast(QFrame):
         self._fade.setStartValue(0.0)
         self._fade.setEndValue(1.0)
         self._fade.start()
-        self.lasting = severity == "error"
+        self.lasting = severity in LASTING
         """Whether it stays until dismissed."""
         if not self.lasting:
             QTimer.singleShot(lifetime_ms, self, self.dismiss)

@@ -56,6 +56,7 @@ def test_the_first_run_tells_where_the_verification_key_is_kept(
     )
     [toast] = [t for t in window.notifications.toasts() if str(key) in t.detail]
     assert "verification key" in toast.detail and "--key" in toast.detail
+    assert toast.lasting, "a notice the user must act on stays until dismissed"
     assert key.read_text() not in toast.detail
     chain_id = window._services.audit.storage.chain_id
     assert VerificationKey.read(key).chain_id == chain_id
