@@ -25,7 +25,8 @@ def _count(log: Path, text: str) -> int:
     return log.read_text().count(text) if log.exists() else 0
 
 
-def _run_headless_once(data: Path) -> None:
+def _run_headless_once(data: Path) -> str:
+    """Run phantom headless until it has started, stop it; return what it said on stderr."""
     log = data / "logs" / "phantom.log.jsonl"
     started_before = _count(log, "running headless")
     process = subprocess.Popen(
@@ -38,13 +39,14 @@ def _run_headless_once(data: Path) -> None:
         time.sleep(0.05)
     process.send_signal(signal.SIGTERM)
     _, err = process.communicate(timeout=20)
-    assert (process.returncode, err) == (0, "")
+    assert process.returncode == 0, err
+    return err
 
 
 def test_each_run_is_recorded_and_verifies_until_someone_edits_it(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    _run_headless_once(data)
-    _run_headless_once(data)
+    first_run = _run_headless_once(data)
+    assert _run_headless_once(data) == ""
 
     listing = _phantom("audit", "list", "--data-dir", str(data))
     assert listing.returncode == 0, listing.stderr
@@ -59,8 +61,9 @@ def test_each_run_is_recorded_and_verifies_until_someone_edits_it(tmp_path: Path
     assert any(record["type"] == "plugin_lifecycle" for record in records)
 
     # The first run saved the verification key beside the data folder (there is no keyring
-    # on the test machines) and said so in its log.
+    # on the test machines) and said so on stderr and in its log.
     [key] = tmp_path.glob("phantom-audit-verification-*.key")
+    assert str(key) in first_run
     assert str(key) in (data / "logs" / "phantom.log.jsonl").read_text()
     verified = _phantom("audit", "verify", "--key", str(key), "--data-dir", str(data))
     assert (verified.returncode, verified.stdout) == (0, f"OK: {len(records)} records verified\n")
