@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from functools import partial
 
+from phantom_cauldron.directory import SensorDirectory
 from phantom_cauldron.parsing import esphome, fieldpaths, plain, shelly, tasmota, zigbee2mqtt
 from phantom_cauldron.parsing.fieldpaths import FieldPath
 from phantom_cauldron.parsing.handling import (
@@ -51,6 +52,8 @@ class PayloadParser:
         discovery_prefix: str = DISCOVERY_PREFIX,
     ) -> None:
         self.problems = Problems()
+        self.sensors = SensorDirectory()
+        """What is known of each sensor: friendly names, units, how often it reports."""
         self.discovery = Discovery(discovery_prefix)
         self._clock = clock
         self._field_paths: list[FieldPath] = []
