@@ -77,7 +77,6 @@ PUBLISHER = Path(__file__).with_name("mqtt_publisher.py")
 TOPICS = "tele/#"
 LAG_PERIOD_S = 0.005
 SOAK_SAMPLE_S = 5.0
-THRESHOLD = 0.8
 
 
 @dataclass(frozen=True)
@@ -133,7 +132,6 @@ class Pipeline:
             PayloadParser(),
             self.store,
             TopicTree(),
-            threshold=THRESHOLD,
             record_interval=10.0,
         )
         self.hub.on("mqtt/+/message").subscribe(self.ingest.on_message)

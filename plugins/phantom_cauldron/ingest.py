@@ -45,7 +45,10 @@ def series_topic(reading: SensorReading) -> str:
 
 
 class Ingest:
-    """Feeds every message through the parser into the topic tree, the charts and the hub."""
+    """Feeds every message through the parser into the topic tree, the charts and the hub.
+
+    Alarms follow the store's `AlarmPolicy`, the very one that marks the charts.
+    """
 
     def __init__(
         self,
@@ -55,7 +58,6 @@ class Ingest:
         store: SeriesStore,
         topics: TopicTree,
         *,
-        threshold: float,
         record_interval: float,
         detector_factory: Callable[[], AnomalyDetector] = AnomalyDetector,
     ) -> None:
@@ -64,7 +66,7 @@ class Ingest:
         self.parser = parser
         self.store = store
         self.topics = topics
-        self.alarms = AlarmTracker(threshold)
+        self.alarms = AlarmTracker(store.alarm_policy)
         self.sampler = ReadingSampler(record_interval)
         self._detector_factory = detector_factory
         self._detectors: dict[tuple[str, str], AnomalyDetector] = {}

@@ -35,14 +35,12 @@ class Cauldron:
         """Listen to every connection; start the simulated cauldron when there is none."""
         self.context = context
         settings = context.settings.load(CauldronSettings)
-        threshold = settings.anomaly_threshold
         self.ingest = Ingest(
             context.hub.publish,
             context.hub.is_heard,
             PayloadParser(),
-            SeriesStore(anomaly_threshold=threshold),
+            SeriesStore(alarm_policy=settings.alarm_policy()),
             TopicTree(),
-            threshold=threshold,
             record_interval=settings.record_interval_s,
         )
         self.ingest.topics.restore_choices(settings.charted)

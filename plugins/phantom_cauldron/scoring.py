@@ -3,9 +3,8 @@
 In the spirit of the Numenta Anomaly Benchmark's windows: a window is found if any
 alarm falls inside it or up to `tolerance` seconds after its end, and counts once
 however many alarms it holds; alarms outside every window are false alarms, each run
-of consecutive alarmed readings counting as one. A reading is alarmed as the cauldron's
-`AlarmTracker` would have it: from a score at the threshold until one below
-`clear_fraction` of it.
+of consecutive alarmed readings counting as one. A reading is alarmed when its series
+is in alarm after it, by the app's `AlarmPolicy`.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from phantom_cauldron.alarms import CLEAR_FRACTION
+from phantom_cauldron.alarms import AlarmPolicy
 from phantom_cauldron.anomaly import Detector
 
 Floats = npt.NDArray[np.float64]
@@ -85,19 +84,13 @@ def detector_scores(factory: Callable[[], Detector], times: Floats, values: Floa
     return scores
 
 
-def alarmed(
-    scores: Floats, threshold: float, clear_fraction: float = CLEAR_FRACTION
-) -> npt.NDArray[np.bool_]:
-    """Whether an alarm is raised at each score: raised at `threshold`, cleared below
-    `threshold * clear_fraction`."""
-    raised = scores >= threshold
-    if clear_fraction >= 1.0:
-        return raised
-    holding = scores >= threshold * clear_fraction
+def alarmed(scores: Floats, policy: AlarmPolicy) -> npt.NDArray[np.bool_]:
+    """Whether the series is in alarm after each score, by `policy`."""
     alarms = np.empty(len(scores), dtype=bool)
     state = False
-    for index, (rise, hold) in enumerate(zip(raised.tolist(), holding.tolist(), strict=True)):
-        state = rise or (state and hold)
+    in_alarm = policy.in_alarm
+    for index, score in enumerate(scores.tolist()):
+        state = in_alarm(state, score)
         alarms[index] = state
     return alarms
 
@@ -106,11 +99,10 @@ def evaluate(
     scores: Floats,
     times: Floats,
     windows: Sequence[tuple[float, float]],
-    threshold: float,
+    policy: AlarmPolicy,
     tolerance: float = 0.0,
-    clear_fraction: float = CLEAR_FRACTION,
 ) -> EventCounts:
-    """The events of the alarms that `scores` raise at `threshold` (NaN: no reading)."""
+    """The events of the alarms that `scores` raise by `policy` (NaN: no reading)."""
     present = ~np.isnan(scores)
-    alarms = alarmed(scores[present], threshold, clear_fraction)
+    alarms = alarmed(scores[present], policy)
     return count_events(times[present], alarms, windows, tolerance)

@@ -19,6 +19,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
+from phantom_cauldron.alarms import AlarmPolicy
 from phantom_cauldron.readings import SensorReading
 
 Array = NDArray[np.float64]
@@ -30,7 +31,6 @@ HISTORY_BUCKETS = 4_096
 HISTORY_START_WIDTH_S = 1.0
 MARKER_CAPACITY = 200
 """Anomalous points kept per series."""
-ANOMALY_THRESHOLD = 0.8
 MAX_SERIES = 256
 BLOCK = 256
 """Readings gathered in Python lists before they are copied into the arrays."""
@@ -56,7 +56,7 @@ class Recent(NamedTuple):
 
 
 class Marker(NamedTuple):
-    """An anomalous reading: where to mark it and how anomalous it was."""
+    """A reading at which its series was in alarm: where to mark it and its score."""
 
     timestamp: float
     value: float
@@ -130,7 +130,8 @@ class Series:
     """One sensor's readings of one quantity: a ring of recent raw points, history, markers.
 
     `total` counts the readings accepted (a view redraws the curve when it changes)
-    and `marked` the anomalous ones; `first_seen` is the oldest timestamp, `last_seen` the
+    and `marked` those at which the series was in alarm (`in_alarm`, by the store's
+    `AlarmPolicy`); `first_seen` is the oldest timestamp, `last_seen` the
     newest and `interval` the typical gap between readings (smoothed), which the staleness
     rule uses.
     """
@@ -156,6 +157,7 @@ class Series:
         self.interval = math.nan
         self.history = History(history_buckets)
         self.markers: deque[Marker] = deque(maxlen=marker_capacity)
+        self.in_alarm = False
         self._pending_times: list[float] = []
         self._pending_values: list[float] = []
         self._pending_scores: list[float] = []
@@ -167,8 +169,9 @@ class Series:
         self._head = 0
         """Where the next point goes; while the ring has not wrapped, `_head == _size`."""
 
-    def append(self, timestamp: float, value: float, score: float, threshold: float) -> None:
-        """Add one reading (already checked: finite, not older than `last_seen`)."""
+    def append(self, timestamp: float, value: float, score: float, policy: AlarmPolicy) -> None:
+        """Add one reading (already checked: finite, not older than `last_seen`); marked
+        if `policy` has the series in alarm after its `score` (NaN: unscored)."""
         if self.total:
             gap = timestamp - self.last_seen
             interval = self.interval
@@ -179,7 +182,8 @@ class Series:
             self.first_seen = timestamp
         self.total += 1
         self.last_seen = timestamp
-        if score >= threshold:
+        self.in_alarm = in_alarm = policy.in_alarm(self.in_alarm, score)
+        if in_alarm:
             self.markers.append(Marker(timestamp, value, score))
             self.marked += 1
         pending = self._pending_times
@@ -308,14 +312,14 @@ class SeriesStore:
         self,
         capacity: int = RING_CAPACITY,
         max_series: int = MAX_SERIES,
-        anomaly_threshold: float = ANOMALY_THRESHOLD,
+        alarm_policy: AlarmPolicy | None = None,
         staleness: StalenessRule | None = None,
         history_buckets: int = HISTORY_BUCKETS,
         marker_capacity: int = MARKER_CAPACITY,
     ) -> None:
         self.capacity = capacity
         self.max_series = max_series
-        self.anomaly_threshold = anomaly_threshold
+        self.alarm_policy = alarm_policy or AlarmPolicy()
         self.staleness = staleness or StalenessRule()
         self.history_buckets = history_buckets
         self.marker_capacity = marker_capacity
@@ -346,9 +350,7 @@ class SeriesStore:
             self.refused["out of order"] += 1
             return False
         score = reading.anomaly_score
-        series.append(
-            timestamp, value, math.nan if score is None else score, self.anomaly_threshold
-        )
+        series.append(timestamp, value, math.nan if score is None else score, self.alarm_policy)
         if topic is not None:
             series.topic = topic
         if timestamp > self.newest:

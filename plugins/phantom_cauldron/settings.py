@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from phantom_cauldron.anomaly import DEFAULT_THRESHOLD
+from phantom_cauldron.alarms import DEFAULT_THRESHOLD, AlarmPolicy
 from phantom_gui.core.settings import SettingsModel, same_fields
 
 
@@ -21,3 +21,7 @@ class CauldronSettings(SettingsModel):
     """The topic tree's charting choices: subtree pattern to charted or not."""
     simulator_seed: int | None = None
     """Seeds the simulated cauldron, for a run that repeats itself."""
+
+    def alarm_policy(self) -> AlarmPolicy:
+        """When a series is in alarm: from `anomaly_threshold` on, with the usual hysteresis."""
+        return AlarmPolicy.at(self.anomaly_threshold)
