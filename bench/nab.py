@@ -259,9 +259,7 @@ def main(argv: list[str] | None = None) -> int:
         default=Path.home() / ".cache" / "phantom-bench" / "nab",
         help="where NAB's venv and results go (default: %(default)s)",
     )
-    parser.add_argument(
-        "--only", default="", help="comma-separated data categories (default: all)"
-    )
+    parser.add_argument("--only", default="", help="comma-separated data categories (default: all)")
     args = parser.parse_args(argv)
     nab = args.nab.resolve()
     if not (nab / "run.py").exists():

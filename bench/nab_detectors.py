@@ -27,7 +27,7 @@ class _Online(NabDetector):  # type: ignore[misc]
     def initialize(self) -> None:
         self.detector = self.make()
 
-    def handleRecord(self, inputData: dict[str, Any]) -> tuple[float]:  # noqa: N802, N803
+    def handleRecord(self, inputData: dict[str, Any]) -> tuple[float]:
         stamp = inputData["timestamp"].timestamp()
         return (self.detector.update(stamp, float(inputData["value"])),)
 

@@ -1,8 +1,43 @@
 """Online anomaly scores for one sensor's readings, in [0, 1], with no training data.
 
 `AnomalyDetector` is the cauldron's detector; `RollingZScore` is the plain baseline it is
-measured against (`bench/anomaly.py`). Both take readings one at a time, in O(1) time
-and memory, and never return NaN.
+measured against (`bench/anomaly.py`, `bench/nab.py`). Both take readings one at a time,
+in O(1) time and memory, and never return NaN.
+
+The idea: a reading is news when it breaks a record of the sensor's own. Each reading
+is measured four ways, each in units of what is usual for this sensor:
+
+- *range*: whether it lies beyond the lowest or highest reading ever seen (a reading
+  outside anything the sensor has shown), and by what fraction of that range;
+- *shift*: the recent level's distance from the long-run baseline, over the usual such
+  distance (a spike, a level shift, a drift, a burst of activity);
+- *daily*: the same for the reading less what is usual at this time of day, learnt in
+  fixed bins over the day (a daily cycle that fails to happen, or happens wrongly);
+- *stuck*: how many readings in a row have had the same value, against the longest run
+  of equal values the sensor has had (a sensor that froze after varying).
+
+Each becomes a ratio R, 1 where a record is just equalled: the range's is 1 for any
+reading beyond it, plus 1 per `range_unit` of the range; the shift and daily measures
+are compared with the largest value they reached before, a record that fades slowly
+(half-life `record_half_life` readings) and is never taken below `record_floor` usual
+distances; a run of equal readings with `stuck_factor` times the longest run before.
+The score is R⁸ / (1 + R⁸) for the highest R: 0.5 at a record, 0.8 when it is broken
+by a fifth. So a sensor's ordinary behaviour (noise, daily cycles, quantised steps,
+gaps, a level it has moved to and kept, a sensor that has always been flat) scores
+low once seen, whatever its scale, and one threshold serves every sensor. After a high
+score, readings that do not go beyond it score half as much for a while (a refractory
+period, half-life `refractory_half_life` readings), so an event rings once rather than
+on every reading of it.
+
+Time constants count readings at the sensor's usual interval, which the detector
+learns: after a gap the averages move as far as the elapsed time says.
+
+This borrows ideas from the detectors at the top of the Numenta Anomaly Benchmark
+(`bench/nab.py`): HTM's "spatial anomaly" (a value beyond the range seen so far) and
+its anomaly likelihood's comparison of a short-term average with the long-run one; the
+masking that ARTime applies after an anomaly, and its firing once per novel event;
+relative entropy's and CAD OSE's novelty against the sensor's own history; and the
+seasonal profile of Holt-Winters.
 """
 
 from __future__ import annotations
@@ -12,17 +47,16 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Protocol
 
-DEFAULT_THRESHOLD = 0.8
-"""A score at or above this is an alarm (the cauldron plugin's default too)."""
-Z_HALF = 5.0
-"""The deviation, in standard deviations, that scores 0.5."""
 MAX_MAGNITUDE = 1e150
-"""Inputs are clipped to ±this, so sums and squares of them stay finite."""
-MAX_Z = 1e6
+"""Inputs are clipped to ±this, so differences of them stay finite."""
+MAX_RATIO = 1e6
 MIN_INTERVAL_S = 1e-9
 """Shorter times between readings are taken as this long."""
-NORMAL_MAD_TO_SD = math.sqrt(math.pi / 2)
-"""A normal distribution's standard deviation over its mean absolute deviation."""
+DAY_S = 86_400.0
+SCORE_POWER = 8
+"""The score is R^SCORE_POWER / (1 + R^SCORE_POWER) for a ratio R to the record."""
+Z_HALF = 5.0
+"""For the baseline: the deviation, in standard deviations, that scores 0.5."""
 
 
 class Detector(Protocol):
@@ -33,12 +67,19 @@ class Detector(Protocol):
         ...
 
 
+def record_score(ratio: float) -> float:
+    """A ratio to the record (1: a record equalled) as a score in [0, 1]: 0.5 at 1."""
+    if math.isnan(ratio):
+        return 1.0
+    power = min(abs(ratio), MAX_RATIO) ** SCORE_POWER
+    return power / (1.0 + power)
+
+
 def squash(z: float) -> float:
     """A deviation of `z` standard deviations as a score in [0, 1]: 0.5 at `Z_HALF`."""
     if math.isnan(z):
         return 1.0
-    z = min(abs(z), MAX_Z) / Z_HALF
-    z4 = z**4
+    z4 = (min(abs(z), MAX_RATIO) / Z_HALF) ** 4
     return z4 / (1.0 + z4)
 
 
@@ -48,227 +89,232 @@ def _clip(value: float) -> float:
 
 @dataclass(frozen=True, slots=True)
 class DetectorSettings:
-    """Time constants are in typical sampling intervals, which the detector measures."""
+    """Time constants and half-lives are in readings at the sensor's usual interval."""
 
-    threshold: float = DEFAULT_THRESHOLD
-    warmup: int = 60
-    """Readings scored 0 while the estimates settle."""
-    level_alpha: float = 0.3
-    """How much of a reading's surprise the level takes in, per interval."""
-    trend_beta: float = 0.05
-    """How much of the level's change the trend takes in."""
-    trend_damping: float = 0.95
-    """Per interval, in (0, 1): a forecast across a gap extrapolates the trend only so far."""
-    spread_tau: float = 100.0
-    """How fast the usual size of a forecast's error is learned."""
-    huber: float = 3.0
-    """Residuals beyond this many spreads move the estimates only this far."""
-    baseline_tau: float = 600.0
-    """The slow baseline that the level is compared with, to find drift and lasting shifts."""
-    drift_warmup: int = 600
-    """Readings before drift is scored, while the usual distance from the baseline settles."""
-    drift_tau: float = 3000.0
-    """How fast the usual distance between level and baseline is learned."""
-    stuck_factor: float = 3.0
-    """A run of equal readings this many times the longest usual run scores 0.5."""
-    stuck_memory_tau: float = 5000.0
-    """Readings over which the longest usual run is forgotten."""
-    min_changes: int = 10
-    """A sensor must have changed value this often before an unchanging one is suspect."""
-    gap_factor: float = 5.0
-    """On regular sampling, a gap this many intervals long scores 0.5."""
-    min_gap_s: float = 1.0
-    """Shorter silences never score: readings stamped on arrival jitter by milliseconds when
-    a broker delivers in bursts or the app is busy, and nobody calls so short a silence a
-    dropout."""
+    warmup: int = 150
+    """Readings scored 0 while the averages and records settle."""
+    fast_tau: float = 10.0
+    """The recent level: an average over about this many readings."""
+    slow_tau: float = 2000.0
+    """The long-run baseline, and how fast the usual distance from it is learnt."""
+    day_bins: int = 144
+    """The daily profile's bins (10 minutes each)."""
+    day_rate: float = 0.05
+    """How much of a reading's difference a bin of the daily profile takes in."""
+    record_half_life: float = 5000.0
+    """How fast a record fades."""
+    record_floor: float = 4.0
+    """The least record of the shift and daily measures, in usual distances."""
+    stuck_floor: float = 10.0
+    """The least record of a run of equal readings."""
+    stuck_factor: float = 4.0
+    """A run of equal readings this many times the record has a ratio of 1."""
+    range_unit: float = 0.1
+    """A reading beyond the range has a ratio of 1, plus 1 for each this fraction of the
+    range it lies beyond."""
+    refractory_half_life: float = 100.0
+    """How fast the memory of a high score fades."""
+    refractory_margin: float = 1.0
+    """A ratio must go this many times beyond the remembered one not to be damped."""
+    refractory_damping: float = 0.5
+    """What the score of a ratio that does not go beyond the remembered one is multiplied
+    by."""
     interval_tau: float = 100.0
-    """Readings over which the usual interval is learned."""
+    """Readings over which the usual interval is learnt."""
+
+
+class _Average:
+    """An exponentially weighted mean and the mean absolute distance of the input from it."""
+
+    __slots__ = ("distance", "mean")
+
+    def __init__(self, start: float) -> None:
+        self.mean = start
+        self.distance = 0.0
 
 
 class AnomalyDetector:
-    """Robust, time-aware scores for one sensor; see `DetectorSettings` for the knobs.
-
-    Four deviations, each in standard deviations, the largest of which is squashed:
-    the reading against a robust Holt forecast (level and trend, Huber-clipped updates)
-    over an EWMA of absolute residuals; the level against a slow baseline over the usual
-    distance between them (drift, lasting shifts); an unchanging value against the
-    longest usual run (a stuck sensor); the time since the last reading against the
-    usual interval (dropouts). Updates decay by elapsed time, so gaps and irregular
-    sampling need no special care, and the usual distances adapt, so slow change and
-    daily cycles stop alarming.
-    """
+    """Record-breaking scores for one sensor (see the module's docstring for the idea and
+    `DetectorSettings` for the knobs)."""
 
     __slots__ = (
         "_baseline",
-        "_changes",
-        "_drift_spread",
-        "_gap_floor",
-        "_interval_weight",
-        "_keep_level",
-        "_keep_longest_run",
+        "_day",
+        "_day_baseline",
+        "_day_fast",
+        "_fast",
+        "_high",
+        "_keep_record",
+        "_keep_refractory",
         "_last_time",
         "_last_value",
-        "_level",
         "_log_interval",
-        "_log_interval_spread",
-        "_longest_run",
+        "_low",
         "_mean_weight",
         "_readings",
-        "_resolution",
+        "_records",
+        "_refractory",
         "_run",
-        "_spread",
-        "_trend",
+        "_run_record",
         "settings",
-        "threshold",
     )
 
     def __init__(self, settings: DetectorSettings | None = None) -> None:
         self.settings = settings = settings or DetectorSettings()
-        self.threshold = settings.threshold
-        self._gap_floor = math.log(settings.gap_factor) / Z_HALF
-        """The least spread of the log intervals: `gap_factor` intervals score 0.5."""
-        self._interval_weight = -math.expm1(-1.0 / settings.interval_tau)
-        self._keep_level = math.log1p(-settings.level_alpha)
-        """The log of the share of the level that one interval keeps."""
-        self._keep_longest_run = math.exp(-1.0 / settings.stuck_memory_tau)
+        self._keep_record = math.log(0.5) / settings.record_half_life
+        self._keep_refractory = math.log(0.5) / settings.refractory_half_life
         self._readings = 0
         self._mean_weight = 1.0
-        """The weight of a running mean: EWMAs are no slower while they have few readings."""
+        """The weight of a running mean: averages are no slower while they have few readings."""
         self._last_time = 0.0
         self._last_value = 0.0
-        self._level = 0.0
-        self._trend = 0.0
-        self._spread = 0.0
-        self._baseline = 0.0
-        self._drift_spread = 0.0
-        self._resolution = math.inf
         self._log_interval = 0.0
-        self._log_interval_spread = 0.0
+        self._low = self._high = 0.0
+        self._fast = _Average(0.0)
+        self._baseline = _Average(0.0)
+        self._day: list[float | None] = [None] * settings.day_bins
+        self._day_fast = _Average(0.0)
+        self._day_baseline = _Average(0.0)
+        self._records = [0.0, 0.0]
+        """The faded records of the shift and daily measures."""
         self._run = 1
-        self._longest_run = 1.0
-        self._changes = 0
-
-    def is_alarm(self, score: float) -> bool:
-        """Whether `score` raises an alarm."""
-        return score >= self.threshold
+        self._run_record = 0.0
+        self._refractory = 0.0
 
     def update(self, timestamp: float, value: float) -> float:
         """The score of `value` read at `timestamp` (seconds); a non-finite value scores 1
         and is otherwise ignored."""
         if not math.isfinite(value):
             return 1.0
-        if not -MAX_MAGNITUDE <= value <= MAX_MAGNITUDE:
-            value = _clip(value)
-        if not -MAX_MAGNITUDE <= timestamp <= MAX_MAGNITUDE:
-            timestamp = _clip(timestamp) if math.isfinite(timestamp) else self._last_time
+        value = _clip(value)
+        timestamp = _clip(timestamp) if math.isfinite(timestamp) else self._last_time
         self._readings += 1
         if self._readings == 1:
             self._start(timestamp, value)
             return 0.0
-        self._mean_weight = 1.0 / (self._readings - 1)
-        elapsed = max(timestamp - self._last_time, 0.0)
-        self._last_time = max(timestamp, self._last_time)
-        gap_z = self._gap_z(elapsed)
-        steps = self._steps(elapsed)
-        learn_spread = value != self._last_value or self._run < self._longest_run
-        value_z = self._forecast(value, steps, learn_spread)
-        drift_z = self._drift(steps)
-        stuck_z = self._stuck(value)
+        self._mean_weight = 1.0 / self._readings
+        steps = self._steps(timestamp)
+        range_ratio = self._beyond_range(value)
+        self._follow(value, steps)
+        shift = self._shift(self._fast, self._baseline, steps)
+        daily = self._daily(timestamp, value, steps)
+        stuck = self._stuck(value, steps)
         if self._readings <= self.settings.warmup:
+            self._records[:] = (0.0, 0.0)
             return 0.0
-        if self._readings <= self.settings.drift_warmup:
-            drift_z = 0.0
-        return squash(max(value_z, drift_z, stuck_z, gap_z))
+        ratio = max(range_ratio, self._against_records(shift, daily, steps), stuck)
+        return self._refract(ratio, steps)
 
     def _start(self, timestamp: float, value: float) -> None:
         self._last_time = timestamp
-        self._last_value = self._level = self._baseline = value
+        self._last_value = self._low = self._high = value
+        for average in (self._fast, self._baseline):
+            average.mean = value
 
     def _weight(self, steps: float, tau: float) -> float:
-        """The EWMA weight for `steps` intervals at time constant `tau`, a running mean
+        """The EWMA weight for `steps` readings at time constant `tau`, a running mean
         while there are fewer readings than `tau`."""
         return max(-math.expm1(-steps / tau), self._mean_weight)
 
-    def _floor(self, level: float) -> float:
-        """The least spread: the readings' resolution (the smallest change seen), and a
-        trace of `level` so that a constant sensor divides by no zero."""
-        return max(
-            0.0 if math.isinf(self._resolution) else self._resolution, 1e-9 * (1.0 + abs(level))
-        )
-
-    def _gap_z(self, elapsed: float) -> float:
-        """How unusual the time since the last reading is; learns the usual interval."""
+    def _steps(self, timestamp: float) -> float:
+        """The time since the last reading in usual intervals; learns the usual interval."""
+        elapsed = timestamp - self._last_time
+        self._last_time = max(timestamp, self._last_time)
         if elapsed <= 0.0:
-            return 0.0
+            return 1.0
         log_elapsed = math.log(max(elapsed, MIN_INTERVAL_S))
         if self._readings == 2:
             self._log_interval = log_elapsed
-            return 0.0
-        spread = max(self._log_interval_spread * NORMAL_MAD_TO_SD, self._gap_floor)
+            return 1.0
         deviation = log_elapsed - self._log_interval
-        clipped = max(-self.settings.huber * spread, min(self.settings.huber * spread, deviation))
-        weight = max(self._interval_weight, self._mean_weight)
-        self._log_interval += weight * clipped
-        self._log_interval_spread += weight * (abs(clipped) - self._log_interval_spread)
-        if elapsed < self.settings.min_gap_s:
+        weight = max(1.0 / self.settings.interval_tau, self._mean_weight)
+        self._log_interval += weight * max(-1.0, min(1.0, deviation))
+        return min(math.exp(deviation), MAX_RATIO)
+
+    def _beyond_range(self, value: float) -> float:
+        """The ratio of `value` beyond every earlier reading: 0 within their range, else 1
+        plus its distance beyond in `range_unit`s of the range."""
+        settings = self.settings
+        low, high = self._low, self._high
+        if value > high:
+            self._high = value
+            beyond = value - high
+        elif value < low:
+            self._low = value
+            beyond = low - value
+        else:
             return 0.0
-        return max(deviation, 0.0) / spread
+        width = high - low
+        if width <= 0.0:
+            return 0.0
+        return 1.0 + beyond / (settings.range_unit * width)
 
-    def _steps(self, elapsed: float) -> float:
-        """`elapsed` in usual intervals."""
-        return min(elapsed / math.exp(self._log_interval), MAX_Z)
+    def _follow(self, value: float, steps: float) -> None:
+        """Moves the recent level towards `value`."""
+        fast = self._fast
+        fast.mean += self._weight(steps, self.settings.fast_tau) * (value - fast.mean)
 
-    def _forecast(self, value: float, steps: float, learn_spread: bool) -> float:
-        """The reading's deviation from the forecast; updates level and trend, and the
-        spread unless told not to (a value repeated beyond the usual run says nothing of
-        the noise)."""
+    def _shift(self, fast: _Average, baseline: _Average, steps: float) -> float:
+        """The recent level's distance from the long-run baseline, in usual distances; then
+        the baseline and the usual distance learn from it."""
+        weight = self._weight(steps, self.settings.slow_tau)
+        difference = fast.mean - baseline.mean
+        distance = abs(difference)
+        usual = max(baseline.distance, 1e-9 * (1.0 + abs(baseline.mean)))
+        baseline.distance += weight * (distance - baseline.distance)
+        baseline.mean += weight * difference
+        return distance / usual
+
+    def _daily(self, timestamp: float, value: float, steps: float) -> float:
+        """The shift of the reading less its time of day's usual value."""
         settings = self.settings
-        damping = settings.trend_damping
-        decay = math.pow(damping, steps)
-        forecast = self._level + self._trend * damping * (1.0 - decay) / (1.0 - damping)
-        residual = value - forecast
-        floor = self._floor(forecast)
-        spread = max(self._spread * math.sqrt(max(steps, 1.0)), floor)
-        limit = settings.huber * spread
-        clipped = max(-limit, min(limit, residual))
-        alpha = max(-math.expm1(steps * self._keep_level), self._mean_weight)
-        self._level = forecast + alpha * clipped
-        self._trend = self._trend * decay + settings.trend_beta * alpha * clipped / max(steps, 1.0)
-        if learn_spread:
-            self._spread += self._weight(steps, settings.spread_tau) * (abs(clipped) - self._spread)
-        return abs(residual) / (spread * NORMAL_MAD_TO_SD)
+        day = self._day
+        slot = int(timestamp % DAY_S / DAY_S * settings.day_bins) % settings.day_bins
+        usual = day[slot]
+        if usual is None:
+            usual = value
+        day[slot] = usual + settings.day_rate * (value - usual)
+        fast = self._day_fast
+        fast.mean += self._weight(steps, settings.fast_tau) * (value - usual - fast.mean)
+        return self._shift(fast, self._day_baseline, steps)
 
-    def _drift(self, steps: float) -> float:
-        """The level's distance from the slow baseline, against the usual distance."""
-        settings = self.settings
-        spread = max(self._drift_spread, self._floor(self._level))
-        limit = settings.huber * spread
-        distance = self._level - self._baseline
-        clipped = max(-limit, min(limit, distance))
-        self._baseline += self._weight(steps, settings.baseline_tau) * clipped
-        self._drift_spread += self._weight(steps, settings.drift_tau) * (
-            abs(clipped) - self._drift_spread
-        )
-        return abs(distance) / (spread * NORMAL_MAD_TO_SD)
-
-    def _stuck(self, value: float) -> float:
-        """How long the value has not changed, against the longest usual run; zero where
-        the noise is too small to change the reading at its resolution."""
-        settings = self.settings
-        self._longest_run *= self._keep_longest_run
+    def _stuck(self, value: float, steps: float) -> float:
+        """The run of equal readings over the longest usual run; 0 for a sensor that has
+        never changed."""
         if value != self._last_value:
-            self._resolution = min(self._resolution, abs(value - self._last_value))
-            if self._run < settings.stuck_factor * self._longest_run:
-                self._longest_run = max(self._longest_run, self._run)
-            self._changes += 1
-            self._run = 1
             self._last_value = value
+            faded = self._run_record * math.exp(self._keep_record * steps)
+            self._run_record = max(faded, self._run)
+            self._run = 1
             return 0.0
         self._run += 1
-        noisy = self._spread * NORMAL_MAD_TO_SD >= 0.5 * self._resolution
-        if self._changes < settings.min_changes or not noisy:
+        if self._run_record == 0.0:
             return 0.0
-        return Z_HALF * self._run / (settings.stuck_factor * max(self._longest_run, 1.0))
+        settings = self.settings
+        return self._run / (settings.stuck_factor * max(self._run_record, settings.stuck_floor))
+
+    def _against_records(self, shift: float, daily: float, steps: float) -> float:
+        """The higher ratio of the shift and daily measures to their records; then updates
+        the records."""
+        records = self._records
+        fade = math.exp(self._keep_record * steps)
+        floor = self.settings.record_floor
+        ratio = 0.0
+        for index, measure in enumerate((shift, daily)):
+            record = records[index]
+            if record > 0.0:
+                ratio = max(ratio, measure / max(record, floor))
+            records[index] = max(record * fade, measure)
+        return ratio
+
+    def _refract(self, ratio: float, steps: float) -> float:
+        """The score of `ratio`, damped unless it goes beyond the recent highest one."""
+        remembered = self._refractory
+        self._refractory = max(remembered * math.exp(self._keep_refractory * steps), ratio)
+        score = record_score(ratio)
+        if ratio <= remembered * self.settings.refractory_margin:
+            return score * self.settings.refractory_damping
+        return score
 
 
 class RollingZScore:
@@ -282,13 +328,9 @@ class RollingZScore:
         "_sum_squares",
         "_values",
         "min_samples",
-        "threshold",
     )
 
-    def __init__(
-        self, window: int = 60, threshold: float = DEFAULT_THRESHOLD, min_samples: int = 10
-    ) -> None:
-        self.threshold = threshold
+    def __init__(self, window: int = 60, min_samples: int = 10) -> None:
         self.min_samples = min_samples
         self._values: deque[float] = deque(maxlen=window)
         self._origin = 0.0
@@ -296,10 +338,6 @@ class RollingZScore:
         self._sum = 0.0
         self._sum_squares = 0.0
         self._since_rebase = 0
-
-    def is_alarm(self, score: float) -> bool:
-        """Whether `score` raises an alarm."""
-        return score >= self.threshold
 
     def update(self, timestamp: float, value: float) -> float:
         """The score of `value` (the time is not used); a non-finite value scores 1."""
