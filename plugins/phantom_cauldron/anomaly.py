@@ -109,6 +109,8 @@ class DetectorSettings:
     """The least record of a run of equal readings."""
     stuck_factor: float = 4.0
     """A run of equal readings this many times the record has a ratio of 1."""
+    range_base: float = 1.0
+    """The ratio of a reading just beyond the range."""
     range_unit: float = 0.1
     """A reading beyond the range has a ratio of 1, plus 1 for each this fraction of the
     range it lies beyond."""
@@ -172,7 +174,7 @@ class AnomalyDetector:
         self._low = self._high = 0.0
         self._fast = _Average(0.0)
         self._baseline = _Average(0.0)
-        self._day: list[float | None] = [None] * settings.day_bins
+        self._day = [math.nan] * settings.day_bins
         self._day_fast = _Average(0.0)
         self._day_baseline = _Average(0.0)
         self._records = [0.0, 0.0]
@@ -216,6 +218,11 @@ class AnomalyDetector:
         while there are fewer readings than `tau`."""
         return max(-math.expm1(-steps / tau), self._mean_weight)
 
+    def _fast_weight(self, steps: float) -> float:
+        """The recent level's weight: one reading's at most, so that after a gap a single
+        reading, noise and all, does not become the level."""
+        return self._weight(min(steps, 1.0), self.settings.fast_tau)
+
     def _steps(self, timestamp: float) -> float:
         """The time since the last reading in usual intervals; learns the usual interval."""
         elapsed = timestamp - self._last_time
@@ -244,15 +251,15 @@ class AnomalyDetector:
             beyond = low - value
         else:
             return 0.0
-        width = high - low
-        if width <= 0.0:
+        unit = settings.range_unit * (high - low)
+        if unit <= 0.0:
             return 0.0
-        return 1.0 + beyond / (settings.range_unit * width)
+        return settings.range_base + min(beyond / unit, MAX_RATIO)
 
     def _follow(self, value: float, steps: float) -> None:
         """Moves the recent level towards `value`."""
         fast = self._fast
-        fast.mean += self._weight(steps, self.settings.fast_tau) * (value - fast.mean)
+        fast.mean += self._fast_weight(steps) * (value - fast.mean)
 
     def _shift(self, fast: _Average, baseline: _Average, steps: float) -> float:
         """The recent level's distance from the long-run baseline, in usual distances; then
@@ -271,11 +278,11 @@ class AnomalyDetector:
         day = self._day
         slot = int(timestamp % DAY_S / DAY_S * settings.day_bins) % settings.day_bins
         usual = day[slot]
-        if usual is None:
+        if math.isnan(usual):
             usual = value
         day[slot] = usual + settings.day_rate * (value - usual)
         fast = self._day_fast
-        fast.mean += self._weight(steps, settings.fast_tau) * (value - usual - fast.mean)
+        fast.mean += self._fast_weight(steps) * (value - usual - fast.mean)
         return self._shift(fast, self._day_baseline, steps)
 
     def _stuck(self, value: float, steps: float) -> float:

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from phantom_cauldron.alarms import AlarmPolicy
 from phantom_cauldron.anomaly import AnomalyDetector
 from phantom_cauldron.scoring import (
     EventCounts,
@@ -71,10 +72,12 @@ def test_counts_add_up_over_series() -> None:
     assert total.recall == pytest.approx(5 / 12)
 
 
-def test_an_alarm_holds_until_the_score_falls_below_the_clear_fraction() -> None:
+def test_an_alarm_holds_until_the_score_falls_below_the_clear_level() -> None:
     scores = np.array([0.1, 0.85, 0.7, 0.5, 0.4, 0.9, 0.2])
-    assert alarmed(scores, 0.8, 0.6).tolist() == [False, True, True, True, False, True, False]
-    assert alarmed(scores, 0.8, 1.0).tolist() == [False, True, False, False, False, True, False]
+    hysteresis = AlarmPolicy(0.8, 0.48)
+    assert alarmed(scores, hysteresis).tolist() == [False, True, True, True, False, True, False]
+    plain = AlarmPolicy(0.8, 0.8)
+    assert alarmed(scores, plain).tolist() == [False, True, False, False, False, True, False]
 
 
 def test_evaluate_skips_missing_readings_and_joins_an_alarm_across_them() -> None:
@@ -82,8 +85,8 @@ def test_evaluate_skips_missing_readings_and_joins_an_alarm_across_them() -> Non
     scores = np.full(len(TIMES), 0.1)
     scores[60:70] = 0.9
     scores[64:66] = math.nan
-    assert evaluate(scores, TIMES, [], 0.8) == EventCounts(0, 0, 1)
-    assert evaluate(scores, TIMES, [(60, 62)], 0.8) == EventCounts(1, 0, 1)
+    assert evaluate(scores, TIMES, [], AlarmPolicy()) == EventCounts(0, 0, 1)
+    assert evaluate(scores, TIMES, [(60, 62)], AlarmPolicy()) == EventCounts(1, 0, 1)
 
 
 def test_detector_scores_leaves_missing_readings_unscored() -> None:

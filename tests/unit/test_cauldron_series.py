@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from phantom_cauldron.alarms import AlarmPolicy
 from phantom_cauldron.readings import SensorReading
 from phantom_cauldron.series import (
     BLOCK,
@@ -189,17 +190,17 @@ def test_fast_sensors_are_not_stale_before_the_floor() -> None:
     assert rule.deadline(series) == pytest.approx(0.99 + 3.0)
 
 
-def test_anomalous_readings_become_markers_up_to_a_bound() -> None:
-    store = SeriesStore(anomaly_threshold=0.8, marker_capacity=3)
-    scores = [0.1, 0.85, None, 0.2, 0.9, 0.99, 0.95, 0.79]
+def test_readings_in_alarm_become_markers_up_to_a_bound() -> None:
+    store = SeriesStore(alarm_policy=AlarmPolicy(0.8, 0.48), marker_capacity=3)
+    scores = [0.1, 0.85, 0.2, 0.9, 0.99, 0.95, 0.5, 0.3]
     for second, score in enumerate(scores):
         store.add(reading(float(second), float(second), score=score))
     series = store.get("temperature", "cauldron-core/DS18B20-1")
     assert series is not None
 
     kept = [(marker.timestamp, marker.score) for marker in series.markers]
-    assert kept == [(4.0, 0.9), (5.0, 0.99), (6.0, 0.95)]
-    assert series.marked == 4
+    assert kept == [(4.0, 0.99), (5.0, 0.95), (6.0, 0.5)]
+    assert series.marked == 5
 
 
 def test_clear_forgets_every_series() -> None:
