@@ -30,26 +30,19 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import math
 import statistics
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
 from time import perf_counter
 
 import numpy as np
 from report import format_table
 
-from phantom_cauldron.anomaly import (
-    DEFAULT_THRESHOLD,
-    AnomalyDetector,
-    Detector,
-    DetectorSettings,
-    RollingZScore,
-)
+from phantom_cauldron.alarms import DEFAULT_THRESHOLD, AlarmPolicy
+from phantom_cauldron.anomaly import AnomalyDetector, Detector, RollingZScore
 from phantom_cauldron.scoring import EventCounts, Floats, detector_scores, evaluate
 from phantom_cauldron.simulator.faults import KINDS, Fault, random_faults
 from phantom_cauldron.simulator.model import CauldronSimulator, record
@@ -68,11 +61,8 @@ DETECTOR = "AnomalyDetector"
 BASELINE = "RollingZScore"
 DETECTORS: dict[str, Callable[[], Detector]] = {
     DETECTOR: AnomalyDetector,
-    f"{DETECTOR}, gaps unscored": partial(AnomalyDetector, DetectorSettings(gap_factor=math.inf)),
     BASELINE: RollingZScore,
 }
-"""The detector, the same with no score for a long silence (NAB does not label its data's
-gaps), and the baseline."""
 
 
 @dataclass(frozen=True)
@@ -128,7 +118,9 @@ def counts(
     """The events of all series together."""
     total = EventCounts()
     for item, item_scores in zip(series, scores, strict=True):
-        total += evaluate(item_scores, item.times, item.windows, threshold, tolerance)
+        total += evaluate(
+            item_scores, item.times, item.windows, AlarmPolicy.at(threshold), tolerance
+        )
     return total
 
 
@@ -194,11 +186,7 @@ def recall_by_kind(series: list[Series], scores: dict[str, list[Floats]]) -> str
                     if fault.kind == kind:
                         window = [(fault.start, fault.end)]
                         result = evaluate(
-                            item_scores,
-                            item.times,
-                            window,
-                            DEFAULT_THRESHOLD,
-                            SIMULATOR_TOLERANCE_S,
+                            item_scores, item.times, window, AlarmPolicy(), SIMULATOR_TOLERANCE_S
                         )
                         found += result.found
                         total += 1
