@@ -98,9 +98,9 @@ class RetainedMessages:
 
     It is the hub's subscriber of every connection's messages and hands each on to its own
     subscribers, after keeping it if it is retained or on a topic already kept: a broker
-    speaking MQTT 3.1.1 clears the retained flag on what it forwards to a subscription that
-    exists already, so such a message stands for the broker's newer copy (and an empty one
-    for its removal). Keeping, handing on and subscribing all happen on the hub's thread, so
+    clears the retained flag on what it forwards to a subscription that exists already
+    (MQTT 3.1.1 always, MQTT 5 unless asked to keep it), so such a message stands for the
+    broker's newer copy (and an empty one for its removal). Keeping, handing on and subscribing all happen on the hub's thread, so
     a subscriber gets each message once, from the kept ones or from the live stream.
     """
 
