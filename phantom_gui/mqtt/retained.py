@@ -53,42 +53,41 @@ class RetainedTopics:
     def __init__(self, max_topics: int = MAX_TOPICS, max_bytes: int = MAX_BYTES) -> None:
         self._max_topics = max_topics
         self._max_bytes = max_bytes
-        self._messages: dict[str, MqttMessage] = {}
+        self.by_topic: dict[str, MqttMessage] = {}
+        """The message kept of each topic, in the order the topics first arrived (read it,
+        change it with `keep`)."""
         self._bytes = 0
-        self._dropped = 0
-
-    def __contains__(self, topic: str) -> bool:
-        return topic in self._messages
+        self.dropped = 0
 
     @property
     def stats(self) -> RetainedStats:
         """How many topics and bytes are kept, and how many messages were dropped."""
-        return RetainedStats(len(self._messages), self._bytes, self._dropped)
+        return RetainedStats(len(self.by_topic), self._bytes, self.dropped)
 
     def messages(self) -> tuple[MqttMessage, ...]:
         """The messages kept, in the order their topics first arrived."""
-        return tuple(self._messages.values())
+        return tuple(self.by_topic.values())
 
     def keep(self, message: MqttMessage) -> bool:
         """Keep `message` as its topic's copy; False if a cap dropped it."""
         topic, payload = message.topic, message.payload
-        old = self._messages.get(topic)
+        old = self.by_topic.get(topic)
         freed = 0 if old is None else len(topic) + len(old.payload)
         if not payload:
             self._forget(topic, freed)
             return True
         size = len(topic) + len(payload)
-        crowded = old is None and len(self._messages) >= self._max_topics
+        crowded = old is None and len(self.by_topic) >= self._max_topics
         if crowded or self._bytes - freed + size > self._max_bytes:
             self._forget(topic, freed)
-            self._dropped += 1
+            self.dropped += 1
             return False
-        self._messages[topic] = message
+        self.by_topic[topic] = message
         self._bytes += size - freed
         return True
 
     def _forget(self, topic: str, size: int) -> None:
-        if self._messages.pop(topic, None) is not None:
+        if self.by_topic.pop(topic, None) is not None:
             self._bytes -= size
 
 
@@ -100,8 +99,9 @@ class RetainedMessages:
     subscribers, after keeping it if it is retained or on a topic already kept: a broker
     clears the retained flag on what it forwards to a subscription that exists already
     (MQTT 3.1.1 always, MQTT 5 unless asked to keep it), so such a message stands for the
-    broker's newer copy (and an empty one for its removal). Keeping, handing on and subscribing all happen on the hub's thread, so
-    a subscriber gets each message once, from the kept ones or from the live stream.
+    broker's newer copy (and an empty one for its removal). Keeping, handing on and
+    subscribing all happen on the hub's thread, so a subscriber gets each message once,
+    from the kept ones or from the live stream.
     """
 
     def __init__(
@@ -155,26 +155,37 @@ class RetainedMessages:
         message = event.data
         if type(message) is not MqttMessage:
             return  # a replayed event carries a plain dict
-        kept = self._kept.get(message.connection)
-        if message.retained or (kept is not None and message.topic in kept):
-            if kept is None:
-                kept = self._kept[message.connection] = RetainedTopics(
-                    self._max_topics, self._max_bytes
-                )
-            if not kept.keep(message) and kept.stats.dropped == 1:
-                log.warning(
-                    "MQTT connection %s: more retained messages than the %s topics or %s bytes "
-                    "kept for later subscribers; the rest are not kept",
-                    message.connection,
-                    f"{self._max_topics:,}",
-                    f"{self._max_bytes:,}",
-                )
-        failure = _deliver(message, self._everything)
-        listeners = self._by_connection.get(message.connection)
-        if listeners:
-            failure = _deliver(message, listeners) or failure
+        connection = message.connection
+        kept = self._kept.get(connection)
+        if message.retained or (kept is not None and message.topic in kept.by_topic):
+            self._keep(message, kept)
+        observers = self._everything
+        if self._by_connection:
+            observers += self._by_connection.get(connection, ())
+        failure = None
+        for observer in observers:
+            try:
+                observer.on_next(message)
+            except Exception as exc:
+                if failure is not None:
+                    log.error("a subscriber of MQTT messages failed", exc_info=exc)
+                failure = failure or exc
         if failure is not None:
             raise failure  # the hub reports it as this event's failed subscriber
+
+    def _keep(self, message: MqttMessage, kept: RetainedTopics | None) -> None:
+        if kept is None:
+            kept = self._kept[message.connection] = RetainedTopics(
+                self._max_topics, self._max_bytes
+            )
+        if not kept.keep(message) and kept.dropped == 1:
+            log.warning(
+                "MQTT connection %s: more retained messages than the %s topics or %s bytes "
+                "kept for later subscribers; the rest are not kept",
+                message.connection,
+                f"{self._max_topics:,}",
+                f"{self._max_bytes:,}",
+            )
 
     def _failed(self, error: Exception) -> None:
         for observer in self._all_observers():
@@ -212,19 +223,6 @@ class RetainedMessages:
             self._by_connection[connection] = remaining
         else:
             self._by_connection.pop(connection, None)
-
-
-def _deliver(message: MqttMessage, observers: tuple[_Observer, ...]) -> Exception | None:
-    """Hand `message` to every observer; return the first failure (the others are logged)."""
-    failure = None
-    for observer in observers:
-        try:
-            observer.on_next(message)
-        except Exception as exc:
-            if failure is not None:
-                log.error("a subscriber of MQTT messages failed", exc_info=exc)
-            failure = failure or exc
-    return failure
 
 
 def _without(observers: tuple[_Observer, ...], observer: _Observer) -> tuple[_Observer, ...]:
