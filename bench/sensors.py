@@ -72,6 +72,7 @@ from phantom_gui.mqtt.embedded import LOOPBACK, MosquittoProcess, find_mosquitto
 from phantom_gui.mqtt.embedded import general_settings as broker_settings
 from phantom_gui.mqtt.messages import MqttMessage
 from phantom_gui.mqtt.network_process import ProcessConnection
+from phantom_gui.mqtt.retained import RetainedMessages
 
 PUBLISHER = Path(__file__).with_name("mqtt_publisher.py")
 TOPICS = "tele/#"
@@ -134,7 +135,7 @@ class Pipeline:
             TopicTree(),
             record_interval=10.0,
         )
-        self.hub.on("mqtt/+/message").subscribe(self.ingest.on_message)
+        RetainedMessages(self.hub).messages().subscribe(self.ingest.on_message)
         config = ConnectionConfig(
             id="bench",
             name="bench",

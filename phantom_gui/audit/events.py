@@ -32,6 +32,9 @@ class EventType(StrEnum):
     SENSOR_READING = "sensor_reading"
     ANOMALY = "anomaly"
     GENERATION = "generation"
+    MQTT_CONNECTION = "mqtt_connection"
+    """A broker connection's state or a subscription's outcome (``hub_event`` in logs
+    written before it had a type of its own)."""
 
     @classmethod
     def parse(cls, value: EventType | str) -> EventType:

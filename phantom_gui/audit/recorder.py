@@ -36,6 +36,8 @@ TOPIC_TYPES: tuple[tuple[str, EventType], ...] = (
     ("security/#", EventType.SECURITY),
     ("plugin/+/state", EventType.PLUGIN_LIFECYCLE),
     ("plugin/+/haunt", EventType.HAUNT),
+    ("mqtt/+/state", EventType.MQTT_CONNECTION),
+    ("mqtt/+/subscription", EventType.MQTT_CONNECTION),
     ("app/#", EventType.APP_LIFECYCLE),
     ("+/anomaly/#", EventType.ANOMALY),
     ("+/sensor/#", EventType.SENSOR_READING),

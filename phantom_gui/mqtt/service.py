@@ -6,7 +6,7 @@ import asyncio
 import logging
 from dataclasses import replace
 
-from reactivex import abc
+from reactivex import Observable, abc
 
 from phantom_gui.audit.service import AuditService
 from phantom_gui.core.events import SpectralEvent
@@ -14,14 +14,23 @@ from phantom_gui.core.hub import EventHub
 from phantom_gui.core.settings import Settings
 from phantom_gui.mqtt.check import ConnectionCheck, check_connection
 from phantom_gui.mqtt.config import ConnectionConfig
+from phantom_gui.mqtt.messages import MqttMessage
 from phantom_gui.mqtt.network_process import ProcessConnection
 from phantom_gui.mqtt.profiles import ConnectionStore, PasswordStorage
+from phantom_gui.mqtt.retained import (
+    EVERY_CONNECTION,
+    MAX_BYTES,
+    MAX_TOPICS,
+    RetainedMessages,
+    RetainedStats,
+)
 from phantom_gui.mqtt.states import (
     CONNECTIONS_KEY,
     STATE_PATTERN,
     SUBSCRIPTION_PATTERN,
     ConnectionState,
     MqttConnections,
+    Status,
 )
 
 log = logging.getLogger("phantom.mqtt")
@@ -38,7 +47,10 @@ class MqttService:
     that wait for the network (`stop`, `save`, `remove`, `disconnect`, `test`) are
     coroutines that do the waiting on a worker thread. The state of every connection, as
     one `MqttConnections`, is kept in the hub's blackboard under `CONNECTIONS_KEY`: views
-    `select` it.
+    `select` it, plugins follow `states()`. `messages()` hands a new subscriber the
+    broker's retained messages received so far before the live ones, so nothing retained
+    is lost to a consumer that starts late; `max_retained_topics` and
+    `max_retained_bytes` bound what is kept per connection.
     """
 
     def __init__(
@@ -48,8 +60,13 @@ class MqttService:
         *,
         audit: AuditService | None = None,
         keyring_available: bool | None = None,
+        max_retained_topics: int = MAX_TOPICS,
+        max_retained_bytes: int = MAX_BYTES,
     ) -> None:
         self._hub = hub
+        self._retained = RetainedMessages(
+            hub, max_topics=max_retained_topics, max_bytes=max_retained_bytes
+        )
         self._audit = audit
         self.store = ConnectionStore(settings, keyring_available=keyring_available)
         """The saved profiles, and where passwords go."""
@@ -95,6 +112,21 @@ class MqttService:
         """The settings of connection `connection_id` (`KeyError` if there is none)."""
         return self._connections[connection_id].config
 
+    def states(self) -> Observable[MqttConnections]:
+        """The state of every connection now, then each change (a plugin's view of
+        `CONNECTIONS_KEY`)."""
+        return self._hub.select(CONNECTIONS_KEY)
+
+    def messages(self, connection: str = EVERY_CONNECTION) -> Observable[MqttMessage]:
+        """The messages `connection` receives (``+``: every connection): first the last
+        retained message of each topic received so far, then each message as it arrives,
+        every one once. Subscribe on the hub's thread."""
+        return self._retained.messages(connection)
+
+    def retained(self, connection_id: str) -> RetainedStats:
+        """What connection `connection_id` keeps of its broker's retained messages."""
+        return self._retained.stats(connection_id)
+
     def _show_connections(self) -> None:
         """Put the state of every connection on the blackboard."""
         self._hub.set_state(
@@ -111,6 +143,8 @@ class MqttService:
         new = event.data
         if not isinstance(new, ConnectionState) or new.connection not in self._connections:
             return
+        if new.status is Status.CONNECTED:
+            self._retained.forget(new.connection)  # the broker sends them anew on subscribing
         current = self.connections
         states = tuple(new if old.connection == new.connection else old for old in current.states)
         self._hub.set_state(CONNECTIONS_KEY, replace(current, states=states))
@@ -137,6 +171,7 @@ class MqttService:
             recording.dispose()
         self._recording = []
         self._following.dispose()
+        self._retained.dispose()
 
     def connect(self, connection_id: str) -> None:
         """(Re)start connecting `connection_id`, e.g. after it failed or was disconnected."""
@@ -208,5 +243,6 @@ class MqttService:
             self.store.remove(connection_id)
         connection = self._connections.pop(connection_id)
         self._session_ids.discard(connection_id)
+        self._retained.forget(connection_id)
         self._show_connections()
         await self._disconnect(connection)

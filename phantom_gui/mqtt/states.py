@@ -103,6 +103,20 @@ class StatusSummary:
     text: str
     detail: str
     alarming: bool
+    focus: str | None = None
+    """The connection to show when the user asks for more: the first in trouble, else the
+    first; None when there is none."""
+
+
+@dataclass(frozen=True)
+class Trouble:
+    """The connections that failed or are reconnecting: a few words, then one line each
+    with the reason."""
+
+    text: str
+    detail: str
+    connection: str
+    """The first of them."""
 
 
 _ORDER = (Status.FAILED, Status.RECONNECTING, Status.CONNECTING, Status.DISCONNECTED)
@@ -131,15 +145,38 @@ class MqttConnections:
         if not self.states:
             return StatusSummary("MQTT: no connection", "No MQTT connection is configured", False)
         counts = Counter(state.status for state in self.states)
-        parts = [f"{counts[status]} {_word(status)}" for status in _ORDER if counts[status]]
+        parts = [self._count(status, counts[status]) for status in _ORDER if counts[status]]
         if counts[Status.CONNECTED]:
             parts.append(f"{counts[Status.CONNECTED]} connected")
-        detail = "\n".join(
-            f"{state.name} ({state.broker}): {state.message}" for state in self.states
-        )
-        alarming = any(state.troubled for state in self.states)
-        return StatusSummary(f"MQTT: {' · '.join(parts)}", detail, alarming)
+        detail = "\n".join(_line(state) for state in self.states)
+        trouble = self.trouble()
+        focus = trouble.connection if trouble is not None else self.states[0].connection
+        return StatusSummary(f"MQTT: {' · '.join(parts)}", detail, trouble is not None, focus)
+
+    def _count(self, status: Status, count: int) -> str:
+        """``2 connecting…``; a connection in trouble alone in its state by name."""
+        if count == 1 and status in _TROUBLE:
+            [state] = (state for state in self.states if state.status is status)
+            return f"{state.name} {_word(status)}"
+        return f"{count} {_word(status)}"
+
+    def trouble(self) -> Trouble | None:
+        """The connections that failed or are reconnecting; None when there are none."""
+        troubled = [state for state in self.states if state.troubled]
+        if not troubled:
+            return None
+        first = troubled[0]
+        if len(troubled) == 1:
+            text = f"{first.name} ({first.broker}) is not connected: {_word(first.status)}"
+        else:
+            names = ", ".join(state.name for state in troubled)
+            text = f"{len(troubled)} MQTT connections are not connected: {names}"
+        return Trouble(text, "\n".join(_line(state) for state in troubled), first.connection)
 
 
 def _word(status: Status) -> str:
     return f"{status}…" if status in (Status.RECONNECTING, Status.CONNECTING) else str(status)
+
+
+def _line(state: ConnectionState) -> str:
+    return f"{state.name} ({state.broker}): {state.message}"

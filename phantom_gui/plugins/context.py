@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Hashable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from reactivex import Observable, abc
 from reactivex.disposable import CompositeDisposable, Disposable
@@ -17,6 +17,8 @@ from phantom_gui.core.ownership import owned_observable
 from phantom_gui.core.settings import M, Settings, SettingsModel
 from phantom_gui.core.topics import validate_pattern, validate_topic
 from phantom_gui.plugins.permissions import PermissionSet
+
+T = TypeVar("T")
 
 SECURITY_TOPIC = "security/banishment"
 """Where every refused plugin action is published."""
@@ -88,10 +90,7 @@ class ScopedHub:
         validate_pattern(pattern)
         if not self._permissions.may_subscribe(pattern):
             raise self._banisher.refuse("subscribe to", pattern, f"hub:subscribe:{pattern}")
-        source = self._hub.on(pattern)
-        return owned_observable(
-            self._owner, lambda observer, scheduler: source.subscribe(observer, scheduler=scheduler)
-        )
+        return owned(self._owner, self._hub.on(pattern))
 
     def get_state(self, key: Hashable, default: Any = None) -> Any:
         """Read the shared blackboard."""
@@ -184,6 +183,11 @@ class PluginContext:
             raise ManifestationError("this app keeps no audit log", source=self.plugin_id)
         return audit.open_run(kind, name, source=self.plugin_id, **info)
 
+    def owned(self, source: Observable[T]) -> Observable[T]:
+        """`source` (a service's stream, say), its subscriptions ending at the plugin's
+        teardown at the latest, like those made on `hub`."""
+        return owned(self._disposables, source)
+
     def record(self, pattern: str) -> None:
         """Keep this plugin's events matching `pattern` in the audit log until teardown."""
         validate_pattern(pattern)
@@ -202,3 +206,10 @@ class PluginContext:
     def dispose(self) -> None:
         """Dispose everything the plugin registered; called by the plugin manager."""
         self._disposables.dispose()
+
+
+def owned(owner: CompositeDisposable, source: Observable[T]) -> Observable[T]:
+    """`source`, each of its subscriptions also held by `owner`."""
+    return owned_observable(
+        owner, lambda observer, scheduler: source.subscribe(observer, scheduler=scheduler)
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QDialog,
@@ -29,6 +29,8 @@ from phantom_gui.qt.tasks import TaskRunner
 from phantom_gui.qt.theme import ASH, BLOOD, ECTOPLASM
 
 CONNECTION_ID_ROLE = Qt.ItemDataRole.UserRole
+RETAINED_INTERVAL_MS = 1000
+"""How often the window shows again what the selected connection keeps of retained messages."""
 STATE_COLOURS = {Status.CONNECTED: ECTOPLASM, Status.FAILED: BLOOD, Status.RECONNECTING: BLOOD}
 OUTCOME_STYLE = (
     f"QLabel {{ color: {ASH}; }} "
@@ -85,6 +87,8 @@ class MqttConnectionsDialog(QDialog):
         left_layout.addLayout(list_buttons)
 
         self.state = QLabel(wordWrap=True, objectName="mqttState")
+        self.retained = QLabel(wordWrap=True, objectName="mqttRetained")
+        self.retained.setStyleSheet(f"QLabel {{ color: {ASH}; }}")
         self.form = ConnectionForm(service.store)
         self.result = QLabel(wordWrap=True, objectName="mqttResult")
         for label in (self.state, self.result):
@@ -104,6 +108,7 @@ class MqttConnectionsDialog(QDialog):
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
         right_layout.addWidget(self.state)
+        right_layout.addWidget(self.retained)
         right_layout.addWidget(self.form, 1)
         right_layout.addLayout(form_buttons)
 
@@ -117,6 +122,9 @@ class MqttConnectionsDialog(QDialog):
         self.subscriptions = Subscriptions(self)
         self.subscriptions.bind(hub.select(CONNECTIONS_KEY), self._connections_changed)
         self.refresh()
+        self.retained_clock = QTimer(self, interval=RETAINED_INTERVAL_MS)
+        self.retained_clock.timeout.connect(self._show_retained)
+        self.retained_clock.start()
 
     # -- the list -------------------------------------------------------------------------
 
@@ -141,6 +149,12 @@ class MqttConnectionsDialog(QDialog):
             self.connection_list.setCurrentRow(0)
         else:
             self.new_connection()
+
+    def select(self, connection_id: str) -> None:
+        """Select connection `connection_id` in the list and show it (nothing if there is
+        none)."""
+        if connection_id in self._connections.ids:
+            self.refresh(select=connection_id)
 
     def selected_id(self) -> str | None:
         """The id of the connection selected in the list."""
@@ -182,11 +196,19 @@ class MqttConnectionsDialog(QDialog):
     def _show_state(self) -> None:
         selected = self.selected_id()
         state = None if selected is None else self._connections.get(selected)
+        self._show_retained()
         if state is None:
             _show_outcome(self.state, None, "Not saved yet")
             return
         good = True if state.status is Status.CONNECTED else (False if state.troubled else None)
         _show_outcome(self.state, good, state.message)
+
+    def _show_retained(self) -> None:
+        selected = self.selected_id()
+        if selected is None or not self._service.has(selected):
+            self.retained.setText("")
+            return
+        self.retained.setText(self._service.retained(selected).sentence())
 
     def _enable_actions(self) -> None:
         selected = self.selected_id()

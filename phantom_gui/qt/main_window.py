@@ -81,6 +81,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(EmptyRealm())
         self.hub_status = HubStatusBar(services.hub, loop_scheduler(loop))
         self.hub_status.dead_letters_requested.connect(self.show_dead_letters)
+        self.hub_status.connection_requested.connect(self.show_mqtt_connection)
         self.setStatusBar(self.hub_status)
         self.notifications = NotificationArea(self)
         self.tasks = TaskRunner(loop, self._task_failed)
@@ -208,6 +209,13 @@ class MainWindow(QMainWindow):
             )
         self.mqtt_dialog.show()
         self.mqtt_dialog.raise_()
+
+    def show_mqtt_connection(self, connection_id: str) -> None:
+        """Open (or raise) the MQTT connections window on connection `connection_id` (as
+        it opens when the id is empty)."""
+        self.show_mqtt_connections()
+        if connection_id and self.mqtt_dialog is not None:
+            self.mqtt_dialog.select(connection_id)
 
     def _docks_changed(self) -> None:
         """The quiet-realm hint only shows while no panel is open."""

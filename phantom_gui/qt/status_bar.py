@@ -3,7 +3,7 @@ MQTT connections."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QPushButton, QStatusBar, QWidget
 from reactivex import abc
 
@@ -12,10 +12,12 @@ from phantom_gui.core.hub import EventHub
 from phantom_gui.core.scheduling import rate_per_second
 from phantom_gui.mqtt.states import CONNECTIONS_KEY, MqttConnections
 from phantom_gui.qt.bindings import Subscriptions
-from phantom_gui.qt.theme import ASH, BLOOD
+from phantom_gui.qt.theme import ASH, BLOOD, BONE
 
-MQTT_LABEL_STYLE = (
-    f'QLabel {{ color: {ASH}; }} QLabel[alarming="true"] {{ color: {BLOOD}; font-weight: bold; }}'
+MQTT_BUTTON_STYLE = (
+    f"QPushButton {{ border: none; background: transparent; color: {ASH}; padding: 0 8px; }} "
+    f"QPushButton:hover {{ color: {BONE}; }} "
+    f'QPushButton[alarming="true"] {{ color: {BLOOD}; font-weight: bold; }}'
 )
 
 
@@ -23,6 +25,9 @@ class HubStatusBar(QStatusBar):
     """Shows the hub's events per second, its dead letters, the audit log and MQTT."""
 
     dead_letters_requested = Signal()
+    connection_requested = Signal(str)
+    """The MQTT label was clicked: the connection to show (the first in trouble, else the
+    first; empty when there is none)."""
 
     def __init__(
         self,
@@ -32,8 +37,12 @@ class HubStatusBar(QStatusBar):
     ) -> None:
         super().__init__(parent)
         self._hub = hub
-        self.mqtt_label = QLabel(objectName="mqttStatus")
-        self.mqtt_label.setStyleSheet(MQTT_LABEL_STYLE)
+        self.mqtt_button = QPushButton(objectName="mqttStatus")
+        self.mqtt_button.setFlat(True)
+        self.mqtt_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.mqtt_button.setStyleSheet(MQTT_BUTTON_STYLE)
+        self.mqtt_button.clicked.connect(self._request_connection)
+        self._focus = ""
         self.audit_label = QLabel("audit: —", objectName="auditStatus")
         self.rate_label = QLabel("hub: — events/s", objectName="hubRate")
         self.rate_label.setToolTip("Events published on the hub in the last second")
@@ -43,7 +52,7 @@ class HubStatusBar(QStatusBar):
             "Events no one handled and subscribers that failed; click to inspect"
         )
         self.dead_letter_button.clicked.connect(self.dead_letters_requested)
-        self.addPermanentWidget(self.mqtt_label)
+        self.addPermanentWidget(self.mqtt_button)
         self.addPermanentWidget(self.audit_label)
         self.addPermanentWidget(self.dead_letter_button)
         self.addPermanentWidget(self.rate_label)
@@ -65,9 +74,13 @@ class HubStatusBar(QStatusBar):
         if not isinstance(connections, MqttConnections):
             return
         summary = connections.summary()
-        self.mqtt_label.setText(summary.text)
-        self.mqtt_label.setToolTip(summary.detail)
-        _set_alarm(self.mqtt_label, summary.alarming)
+        self._focus = summary.focus or ""
+        self.mqtt_button.setText(summary.text)
+        self.mqtt_button.setToolTip(f"{summary.detail}\n\nClick to open the MQTT connections")
+        _set_alarm(self.mqtt_button, summary.alarming)
+
+    def _request_connection(self) -> None:
+        self.connection_requested.emit(self._focus)
 
     def _show_audit(self, status: object) -> None:
         if not isinstance(status, AuditStatus):

@@ -16,7 +16,6 @@ from phantom_cauldron.readings import SensorReading
 from phantom_cauldron.sampling import ReadingSampler
 from phantom_cauldron.series import SeriesStore
 from phantom_cauldron.topics import TopicTree
-from phantom_gui.core.events import SpectralEvent
 from phantom_gui.mqtt.messages import MqttMessage
 
 READING_TOPIC = "cauldron/reading/{series}"
@@ -74,9 +73,8 @@ class Ingest:
         self.readings = 0
         self._problems_reported: dict[tuple[str, str], float] = {}
 
-    def on_message(self, event: SpectralEvent) -> None:
-        """Take one `MqttMessage` from the hub."""
-        message: MqttMessage = event.data
+    def on_message(self, message: MqttMessage) -> None:
+        """Take one message a broker sent."""
         self.topics.record(message)
         problems = self.parser.problems
         refused = problems.total

@@ -16,24 +16,25 @@ from phantom_cauldron.simulation import Simulation
 from phantom_cauldron.topics import TopicTree
 from phantom_gui.core.events import SpectralEvent
 from phantom_gui.mqtt.embedded import MosquittoNotFound
-from phantom_gui.mqtt.messages import message_topic
+from phantom_gui.mqtt.service import MqttService
 from phantom_gui.plugins.context import PluginContext
-
-ALL_CONNECTIONS = message_topic("+")
 
 
 class Cauldron:
     """Cauldron: parse what the brokers send, score it, chart it, raise the alarms."""
 
     context: PluginContext
+    mqtt: MqttService
     ingest: Ingest
     simulation: Simulation | None = None
     no_simulation: str | None = None
     """Why there is no simulated cauldron although no broker is configured."""
 
     async def init(self, context: PluginContext) -> None:
-        """Listen to every connection; start the simulated cauldron when there is none."""
+        """Listen to every connection, starting with the retained messages they received
+        before; start the simulated cauldron when there is no connection."""
         self.context = context
+        mqtt = self.mqtt = context.service("mqtt")
         settings = context.settings.load(CauldronSettings)
         self.ingest = Ingest(
             context.hub.publish,
@@ -44,8 +45,7 @@ class Cauldron:
             record_interval=settings.record_interval_s,
         )
         self.ingest.topics.restore_choices(settings.charted)
-        context.hub.on(ALL_CONNECTIONS).subscribe(self.ingest.on_message)
-        mqtt = context.service("mqtt")
+        context.owned(mqtt.messages()).subscribe(self.ingest.on_message)
         if not mqtt.has_broker:
             try:
                 self.simulation = await Simulation.start(
@@ -84,6 +84,7 @@ class Cauldron:
             self.ingest.store, self.ingest.topics, self.problem_counts, parent=parent
         )
         panel.set_source(self.source)
+        panel.follow_connections(self.context.owned(self.mqtt.states()))
         return panel
 
     def snapshot(self) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QComboBox
+from PySide6.QtWidgets import QComboBox, QWidget
 
 from phantom_gui.core.settings import Settings
 from phantom_gui.mqtt.embedded import free_port
@@ -48,7 +48,7 @@ def test_the_menu_opens_one_window_that_starts_a_new_connection(make_main_window
     assert dialog.form.name.text() == "New broker" and dialog.form.host.text() == "localhost"
     assert dialog.form.subscriptions.values() == [{"pattern": "#", "qos": 1}]
     assert not dialog.remove_button.isEnabled() and not dialog.disconnect_button.isEnabled()
-    assert window.hub_status.mqtt_label.text() == "MQTT: no connection"
+    assert window.hub_status.mqtt_button.text() == "MQTT: no connection"
 
 
 def test_every_field_round_trips_through_the_settings_file(
@@ -181,7 +181,7 @@ def test_the_list_and_the_status_bar_follow_the_connection_state(
 ) -> None:
     broker = make_mosquitto()
     window = make_main_window()
-    label = window.hub_status.mqtt_label
+    label = window.hub_status.mqtt_button
     dialog = _open_dialog(window)
     _fill(dialog, broker)
 
@@ -198,7 +198,7 @@ def test_the_list_and_the_status_bar_follow_the_connection_state(
         assert dialog.disconnect_button.isEnabled() and not dialog.connect_button.isEnabled()
 
         broker.kill()
-        await until(lambda: label.text() == "MQTT: 1 reconnecting…")
+        await until(lambda: label.text() == "MQTT: Garden sensors reconnecting…")
         assert label.property("alarming") == "true"
         assert listed().startswith("Garden sensors\nreconnecting in ")
         assert dialog.state.property("outcome") == "failed"
@@ -221,3 +221,62 @@ def test_the_list_and_the_status_bar_follow_the_connection_state(
     run_on_loop(scenario(), timeout=60)
     assert dialog.connection_list.count() == 0
     assert _saved_entries(window) == []
+
+
+def test_a_stopped_broker_is_named_in_the_status_bar_and_the_cauldron_and_a_click_opens_it(
+    make_main_window,
+    run_on_loop,
+    qtbot,
+    make_mosquitto: Callable[..., MosquittoBroker],
+    tmp_path: Path,
+) -> None:
+    garden, shed = make_mosquitto(), make_mosquitto()
+    window = make_main_window()
+    mqtt = window._services.mqtt
+    mqtt.add_session(garden.config(id="garden", name="Garden sensors"))
+    mqtt.add_session(shed.config(id="shed", name="Shed sensors"))
+    button = window.hub_status.mqtt_button
+    window.plugin_docks.toggle("phantom_cauldron")
+    qtbot.waitUntil(lambda: "phantom_cauldron" in window.plugin_docks.docks, timeout=10_000)
+    panel = window.plugin_docks.docks["phantom_cauldron"].findChild(QWidget, "cauldronPanel")
+    trouble = panel.trouble_label
+
+    async def scenario() -> None:
+        await until(lambda: button.text() == "MQTT: 2 connected")
+        assert trouble.isHidden()
+        assert panel.source_label.text() == "Live sensors from every MQTT connection"
+
+        shed.stop()
+        await until(lambda: button.text() == "MQTT: Shed sensors reconnecting… · 1 connected")
+        await until(lambda: "refused the connection" in button.toolTip())
+        assert button.property("alarming") == "true"
+        assert not trouble.isHidden()
+        assert trouble.text() == (
+            f"⚠ Shed sensors (127.0.0.1:{shed.port}) is not connected: reconnecting…"
+        )
+        assert f"127.0.0.1:{shed.port} refused the connection" in trouble.toolTip()
+        assert "Garden" not in trouble.toolTip()
+
+    run_on_loop(scenario(), timeout=30)
+    window.resize(1400, 800)
+    qtbot.wait(200)
+    panel.grab().save(str(tmp_path / "cauldron-unreachable-broker.png"))
+    window.hub_status.grab().save(str(tmp_path / "status-bar-unreachable-broker.png"))
+
+    button.click()
+    dialog = window.mqtt_dialog
+    assert dialog is not None and dialog.isVisible()
+    assert dialog.selected_id() == "shed", "the connection in trouble, not the first one"
+    assert dialog.state.property("outcome") == "failed"
+    assert "refused the connection" in dialog.state.text()
+    assert dialog.retained.text().startswith("Retained messages kept for new subscribers: 0 topics")
+    dialog.grab().save(str(tmp_path / "connections-unreachable-broker.png"))
+
+    async def back() -> None:
+        shed.start()
+        await until(lambda: button.text() == "MQTT: 2 connected", timeout=30)
+        assert trouble.isHidden()
+        assert button.property("alarming") == "false"
+
+    run_on_loop(back(), timeout=40)
+    dialog.close()

@@ -245,8 +245,15 @@ def test_an_error_stays_until_dismissed_and_shows_its_details(make_main_window, 
     qtbot.waitUntil(lambda: error not in window.notifications.toasts())
 
 
-def test_a_dead_mqtt_message_shows_the_brokers_topic(make_main_window, qtbot) -> None:
+def test_an_mqtt_message_a_subscriber_failed_on_shows_the_brokers_topic(
+    make_main_window, qtbot
+) -> None:
     window = make_main_window()
+
+    def broken(_: MqttMessage) -> None:
+        raise ValueError("unreadable")
+
+    window._services.mqtt.messages().subscribe(broken)
     message = MqttMessage("lab", "tele/cauldron/SENSOR", b"{}", 1, False, time.time())
     window._services.hub.publish(message_topic("lab"), message, source="mqtt:lab")
     window.show_dead_letters()

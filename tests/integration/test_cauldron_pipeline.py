@@ -36,6 +36,10 @@ class RunningCauldron:
     problems: list[dict[str, Any]] = field(default_factory=list)
     subscribed: list[SubscriptionOutcome] = field(default_factory=list)
 
+    def open_cauldron(self) -> None:
+        """Activate the Cauldron, as a user opening it from the menu (or a restored session)."""
+        self.loop.run_until_complete(self.services.plugins.activate("phantom_cauldron"))
+
     @property
     def plugin(self) -> Cauldron:
         instance = self.services.plugins.records["phantom_cauldron"].instance
@@ -78,11 +82,12 @@ def mosquitto(make_mosquitto: Callable[..., Any]) -> Any:
 
 
 @pytest.fixture
-def start_cauldron(tmp_path: Path, mosquitto: Any) -> Iterator[Callable[[], RunningCauldron]]:
-    """Start the app's services on the test broker and load the Cauldron (stopped after)."""
+def start_cauldron(tmp_path: Path, mosquitto: Any) -> Iterator[Callable[..., RunningCauldron]]:
+    """Start the app's services on the test broker and load the Cauldron, unless `opened` is
+    False (stopped after)."""
     started: list[RunningCauldron] = []
 
-    def start() -> RunningCauldron:
+    def start(opened: bool = True) -> RunningCauldron:
         loop = asyncio.new_event_loop()
         services = Services.create(
             tmp_path / "data",
@@ -96,7 +101,8 @@ def start_cauldron(tmp_path: Path, mosquitto: Any) -> Iterator[Callable[[], Runn
         hub.on("cauldron/anomaly/#").subscribe(lambda e: running.anomalies.append(e.data))
         hub.on("cauldron/parser/#").subscribe(lambda e: running.problems.append(e.data))
         hub.on("mqtt/devices/subscription").subscribe(lambda e: running.subscribed.append(e.data))
-        loop.run_until_complete(services.plugins.activate("phantom_cauldron"))
+        if opened:
+            running.open_cauldron()
         running.wait_until_subscribed()
         return running
 
@@ -185,6 +191,67 @@ def test_retained_readings_reach_a_cauldron_started_later(
     assert series.sensor_id == "greenhouse/soil/humidity"
     node = cauldron.plugin.ingest.topics.find("greenhouse/soil/humidity")
     assert node is not None and node.stats is not None and node.stats.retained
+
+
+GREENHOUSE_DISCOVERY = {
+    "homeassistant/sensor/greenhouse/temperature/config": {
+        "name": "Greenhouse temperature",
+        "uniq_id": "greenhouse-temperature",
+        "stat_t": "greenhouse/climate/state",
+        "val_tpl": "{{ value_json.temperature }}",
+        "unit_of_meas": "°C",
+        "dev_cla": "temperature",
+    },
+    "homeassistant/sensor/greenhouse/humidity/config": {
+        "name": "Greenhouse humidity",
+        "uniq_id": "greenhouse-humidity",
+        "stat_t": "greenhouse/climate/state",
+        "val_tpl": "{{ value_json.humidity }}",
+        "unit_of_meas": "%",
+        "dev_cla": "humidity",
+    },
+}
+CAULDRON_OPENS_AFTER_S = 2.0
+"""How long after the retained messages arrived the Cauldron opens (60 for a minute)."""
+
+
+@pytest.mark.parametrize("opens_after_s", [CAULDRON_OPENS_AFTER_S])
+def test_retained_discovery_and_states_reach_a_cauldron_opened_long_after_they_arrived(
+    start_cauldron: Callable[..., RunningCauldron], device: mqtt.Client, opens_after_s: float
+) -> None:
+    for topic, config in GREENHOUSE_DISCOVERY.items():
+        send(device, topic, json.dumps(config), retain=True)
+    send(device, "greenhouse/climate/state", '{"temperature": 23.5, "humidity": 61.0}', True)
+    send(device, "cellar/barrel/temperature", "12.5", retain=True)
+
+    app = start_cauldron(opened=False)
+    mqtt_service = app.services.mqtt
+    app.wait_for(lambda: mqtt_service.retained("devices").topics == 4)
+    arrived = time.monotonic()
+    assert not [
+        letter for letter in app.services.hub.dead_letters if letter.event.topic.startswith("mqtt/")
+    ], "no retained message is a dead letter"
+    app.loop.run_until_complete(asyncio.sleep(opens_after_s))
+    app.open_cauldron()
+    assert time.monotonic() - arrived >= opens_after_s
+
+    parser = app.plugin.ingest.parser
+    assert {(sensor.sensor_id, sensor.name) for sensor in parser.discovered} == {
+        ("greenhouse-temperature", "Greenhouse temperature"),
+        ("greenhouse-humidity", "Greenhouse humidity"),
+    }
+    temperature = app.series_with("temperature", 23.5)
+    humidity = app.series_with("humidity", 61.0)
+    assert (temperature.sensor_id, humidity.sensor_id) == (
+        "greenhouse-temperature",
+        "greenhouse-humidity",
+    )
+    assert app.series_with("temperature", 12.5).sensor_id == "cellar/barrel/temperature"
+    assert parser.problems.total == 0, "nothing refused as needing a field path"
+
+    send(device, "greenhouse/climate/state", '{"temperature": 24.0, "humidity": 60.0}')
+    assert app.series_with("temperature", 24.0) is temperature
+    assert temperature.recent().values.tolist() == [23.5, 24.0], "each reading once"
 
 
 def test_discovery_arriving_after_state_messages_renames_nothing_twice(
@@ -310,7 +377,7 @@ def test_an_anomaly_raises_an_alarm_on_the_hub_and_in_the_audit_log(
     assert len(samples) < 201  # sampled, not every reading
 
 
-def test_connection_states_and_parser_problems_are_in_the_audit_log(
+def test_connection_states_have_their_own_type_in_the_audit_log_beside_parser_problems(
     start_cauldron: Callable[[], RunningCauldron], device: mqtt.Client
 ) -> None:
     cauldron = start_cauldron()
@@ -318,10 +385,15 @@ def test_connection_states_and_parser_problems_are_in_the_audit_log(
     cauldron.wait_for(lambda: bool(cauldron.problems))
     audit = cauldron.services.audit
     assert audit.recorder is not None and audit.recorder.flush()
-    topics = {event["topic"] for event in audit.storage.get_events()}
-    assert "mqtt/devices/state" in topics
-    assert "mqtt/devices/subscription" in topics
-    assert "cauldron/parser/problem" in topics
+    types = {event["topic"]: event["type"] for event in audit.storage.get_events()}
+    assert types["mqtt/devices/state"] == "mqtt_connection"
+    assert types["mqtt/devices/subscription"] == "mqtt_connection"
+    assert "cauldron/parser/problem" in types
+    connection_events = audit.storage.get_events(event_type="mqtt_connection")
+    assert [event["data"]["status"] for event in connection_events[:2]] == [
+        "connecting",
+        "connected",
+    ]
 
 
 def test_without_a_broker_or_mosquitto_the_cauldron_loads_and_says_what_to_install(

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from phantom_gui.audit.events import Event, EventType
 from phantom_gui.audit.recorder import Recorder
 from phantom_gui.audit.storage import AppendResult, AuditStorage
 from phantom_gui.core.hub import EventHub
@@ -111,6 +112,9 @@ def test_replayed_events_are_not_recorded_again(
         ("seance/anomaly/cold-spot", "anomaly"),
         ("cauldron/sensor/temp", "sensor_reading"),
         ("garden/generation/42", "generation"),
+        ("mqtt/lab/state", "mqtt_connection"),
+        ("mqtt/lab/subscription", "mqtt_connection"),
+        ("mqtt/lab/message", "hub_event"),
         ("seance/table/knock", "hub_event"),
     ],
 )
@@ -124,6 +128,32 @@ def test_audit_types_follow_the_topic(
         (topic, audit_type)
     ]
     assert _topics(storage, event_type=audit_type) == [topic]
+
+
+def test_a_log_that_typed_connection_states_as_hub_events_still_reads_filters_and_verifies(
+    hub: EventHub, storage: AuditStorage, make_recorder: Any
+) -> None:
+    before = Event(
+        EventType.HUB_EVENT,
+        SESSION,
+        data={"connection": "lab", "status": "connected"},
+        topic="mqtt/lab/state",
+        source="mqtt:lab",
+    )
+    storage.append_event(before.to_dict())  # as Phantom recorded a state until now
+    recorder = make_recorder(storage, "mqtt/+/state")
+    hub.publish("mqtt/lab/state", {"connection": "lab", "status": "failed"}, source="mqtt:lab")
+    assert recorder.flush()
+
+    events = storage.get_events()
+    assert [(event["type"], event["data"]["status"]) for event in events] == [
+        ("hub_event", "connected"),
+        ("mqtt_connection", "failed"),
+    ]
+    assert Event.from_dict(events[0]) == before
+    assert _topics(storage, event_type="hub_event") == ["mqtt/lab/state"]
+    assert _topics(storage, event_type="mqtt_connection") == ["mqtt/lab/state"]
+    assert storage.verify().ok
 
 
 def test_a_run_in_the_metadata_routes_the_event_to_that_run(

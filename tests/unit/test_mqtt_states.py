@@ -23,6 +23,7 @@ from phantom_gui.mqtt.states import (
     Status,
     StatusSummary,
     SubscriptionOutcome,
+    Trouble,
     connection_state,
     state_topic,
 )
@@ -59,7 +60,7 @@ def test_states_and_subscription_outcomes_survive_the_trip_from_the_network_proc
         state.status = Status.CONNECTED  # type: ignore[misc]
 
 
-def test_the_summary_counts_connections_and_alarms_only_on_trouble() -> None:
+def test_the_summary_counts_connections_names_one_in_trouble_and_alarms_only_then() -> None:
     def summary(*states: ConnectionState) -> StatusSummary:
         return MqttConnections(states).summary()
 
@@ -67,20 +68,57 @@ def test_the_summary_counts_connections_and_alarms_only_on_trouble() -> None:
     calm = summary(
         connection_state(LAB, Status.CONNECTED), connection_state(SHED, Status.CONNECTED)
     )
-    assert (calm.text, calm.alarming) == ("MQTT: 2 connected", False)
+    assert (calm.text, calm.alarming, calm.focus) == ("MQTT: 2 connected", False, "lab")
 
     troubled = summary(
         connection_state(LAB, Status.CONNECTED),
         connection_state(SHED, Status.RECONNECTING, "lost", 2.0),
     )
 
-    assert troubled.text == "MQTT: 1 reconnecting… · 1 connected"
+    assert troubled.text == "MQTT: Shed reconnecting… · 1 connected"
     assert troubled.alarming
+    assert troubled.focus == "shed", "a click on the label opens the connection in trouble"
     assert troubled.detail.splitlines() == [
         "Lab (broker:1884): Connected to broker:1884",
         "Shed (10.0.0.9:1883): Reconnecting in 2 s: lost",
     ]
+    both = summary(
+        connection_state(LAB, Status.RECONNECTING, "refused", 1.0),
+        connection_state(SHED, Status.RECONNECTING, "lost", 2.0),
+    )
+    assert (both.text, both.focus) == ("MQTT: 2 reconnecting…", "lab")
     assert not summary(connection_state(LAB, Status.DISCONNECTED, "closed by the user")).alarming
+
+
+def test_trouble_names_the_connections_that_fail_or_reconnect_with_their_reasons() -> None:
+    calm = (connection_state(LAB, Status.CONNECTED), connection_state(SHED, Status.DISCONNECTED))
+    assert MqttConnections(calm).trouble() is None
+
+    one = MqttConnections(
+        (
+            connection_state(LAB, Status.CONNECTED),
+            connection_state(SHED, Status.RECONNECTING, "10.0.0.9:1883 refused the connection", 4),
+        )
+    ).trouble()
+    assert one == Trouble(
+        "Shed (10.0.0.9:1883) is not connected: reconnecting…",
+        "Shed (10.0.0.9:1883): Reconnecting in 4 s: 10.0.0.9:1883 refused the connection",
+        "shed",
+    )
+
+    two = MqttConnections(
+        (
+            connection_state(LAB, Status.FAILED, "the broker refused the user name or password"),
+            connection_state(SHED, Status.RECONNECTING, "lost", 2.0),
+        )
+    ).trouble()
+    assert two is not None
+    assert two.text == "2 MQTT connections are not connected: Lab, Shed"
+    assert two.detail.splitlines() == [
+        "Lab (broker:1884): Failed: the broker refused the user name or password",
+        "Shed (10.0.0.9:1883): Reconnecting in 2 s: lost",
+    ]
+    assert two.connection == "lab"
 
 
 def test_the_blackboard_holds_every_connections_state_as_the_hub_delivers_them(

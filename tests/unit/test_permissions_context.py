@@ -9,6 +9,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 from reactivex.disposable import Disposable
+from reactivex.subject import Subject
 
 from phantom_gui.core.errors import BanishmentError
 from phantom_gui.core.events import SpectralEvent
@@ -256,6 +257,20 @@ def test_subscriptions_through_the_context_end_when_it_is_disposed(
     hub.publish("app/stopping", None, source="app")
     assert seen == ["app/started"]
     assert hub.subscription_count == 0
+
+
+def test_a_services_stream_owned_by_the_context_ends_when_it_is_disposed(
+    hub: EventHub, tmp_path: Path
+) -> None:
+    context = make_context(hub, tmp_path, "mqtt")
+    messages: Subject[str] = Subject()
+    seen: list[str] = []
+    context.owned(messages).subscribe(seen.append)
+    messages.on_next("before teardown")
+    context.dispose()
+    messages.on_next("after teardown")
+    assert seen == ["before teardown"]
+    assert not messages.observers
 
 
 def test_a_subscription_disposed_early_is_released_from_the_hub(

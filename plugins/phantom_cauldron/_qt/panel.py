@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
@@ -25,11 +26,14 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from reactivex import Observable
 
 from phantom_cauldron._qt.charts import DEFAULT_WINDOW_S, CauldronCharts
 from phantom_cauldron._qt.topic_tree import TopicTreeModel, TopicTreeView
 from phantom_cauldron.series import SeriesStore
 from phantom_cauldron.topics import TopicTree
+from phantom_gui.mqtt.states import MqttConnections
+from phantom_gui.qt.bindings import Subscriptions
 from phantom_gui.qt.theme import ASH, BLOOD, BONE, CRYPT, MIST, NIGHT, PUMPKIN
 
 ProblemCounts = Callable[[], Mapping[tuple[str, str], int]]
@@ -47,6 +51,7 @@ TOOLTIP_PROBLEMS = 12
 STYLE = f"""
 QLabel#cauldronSource {{ color: {PUMPKIN}; font-size: 14px; font-weight: bold; }}
 QLabel#cauldronStatus {{ color: {ASH}; }}
+QLabel#cauldronTrouble {{ color: {BLOOD}; font-weight: bold; }}
 QPushButton#cauldronProblems {{ border: none; background: transparent; color: {ASH}; }}
 QPushButton#cauldronProblems[alarming="true"] {{ color: {BLOOD}; font-weight: bold; }}
 QPushButton#cauldronProblems:hover {{ color: {BONE}; }}
@@ -112,6 +117,8 @@ class CauldronPanel(QWidget):
         self.setStyleSheet(STYLE)
 
         self.source_label = QLabel("Cauldron", objectName="cauldronSource")
+        self.trouble_label = QLabel(objectName="cauldronTrouble")
+        self.trouble_label.hide()
         self.problems_button = QPushButton(objectName="cauldronProblems", checkable=True)
         self.problems_button.setCursor(Qt.CursorShape.PointingHandCursor)
         self.problem_list = problem_table()
@@ -138,6 +145,8 @@ class CauldronPanel(QWidget):
 
         header = QHBoxLayout()
         header.addWidget(self.source_label)
+        header.addSpacing(16)
+        header.addWidget(self.trouble_label)
         header.addStretch(1)
         header.addWidget(self.problems_button)
         toolbar = QHBoxLayout()
@@ -169,6 +178,23 @@ class CauldronPanel(QWidget):
     def set_source(self, text: str) -> None:
         """Say where the readings come from (a connection's name, or the simulator)."""
         self.source_label.setText(text)
+
+    def follow_connections(self, connections: Observable[Any]) -> None:
+        """Say in the header which MQTT connections fail or reconnect, the reasons in the
+        tooltip (`connections`: the current `MqttConnections`, then each change)."""
+        Subscriptions(self).bind(connections, self._show_trouble)
+
+    def _show_trouble(self, connections: object) -> None:
+        if not isinstance(connections, MqttConnections):
+            return
+        trouble = connections.trouble()
+        self.trouble_label.setVisible(trouble is not None)
+        if trouble is None:
+            return
+        self.trouble_label.setText(f"⚠ {trouble.text}")
+        self.trouble_label.setToolTip(
+            f"{trouble.detail}\n\nThe MQTT label in the status bar opens the connection."
+        )
 
     def refresh(self) -> None:
         """The slow clock: topic tree, refused payloads and status line."""
