@@ -102,7 +102,7 @@ def test_headless_the_remembered_cauldron_records_readings_and_alarms(
     )
     try:
         wait_for(lambda: recorded(data, "mqtt_connection") >= 3, process, "subscribed")
-        for step in range(120):
+        for step in range(400):
             send(device, "cellar/probe/temperature", f"{12 + 0.1 * (step % 3):.1f}")
         send(device, "cellar/probe/temperature", "35.0")
         wait_for(lambda: recorded(data, "anomaly") >= 1, process, "an alarm")
