@@ -225,8 +225,38 @@ def test_zigbee2mqtt_device_numbers_become_readings(parser: PayloadParser) -> No
         ("Living Room Sensor", "power_outage_count"): (3.0, None),
         ("Living Room Sensor", "pressure"): (1008.3, "hPa"),
         ("Living Room Sensor", "temperature"): (22.71, "°C"),
-        ("Living Room Sensor", "voltage"): (2995.0, None),
+        ("Living Room Sensor", "voltage"): (2995.0, "mV"),
     }
+    assert parser.problems.total == 0
+
+
+def test_zigbee2mqtt_voltage_is_in_volts_on_a_metering_plug(parser: PayloadParser) -> None:
+    payload = {"current": 0.07, "energy": 1.54, "linkquality": 63, "power": 0, "voltage": 239}
+    readings = table(publish(parser, "zigbee2mqtt/Stopcontact", payload))
+    assert readings[("Stopcontact", "voltage")] == (239.0, "V")
+    assert readings[("Stopcontact", "energy")] == (1.54, "kWh")
+
+
+def test_zigbee2mqtt_numbers_sent_as_text_are_read_and_placeholders_refused(
+    parser: PayloadParser,
+) -> None:
+    payload = {"temperature": 29.24, "battery": "100.00", "voltage": 3025, "humidity": "unknown"}
+    assert table(publish(parser, "zigbee2mqtt/0x00158d0001b8f335", payload)) == {
+        ("0x00158d0001b8f335", "temperature"): (29.24, "°C"),
+        ("0x00158d0001b8f335", "battery"): (100.0, "%"),
+        ("0x00158d0001b8f335", "voltage"): (3025.0, "mV"),
+    }
+    assert publish(parser, "zigbee2mqtt/0x00158d0001b8f335", {"battery": "nan"}) == []
+    assert parser.problems.for_topic("zigbee2mqtt/0x00158d0001b8f335") == {Reason.NOT_FINITE: 1}
+
+
+def test_zigbee2mqtt_attribute_topics_are_read_only_until_the_json_state_is_heard(
+    parser: PayloadParser,
+) -> None:
+    assert table(publish(parser, "zigbee2mqtt/z1/power", "12")) == {("z1", "power"): (12.0, "W")}
+    assert publish(parser, "zigbee2mqtt/z1/state", "OFF") == []
+    publish(parser, "zigbee2mqtt/z1", {"power": 12, "state": "OFF"})
+    assert publish(parser, "zigbee2mqtt/z1/power", "12") == []
     assert parser.problems.total == 0
 
 
@@ -485,7 +515,7 @@ def test_a_malformed_plain_payload_is_counted_not_read(
 ) -> None:
     assert parser.parse(PLAIN, payload) == []
     assert parser.problems.for_topic(PLAIN) == {reason: 1}
-    assert parser.problems.errors == 1
+    assert parser.problems.total == 1
 
 
 @pytest.mark.parametrize(
@@ -496,7 +526,9 @@ def test_a_malformed_plain_payload_is_counted_not_read(
         (b'{"temperature": "nan"}', Reason.NOT_FINITE),
         (b'{"temperature": "unavailable"}', Reason.NO_VALUE),
         (b'{"temperature": null}', Reason.NO_VALUE),
-        (b'{"temperature": "21.5"}', Reason.NOT_A_NUMBER),
+        (b'{"temperature": "warm"}', Reason.NOT_A_NUMBER),
+        (b'{"temperature": ""}', Reason.EMPTY),
+        (b'{"temperature": "None"}', Reason.NO_VALUE),
         (b'{"temperature": true}', Reason.NOT_A_NUMBER),
         (b'{"temperature": 1e999}', Reason.OUT_OF_RANGE),
         (b'{"temperature": 1' + b"0" * 400 + b"}", Reason.OUT_OF_RANGE),
@@ -528,23 +560,51 @@ def test_deeply_nested_json_is_refused_not_raised(parser: PayloadParser) -> None
 
 
 @pytest.mark.parametrize(
-    ("topic", "payload"),
+    ("topic", "payload", "device", "online"),
     [
-        ("tele/brewery/LWT", "Online"),
-        ("tele/brewery/LWT", "Offline"),
-        ("zigbee2mqtt/Kitchen Sensor/availability", '{"state":"offline"}'),
-        ("greenhouse/status", "online"),
-        ("shellies/shellyht-C45A7B/online", "false"),
-        ("shellyplus1pm-441793d69718/online", "true"),
+        ("tele/brewery/LWT", "Online", "brewery", True),
+        ("tele/brewery/LWT", "Offline", "brewery", False),
+        ("zigbee2mqtt/Kitchen Sensor/availability", '{"state":"offline"}', "Kitchen Sensor", False),
+        ("zigbee2mqtt/Kitchen Sensor/availability", "online", "Kitchen Sensor", True),
+        ("zigbee2mqtt/bridge/state", '{"state":"online"}', "bridge", True),
+        ("greenhouse/status", "online", "greenhouse", True),
+        ("shellies/shellyht-C45A7B/online", "false", "shellyht-C45A7B", False),
+        ("shellyplus1pm-441793d69718/online", "true", "shellyplus1pm-441793d69718", True),
     ],
 )
-def test_availability_messages_are_counted_apart_from_errors(
-    parser: PayloadParser, topic: str, payload: str
+def test_availability_messages_set_the_devices_state_and_are_no_problem(
+    parser: PayloadParser, topic: str, payload: str, device: str, online: bool
 ) -> None:
+    revision = parser.sensors.revision
     assert publish(parser, topic, payload) == []
-    assert parser.problems.for_topic(topic) == {Reason.AVAILABILITY: 1}
-    assert (parser.problems.total, parser.problems.errors) == (1, 0)
-    assert not Reason.AVAILABILITY.is_error
+    state = parser.sensors.device(device)
+    assert state is not None and (state.online, state.topic) == (online, topic)
+    assert state.node == topic.rpartition("/")[0]
+    assert parser.sensors.revision > revision
+    assert parser.problems.total == 0
+
+
+def test_a_device_going_offline_keeps_its_place_and_its_readings_their_location(
+    parser: PayloadParser,
+) -> None:
+    publish(parser, "tele/brewery/LWT", "Online")
+    [reading] = publish(parser, "tele/brewery/SENSOR", {"DS18B20": {"Temperature": 61.5}})
+    publish(parser, "tele/brewery/LWT", "Offline")
+    assert [(d.device_id, d.online) for d in parser.sensors.devices()] == [("brewery", False)]
+    assert reading.location == "brewery"
+
+
+def test_an_availability_topic_that_says_neither_is_counted(parser: PayloadParser) -> None:
+    assert publish(parser, "tele/brewery/LWT", "Rebooting") == []
+    assert parser.problems.for_topic("tele/brewery/LWT") == {Reason.UNKNOWN_AVAILABILITY: 1}
+    assert parser.sensors.device("brewery") is None
+
+
+def test_a_generic_status_topic_that_is_no_availability_is_read_as_a_number(
+    parser: PayloadParser,
+) -> None:
+    assert [r.value for r in publish(parser, "boiler/status", "3")] == [3.0]
+    assert parser.sensors.device("boiler") is None
 
 
 def test_an_empty_retained_payload_clears_the_broker_and_is_no_problem(
@@ -563,15 +623,16 @@ def test_problems_count_per_topic_and_reason_and_keep_the_last_payload(
     for payload in (b"nan", b"nan", b"unavailable", b"21.5", b"x" * 500):
         parser.parse(PLAIN, payload)
     parser.parse("tele/brewery/LWT", b"Offline")
+    parser.parse("tele/brewery/SENSOR", b"[]")
     problems = parser.problems
     assert problems.for_topic(PLAIN) == {
         Reason.NOT_FINITE: 2,
         Reason.NO_VALUE: 1,
         Reason.NOT_A_NUMBER: 1,
     }
-    assert problems.topics() == [PLAIN, "tele/brewery/LWT"]
+    assert problems.topics() == [PLAIN, "tele/brewery/SENSOR"]
     assert problems.by_reason()[Reason.NOT_FINITE] == 2
-    assert (problems.total, problems.errors) == (5, 4)
+    assert problems.total == 5
     last = problems.last(PLAIN)
     assert last is not None
     assert last.reason is Reason.NOT_A_NUMBER

@@ -1,11 +1,22 @@
-"""The contract between the parser and the device families: handlers, and why they refuse."""
+"""The contract between the parser and the device families: handlers, who a value belongs
+to, and why a payload is refused."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
+from phantom_cauldron.directory import SensorDirectory
 from phantom_cauldron.readings import SensorReading
+
+if TYPE_CHECKING:
+    from phantom_cauldron.parsing.state import StatePayload
+
+Path = tuple[str, ...]
+"""Steps into a decoded JSON payload; `()` is the whole payload."""
 
 
 class Reason(StrEnum):
@@ -28,13 +39,8 @@ class Reason(StrEnum):
     FIELD_MISSING = "field_missing"
     UNSUPPORTED_TEMPLATE = "unsupported_template"
     INVALID_DISCOVERY = "invalid_discovery"
-    AVAILABILITY = "availability"
-    """An online/offline message: expected traffic, not an error."""
-
-    @property
-    def is_error(self) -> bool:
-        """False only for availability messages."""
-        return self is not Reason.AVAILABILITY
+    UNKNOWN_AVAILABILITY = "unknown_availability"
+    """A device's availability topic said neither online nor offline."""
 
 
 class Refused(Exception):
@@ -48,15 +54,54 @@ class Refused(Exception):
 Handler = Callable[[bytes, float], list[SensorReading]]
 """Turns a payload that arrived at a time on one topic into readings, or raises `Refused`."""
 
-AVAILABILITY_LEVELS = frozenset({"LWT", "availability", "status", "online"})
-"""Last topic levels of online/offline messages (Tasmota, Zigbee2MQTT, ESPHome, Shelly)."""
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Who a value in a family's payload belongs to, by the family's own rules."""
+
+    sensor_id: str
+    quantity: str
+    unit: str | None
+    location: str | None
+    listed: bool
+    """Whether the family's table names the quantity (else it was guessed from a name)."""
+
+
+class Native(ABC):
+    """A device family's reader of one topic: the readings in its payloads, and who each
+    value in them belongs to, so that a discovery config can name the same sensor."""
+
+    __slots__ = ()
+
+    @abstractmethod
+    def __call__(self, payload: bytes, now: float) -> list[SensorReading]:
+        """The readings in one payload."""
+
+    @abstractmethod
+    def read_state(self, state: StatePayload, now: float) -> list[SensorReading]:
+        """The readings in a payload that discovery templates read too (decoded once)."""
+
+    @abstractmethod
+    def identity(self, path: Path) -> Identity | None:
+        """The sensor whose value sits at `path` in this topic's payloads, if any."""
+
+    @abstractmethod
+    def leaving(self, claimed: frozenset[Path]) -> Native | None:
+        """This reader without the values at `claimed` (discovery reads those); None when
+        nothing is left to read."""
+
+
+@dataclass(slots=True)
+class Context:
+    """What the families' handlers share across topics."""
+
+    sensors: SensorDirectory
+    """Where availability messages note whether a device is online."""
+    heard: set[str] = field(default_factory=set)
+    """Sensors whose own source has been heard, so that copies of their values (a °F twin
+    topic, a Zigbee2MQTT attribute topic) are skipped instead of read twice."""
 
 
 def ignore(payload: bytes, now: float) -> list[SensorReading]:
     """For topics that carry no measurements: commands, bridge state, switch states."""
     return []
-
-
-def availability(payload: bytes, now: float) -> list[SensorReading]:
-    """For online/offline topics: counted under their own reason."""
-    raise Refused(Reason.AVAILABILITY)
