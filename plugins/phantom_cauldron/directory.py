@@ -9,7 +9,7 @@ readings take: discovery names a sensor, it never gives it a second identity.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 SENSOR_LIMIT = 10_000
@@ -77,6 +77,11 @@ class SensorDirectory:
     def get(self, sensor_id: str, quantity: str) -> SensorInfo | None:
         """What is known of `sensor_id`'s `quantity`, if anything."""
         return self._sensors.get((sensor_id, quantity))
+
+    @property
+    def entries(self) -> Mapping[tuple[str, str], SensorInfo]:
+        """Every entry by `(sensor_id, quantity)`, read-only (for lookups on a hot path)."""
+        return self._sensors
 
     def learn(self, info: SensorInfo) -> None:
         """Add or replace an entry (nothing changes, not even the revision, if it is equal;

@@ -478,6 +478,89 @@ def test_a_malformed_shelly_gen2_notification_is_counted(
     assert parser.problems.for_topic("plus-ht/events/rpc") == {Reason.UNEXPECTED_JSON: 1}
 
 
+def test_shelly_gen1_fahrenheit_twins_are_the_same_sensor_read_once(parser: PayloadParser) -> None:
+    """A Shelly 1 add-on publishes each probe twice (pastebin.com/vjJubCm9)."""
+    probe = "shelly1-XXXXXX/ext_temperature/0"
+    first = publish(parser, "shellies/shelly1-XXXXXX/ext_temperature_f/0", "117.84")
+    assert table(first) == {(probe, "temperature"): (47.69, "°C")}
+    assert table(publish(parser, "shellies/shelly1-XXXXXX/ext_temperature/0", "47.50")) == {
+        (probe, "temperature"): (47.5, "°C")
+    }
+    assert publish(parser, "shellies/shelly1-XXXXXX/ext_temperature_f/0", "117.50") == []
+    assert [info.sensor_id for info in parser.sensors] == [probe]
+    assert parser.problems.total == 0
+
+
+def test_shelly_gen1_device_temperature_has_a_fahrenheit_twin_too(parser: PayloadParser) -> None:
+    assert table(publish(parser, "shellies/shelly1pm-A1B2/temperature_f", "107.42")) == {
+        ("shelly1pm-A1B2", "temperature"): (41.9, "°C")
+    }
+    assert publish(parser, "shellies/shelly1pm-A1B2/overtemperature", "0") == []
+    assert publish(parser, "shellies/shelly1pm-A1B2/temperature_status", "Normal") == []
+
+
+def test_shelly_gen2_reads_tf_only_where_tc_is_missing(parser: PayloadParser) -> None:
+    both = publish(parser, "plus/status/temperature:100", {"id": 100, "tC": 20.5, "tF": 68.9})
+    only = publish(parser, "plus/status/temperature:100", {"id": 100, "tF": 68.9})
+    assert table(both) == table(only) == {("plus/temperature:100", "temperature"): (20.5, "°C")}
+    assert publish(parser, "plus/status/temperature:100", {"id": 100, "tC": None, "tF": None}) == []
+    assert parser.problems.for_topic("plus/status/temperature:100") == {Reason.NO_VALUE: 1}
+
+
+def test_tasmota_ble_sensors_bridges_and_status_answers(parser: PayloadParser) -> None:
+    ble = {
+        "Time": "2024-02-18T04:36:52",
+        "ATC226754": {
+            "mac": "a4c138226754",
+            "Temperature": 23.3,
+            "Humidity": 28.8,
+            "DewPoint": 4.1,
+            "Btn": 0,
+            "Battery": 78,
+            "RSSI": -52,
+        },
+        "TempUnit": "C",
+    }
+    assert table(publish(parser, "tele/tasmota_1285B8/SENSOR", ble)) == {
+        ("tasmota_1285B8/ATC226754", "temperature"): (23.3, "°C"),
+        ("tasmota_1285B8/ATC226754", "humidity"): (28.8, "%"),
+        ("tasmota_1285B8/ATC226754", "dew_point"): (4.1, "°C"),
+        ("tasmota_1285B8/ATC226754", "battery"): (78.0, "%"),
+        ("tasmota_1285B8/ATC226754", "signal_strength"): (-52.0, "dBm"),
+    }
+    assert len(publish(parser, "tele/tasmota_ble/ATC226754", ble)) == 5
+    zigbee = {
+        "ZbReceived": {
+            "0x2916": {
+                "Device": "0x2916",
+                "Name": "SNZB-02",
+                "Temperature": 26.27,
+                "Endpoint": 1,
+                "LinkQuality": 105,
+            }
+        }
+    }
+    assert table(publish(parser, "tele/zbbridge/SENSOR", zigbee)) == {
+        ("zbbridge/0x2916", "temperature"): (26.27, "°C"),
+        ("zbbridge/0x2916", "linkquality"): (105.0, "lqi"),
+    }
+    answer = {"StatusSNS": {"Time": "2019-11-03T20:45:37", "BH1750": {"Illuminance": 79}}}
+    assert table(publish(parser, "stat/lamp/STATUS8", answer)) == {
+        ("lamp/BH1750", "illuminance"): (79.0, "lx")
+    }
+    assert publish(parser, "stat/lamp/RESULT", {"POWER": "ON"}) == []
+    assert publish(parser, "tele/lamp/STATE", {"Uptime": "0T18:36:12", "Vcc": 3.423}) == []
+    assert publish(parser, "cmnd/lamp/Power", "1") == []
+    assert parser.problems.total == 0
+
+
+def test_tasmota_time_of_flight_distances_are_in_millimetres(parser: PayloadParser) -> None:
+    readings = publish(parser, "tele/tof/SENSOR", {"VL53L0X": {"Distance": 263}})
+    assert table(readings) == {("tof/VL53L0X", "distance"): (263.0, "mm")}
+    readings = publish(parser, "tele/sonar/SENSOR", {"SR04": {"Distance": 16.754}})
+    assert table(readings) == {("sonar/SR04", "distance"): (16.754, "cm")}
+
+
 # --- malformed payloads ------------------------------------------------------------------
 
 PLAIN = "lab/cauldron/temperature"
@@ -677,18 +760,62 @@ TOPIC_SHAPES = [
     "lab/cauldron/temperature",
     "tele/brewery/SENSOR",
     "brewery/tele/SENSOR",
+    "tele/tasmota_ble/ATC226754",
+    "stat/brewery/STATUS8",
+    "tele/brewery/LWT",
     "zigbee2mqtt/Kitchen Sensor",
+    "zigbee2mqtt/Kitchen Sensor/availability",
+    "zigbee2mqtt/z1/power",
     "zigbee2mqtt/bridge/state",
     "greenhouse/sensor/outside_temperature/state",
+    "greenhouse/climate/hall/current_temperature/state",
+    "greenhouse/status",
     "shellies/shellyht-C45A7B/sensor/temperature",
     "shellies/shelly1pm-A1B2/emeter/0/power",
+    "shellies/shelly1-D5/ext_temperature/0",
+    "shellies/shelly1-D5/ext_temperature_f/0",
+    "shellies/shellymotion-1/status",
+    "shellies/shelly1-D5/online",
     "shellyplusht-b8d61a8b17cc/events/rpc",
     "office-plug/status/switch:0",
+    "pro3em/status/em:0",
     "homeassistant/sensor/cauldron/temperature/config",
     "homeassistant/device/cauldron/config",
     "tele/cauldron/SENSOR",
     "lab/json",
-    "tele/brewery/LWT",
+]
+KEYS = [
+    "BME280",
+    "Temperature",
+    "temperature",
+    "TempUnit",
+    "ZbReceived",
+    "StatusSNS",
+    "ATC226754",
+    "Battery",
+    "battery",
+    "voltage",
+    "power",
+    "illuminance_lux",
+    "state",
+    "stat_t",
+    "val_tpl",
+    "uniq_id",
+    "~",
+    "cmps",
+    "p",
+    "method",
+    "params",
+    "switch:0",
+    "temperature:0",
+    "tC",
+    "tF",
+    "apower",
+    "aenergy",
+    "total",
+    "a_voltage",
+    "lux",
+    "t",
 ]
 json_values = st.recursive(
     st.none()
@@ -696,41 +823,53 @@ json_values = st.recursive(
     | st.integers()
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=30)
-    | st.sampled_from(["{{ value_json.BME280.Temperature }}", "tele/cauldron/SENSOR", "~/SENSOR"]),
+    | st.sampled_from(
+        [
+            "{{ value_json.BME280.Temperature }}",
+            "tele/cauldron/SENSOR",
+            "~/SENSOR",
+            "NotifyStatus",
+            "37.00",
+            "-1e300",
+            "1e999",
+            "nan",
+            "NaN",
+            "Infinity",
+            "unknown",
+            "unavailable",
+            "None",
+            "",
+            "online",
+            "offline",
+            "C",
+            "F",
+        ]
+    ),
     lambda inner: (
         st.lists(inner, max_size=4)
-        | st.dictionaries(
-            st.sampled_from(
-                [
-                    "BME280",
-                    "Temperature",
-                    "temperature",
-                    "stat_t",
-                    "val_tpl",
-                    "~",
-                    "cmps",
-                    "p",
-                    "method",
-                    "params",
-                    "switch:0",
-                    "tC",
-                    "apower",
-                    "aenergy",
-                    "total",
-                    "t",
-                ]
-            )
-            | st.text(max_size=8),
-            inner,
-            max_size=5,
-        )
+        | st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=8), inner, max_size=5)
     ),
     max_leaves=20,
 )
 payloads = (
     st.binary(max_size=200)
     | json_values.map(lambda value: json.dumps(value).encode())
-    | st.sampled_from([b"nan", b"NaN", b"[NaN]", b'{"a": Infinity}', b"1e999", b"-0", b"{{"])
+    | st.sampled_from(
+        [
+            b"nan",
+            b"NaN",
+            b"[NaN]",
+            b'{"a": Infinity}',
+            b"1e999",
+            b"-0",
+            b"{{",
+            b"Online",
+            b"true",
+            b'{"state":"online"}',
+            b"117.84",
+            b'{"tF": 1e308}',
+        ]
+    )
 )
 templates = st.text(max_size=60) | st.sampled_from(
     [
@@ -765,3 +904,5 @@ def test_parse_never_raises_and_every_reading_is_finite(
             assert math.isfinite(reading.value)
             assert abs(reading.value) <= MAX_MAGNITUDE
             assert reading.timestamp == NOW
+            info = parser.sensors.get(reading.sensor_id, reading.type)
+            assert info is not None and info.unit == reading.unit

@@ -584,9 +584,9 @@ def test_zigbee2mqtts_own_discovery_names_the_devices_native_series(
     pressure = parser.sensors.get("Temperatur Balkon", "pressure")
     assert pressure is not None
     assert (pressure.name, pressure.device, pressure.label) == (
-        "Temperatur Balkon pressure",
+        "Pressure",
         "Temperatur Balkon",
-        "Temperatur Balkon pressure",
+        "Temperatur Balkon Pressure",
     )
 
 

@@ -61,7 +61,7 @@ def read_members(
                 continue
             number = measure(value)
         else:
-            number = measure_listed(value)
+            number = measure_listed(value) if isinstance(value, str) else measure(value)
         if isinstance(number, Reason):
             if listed is not None and refusal is None:
                 refusal = number

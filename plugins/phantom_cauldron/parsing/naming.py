@@ -9,9 +9,10 @@ from phantom_cauldron.readings import SensorReading
 
 
 def announced(sensor: DiscoveredSensor) -> SensorInfo:
-    """A discovered sensor as its config names it (a config without a name, as
-    Zigbee2MQTT sends for a sensor its device class names, gets the default name)."""
-    name = sensor.name or _default_name(sensor.sensor_id, sensor.quantity, sensor.location)
+    """A discovered sensor as its config names it; a config without a name is named by
+    its quantity, as Home Assistant names it by its device class ("Temperature", shown
+    after the device's name)."""
+    name = sensor.name or sensor.quantity.replace("_", " ").capitalize()
     return SensorInfo(
         sensor.sensor_id,
         sensor.quantity,

@@ -61,6 +61,7 @@ class PayloadParser:
         """What is known of each sensor (names, units, expiry) and whether its device is
         online."""
         self.discovery = Discovery(discovery_prefix)
+        self._entries = self.sensors.entries
         self._clock = clock
         self._context = Context(self.sensors)
         self._field_paths: list[FieldPath] = []
@@ -83,11 +84,11 @@ class PayloadParser:
             if not (retained and refused.reason is Reason.EMPTY):
                 self.problems.record(topic, refused.reason, payload)
             return []
-        sensors = self.sensors
+        entries = self._entries
         for reading in readings:
-            known = sensors.get(reading.sensor_id, reading.type)
+            known = entries.get((reading.sensor_id, reading.type))
             if known is None or known.unit != reading.unit:
-                sensors.learn(naming.native(reading, topic))
+                self.sensors.learn(naming.native(reading, topic))
         return readings
 
     @property

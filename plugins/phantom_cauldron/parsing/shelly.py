@@ -1,11 +1,12 @@
 """Shelly devices, both generations.
 
 Gen1 publishes one plain number per topic under `shellies/<id>/`: `sensor/temperature`,
-`relay/0/power`, `emeter/0/voltage`, `ext_temperature/0`, ...; `online` says `true` or
-`false`. The add-on's probes and the device's own temperature come twice, in °C and on a
-`_f` twin topic in °F (`ext_temperature_f/0`, `temperature_f`): the twin is the same
-sensor, converted to °C, read only while the °C topic is not heard. Gen2 publishes
-JSON-RPC notifications on `<prefix>/events/rpc`::
+`relay/0/power` (`relay/power`, the sum, on a Shelly 2.5 in roller mode),
+`emeter/0/voltage`, `ext_temperature/0`, ...; `online` says `true` or `false`. The
+add-on's probes and the device's own temperature come twice, in °C and on a `_f` twin
+topic in °F (`ext_temperature_f/0`, `temperature_f`): the twin is the same sensor,
+converted to °C, read only while the °C topic is not heard. Gen2 publishes JSON-RPC
+notifications on `<prefix>/events/rpc`::
 
     {"src": "shellyplusht-b8d61a8b17cc", "method": "NotifyFullStatus",
      "params": {"ts": 1680962879.62, "temperature:0": {"id": 0, "tC": 19.8, "tF": 67.6},
@@ -15,8 +16,9 @@ JSON-RPC notifications on `<prefix>/events/rpc`::
 and each component's status on `<prefix>/status/<component:n>`; `tF` is read (converted)
 only where `tC` is missing. A gen2 reading is `<prefix>/<component:n>` at `<prefix>`; a
 gen1 reading is `<id>` (device and sensor values), `<id>/<channel>/<n>` (relays, lights,
-rollers, meters) or `<id>/<probe>/<n>` (external probes), at `<id>`. Other Shelly topics
-(states, commands, announcements, system services) are skipped.
+rollers, meters; `<id>/<channel>` for their sum) or `<id>/<probe>/<n>` (external
+probes), at `<id>`. Other Shelly topics (states, commands, announcements, system
+services) are skipped.
 """
 
 from __future__ import annotations
@@ -167,6 +169,8 @@ GEN2_COMPONENTS: dict[str, PathFields] = {
 }
 """Component → the values its status carries, as the gen2 API documents them."""
 NOTIFICATIONS = frozenset({"NotifyStatus", "NotifyFullStatus"})
+GEN2_SERVICES = frozenset({"sys", "wifi", "eth", "cloud", "mqtt", "ble", "ws", "bthome", "ui"})
+"""Gen2 components without an id whose status (`<prefix>/status/<service>`) measures nothing."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,7 +312,7 @@ def route(levels: Sequence[str], context: Context) -> Handler | None:
         if fields is None:
             return ignore
         return ComponentStatus(f"{prefix}/{levels[-1]}", prefix, fields)
-    return None
+    return ignore if levels[-2] == "status" and levels[-1] in GEN2_SERVICES else None
 
 
 def _gen1_route(device: str, rest: Sequence[str], topic: str, context: Context) -> Handler:
@@ -329,6 +333,9 @@ def _gen1_route(device: str, rest: Sequence[str], topic: str, context: Context) 
     elif len(rest) == 2 and original in GEN1_PROBES:
         known = GEN1_PROBES[original]
         sensor_id = f"{device}/{original}/{rest[1]}"
+    elif len(rest) == 2 and name in GEN1_CHANNELS:
+        known = GEN1_CHANNELS[name].get(rest[1])
+        sensor_id = f"{device}/{name}"
     elif len(rest) == 3 and name in GEN1_CHANNELS:
         known = GEN1_CHANNELS[name].get(rest[2])
         sensor_id = f"{device}/{name}/{rest[1]}"

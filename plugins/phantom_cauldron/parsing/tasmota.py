@@ -58,30 +58,41 @@ FIELDS: dict[str, tuple[str, str | None]] = {
     "Battery": ("battery", units.PERCENT),
     "RSSI": ("signal_strength", units.DBM),
     "Power": ("power", units.WATT),
-    "ApparentPower": ("apparent_power", units.VOLT_AMPERE),
-    "ReactivePower": ("reactive_power", units.VAR),
-    "Factor": ("power_factor", None),
     "Voltage": ("voltage", units.VOLT),
     "Current": ("current", units.AMPERE),
-    "Frequency": ("frequency", units.HERTZ),
-    "Total": ("energy_total", units.KILOWATT_HOUR),
-    "Today": ("energy_today", units.KILOWATT_HOUR),
-    "Yesterday": ("energy_yesterday", units.KILOWATT_HOUR),
-    "Period": ("energy_period", units.WATT_HOUR),
 }
 """Member name → (quantity, unit), as Tasmota's sensor drivers report them."""
 TEMPERATURES = {
     "Temperature": "temperature",
     "DewPoint": "dew_point",
     "ReferenceTemperature": "reference_temperature",
+    "OBJTMP": "object_temperature",
+    "AMBTMP": "ambient_temperature",
 }
 PRESSURES = {"Pressure": "pressure", "SeaPressure": "sea_pressure"}
 SPEEDS = {"Speed": "speed"}
 SENSOR_FIELDS: dict[str, Fields] = {
+    "ENERGY": {
+        "Total": ("energy_total", units.KILOWATT_HOUR),
+        "Today": ("energy_today", units.KILOWATT_HOUR),
+        "Yesterday": ("energy_yesterday", units.KILOWATT_HOUR),
+        "Period": ("energy_period", units.WATT_HOUR),
+        "ApparentPower": ("apparent_power", units.VOLT_AMPERE),
+        "ReactivePower": ("reactive_power", units.VAR),
+        "Factor": ("power_factor", None),
+        "Frequency": ("frequency", units.HERTZ),
+    },
+    "RG-15": {
+        "Active": ("rain_active", "mm"),
+        "Event": ("rain_event", "mm"),
+        "Total": ("rain_total", "mm"),
+        "FlowRate": ("rain_rate", "mm/h"),
+    },
     "VL53L0X": {"Distance": ("distance", "mm")},
     "VL53L1X": {"Distance": ("distance", "mm")},
 }
-"""Sensors whose members differ from `FIELDS`: the time-of-flight sensors measure in mm."""
+"""Sensors with members of their own: the energy monitor's counters, the rain gauge's
+millimetres, the time-of-flight sensors' distance in mm."""
 NOT_MEASURED = frozenset({"Btn", "Error", "Endpoint", "Group"})
 """Numbers that count or label rather than measure: a button, an error code, a route."""
 BRIDGES: dict[str, Fields] = {
@@ -100,9 +111,13 @@ BRIDGES: dict[str, Fields] = {
     "LwReceived": {"RSSI": ("signal_strength", units.DBM), "SNR": ("snr", "dB")},
 }
 """Bridges whose object nests one object per bridged device, and what is read of each."""
+SPECIAL = frozenset(BRIDGES) | frozenset(SENSOR_FIELDS)
 STATUS_WRAPPER = "StatusSNS"
 STATUS_TOPICS = frozenset({"STATUS8", "STATUS10"})
 BLE_TOPIC = "tasmota_ble"
+TABLES_KEPT = 64
+_TABLES: dict[tuple[object, object, object], Fields] = {}
+"""The tables of the unit combinations seen, by the payload's own unit members."""
 """The topic under `tele/` of `MI32Option6`'s one message per BLE sensor."""
 
 
@@ -127,11 +142,15 @@ class TasmotaSensors(Native):
             document = document.get(self.wrapper)
         if not isinstance(document, dict):
             raise Refused(Reason.UNEXPECTED_JSON)
-        fields = _fields_in(
-            _unit(document, "TempUnit"),
-            _unit(document, "PressureUnit"),
-            _unit(document, "SpeedUnit"),
+        announced = (
+            document.get("TempUnit"),
+            document.get("PressureUnit"),
+            document.get("SpeedUnit"),
         )
+        try:
+            fields = _TABLES[announced]
+        except (KeyError, TypeError):
+            fields = _table_for(announced)
         device = self.device
         claimed = self.claimed
         readings: list[SensorReading] = []
@@ -139,31 +158,40 @@ class TasmotaSensors(Native):
         for name, members in document.items():
             if not isinstance(members, dict):
                 continue
-            bridged = BRIDGES.get(name)
-            if bridged is not None:
-                for child, values in members.items():
-                    if isinstance(values, dict):
-                        ignored = claimed.get(child, NOT_MEASURED)
-                        sensor_id = f"{device}/{child}"
-                        read_members(
-                            values, bridged, ignored, sensor_id, device, now, readings,
-                            listed_only=True,
-                        )  # fmt: skip
-                continue
-            table = fields if name not in SENSOR_FIELDS else {**fields, **SENSOR_FIELDS[name]}
-            ignored = claimed.get(name, NOT_MEASURED)
+            table = fields
+            if name in SPECIAL:
+                bridged = BRIDGES.get(name)
+                if bridged is not None:
+                    self._read_bridged(members, bridged, now, readings)
+                    continue
+                table = _table_for(announced, name)
+            ignored = claimed.get(name, NOT_MEASURED) if claimed else NOT_MEASURED
             refused = read_members(
                 members, table, ignored, f"{device}/{name}", device, now, readings
             )
             refusal = refusal or refused
         return readings_or_refusal(readings, refusal)
 
+    def _read_bridged(
+        self, devices: dict[str, object], fields: Fields, now: float, into: list[SensorReading]
+    ) -> None:
+        """The listed members of each bridged device's object, as readings of the device."""
+        for child, values in devices.items():
+            if isinstance(values, dict):
+                ignored = self.claimed.get(child, NOT_MEASURED)
+                sensor_id = f"{self.device}/{child}"
+                read_members(
+                    values, fields, ignored, sensor_id, self.device, now, into, listed_only=True
+                )
+
     def identity(self, path: Path) -> Identity | None:
         steps = self._unwrapped(path)
         if steps is None:
             return None
         sensor, member, bridged = steps
-        fields = bridged or {**_fields_in(None, None, None), **SENSOR_FIELDS.get(sensor, {})}
+        fields = bridged or _fields_in(
+            None, None, None, sensor if sensor in SENSOR_FIELDS else None
+        )
         listed = fields.get(member)
         quantity, unit = listed if listed is not None else (canonical(member), None)
         return Identity(f"{self.device}/{sensor}", quantity, unit, self.device, listed is not None)
@@ -210,19 +238,27 @@ def route(levels: Sequence[str], context: Context) -> Handler | None:
     return ignore if "cmnd" in head else None
 
 
-@lru_cache(maxsize=32)
+def _table_for(announced: tuple[object, object, object], sensor: str | None = None) -> Fields:
+    """The field table for the units a payload announced (`TempUnit`, `PressureUnit`,
+    `SpeedUnit`; what is not text is no unit), and a sensor's own members."""
+    temperature, pressure, speed = (unit if isinstance(unit, str) else None for unit in announced)
+    fields = _fields_in(temperature, pressure, speed, sensor if sensor in SENSOR_FIELDS else None)
+    if sensor is None and len(_TABLES) < TABLES_KEPT:
+        _TABLES[temperature, pressure, speed] = fields
+    return fields
+
+
+@lru_cache(maxsize=TABLES_KEPT)
 def _fields_in(
-    temperature_unit: str | None, pressure_unit: str | None, speed_unit: str | None
+    temperature_unit: str | None,
+    pressure_unit: str | None,
+    speed_unit: str | None,
+    sensor: str | None,
 ) -> Fields:
-    """The field table for the units a payload announced."""
     temperature = TEMPERATURE_UNITS.get(temperature_unit or "")
     fields = dict(FIELDS)
     fields.update((name, (quantity, temperature)) for name, quantity in TEMPERATURES.items())
     fields.update((name, (quantity, pressure_unit)) for name, quantity in PRESSURES.items())
     fields.update((name, (quantity, speed_unit)) for name, quantity in SPEEDS.items())
+    fields.update(SENSOR_FIELDS.get(sensor or "", {}))
     return fields
-
-
-def _unit(document: dict[str, object], key: str) -> str | None:
-    value = document.get(key)
-    return value if isinstance(value, str) else None

@@ -8,11 +8,11 @@ the unit of Zigbee2MQTT's exposes (`FIELDS`); other members (states, nested obje
 `last_seen`) are skipped. `voltage` is the battery's, in mV, unless the device meters
 mains power (a payload with `power`, `current` or `energy`: then it is in V). Where
 `illuminance_lux` is present (Zigbee2MQTT before 2.0) it is the lux, and `illuminance`
-the raw value. `<name>/availability` (text or `{"state": "online"}`) and `bridge/state`
-say whether a device and the bridge are online. With `output: attribute`, each value
-also arrives on `<name>/<attribute>` as plain text: read only while the device's JSON is
-not heard (then it is a copy). Other bridge topics and the `set`/`get` command topics
-carry no measurements.
+(the raw value, or a copy) is skipped. `<name>/availability` (text or `{"state":
+"online"}`) and `bridge/state` say whether a device and the bridge are online. With
+`output: attribute`, each value also arrives on `<name>/<attribute>` as plain text: read
+only while the device's JSON is not heard (then it is a copy). Other bridge topics and
+the `set`/`get` command topics carry no measurements.
 """
 
 from __future__ import annotations
@@ -78,10 +78,9 @@ FIELDS: dict[str, tuple[str, str | None]] = {
 }
 """Member → (quantity, unit), as Zigbee2MQTT's exposes give them."""
 MAINS_FIELDS = FIELDS | {"voltage": ("voltage", units.VOLT)}
-LEGACY_LUX_FIELDS = FIELDS | {
-    "illuminance": ("illuminance_raw", None),
-    "illuminance_lux": ("illuminance", units.LUX),
-}
+LEGACY_LUX = "illuminance_lux"
+LEGACY_LUX_FIELDS = FIELDS | {LEGACY_LUX: ("illuminance", units.LUX)}
+LEGACY_RAW = frozenset({"illuminance"})
 UNSURE_FIELDS = FIELDS | {"voltage": ("voltage", None)}
 """For a value seen without its payload (an attribute topic, a discovery config's field):
 the unit that depends on the payload is not known."""
@@ -94,7 +93,7 @@ NOT_MEASURED = frozenset(
 
 def fields_for(document: dict[str, object]) -> Fields:
     """The table for one device's payload (its members tell which voltage and lux it has)."""
-    if "illuminance_lux" in document:
+    if LEGACY_LUX in document:
         return LEGACY_LUX_FIELDS
     if "voltage" in document and any(member in document for member in METERING):
         return MAINS_FIELDS
@@ -125,7 +124,8 @@ class Zigbee2MqttDevice(Native):
         self.heard.add(name)
         readings: list[SensorReading] = []
         fields = fields_for(document)
-        refusal = read_members(document, fields, self.ignored, name, name, now, readings)
+        ignored = self.ignored if fields is not LEGACY_LUX_FIELDS else self.ignored | LEGACY_RAW
+        refusal = read_members(document, fields, ignored, name, name, now, readings)
         return readings_or_refusal(readings, refusal)
 
     def identity(self, path: Path) -> Identity | None:
