@@ -21,8 +21,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from phantom_cauldron.parsing.handling import Handler, Native, Path, Refused
+from phantom_cauldron.parsing.handling import Handler, Path, Refused
 from phantom_cauldron.parsing.homeassistant import DiscoveredSensor
+from phantom_cauldron.parsing.native import Native
 from phantom_cauldron.parsing.state import StatePayload
 from phantom_cauldron.readings import SensorReading
 

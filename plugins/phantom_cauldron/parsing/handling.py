@@ -1,19 +1,14 @@
-"""The contract between the parser and the device families: handlers, who a value belongs
-to, and why a payload is refused."""
+"""The contract between the parser and the device families: handlers, what they share,
+and why a payload is refused."""
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
 from phantom_cauldron.directory import SensorDirectory
 from phantom_cauldron.readings import SensorReading
-
-if TYPE_CHECKING:
-    from phantom_cauldron.parsing.state import StatePayload
 
 Path = tuple[str, ...]
 """Steps into a decoded JSON payload; `()` is the whole payload."""
@@ -53,42 +48,6 @@ class Refused(Exception):
 
 Handler = Callable[[bytes, float], list[SensorReading]]
 """Turns a payload that arrived at a time on one topic into readings, or raises `Refused`."""
-
-
-@dataclass(frozen=True, slots=True)
-class Identity:
-    """Who a value in a family's payload belongs to, by the family's own rules."""
-
-    sensor_id: str
-    quantity: str
-    unit: str | None
-    location: str | None
-    listed: bool
-    """Whether the family's table names the quantity (else it was guessed from a name)."""
-
-
-class Native(ABC):
-    """A device family's reader of one topic: the readings in its payloads, and who each
-    value in them belongs to, so that a discovery config can name the same sensor."""
-
-    __slots__ = ()
-
-    @abstractmethod
-    def __call__(self, payload: bytes, now: float) -> list[SensorReading]:
-        """The readings in one payload."""
-
-    @abstractmethod
-    def read_state(self, state: StatePayload, now: float) -> list[SensorReading]:
-        """The readings in a payload that discovery templates read too (decoded once)."""
-
-    @abstractmethod
-    def identity(self, path: Path) -> Identity | None:
-        """The sensor whose value sits at `path` in this topic's payloads, if any."""
-
-    @abstractmethod
-    def leaving(self, claimed: frozenset[Path]) -> Native | None:
-        """This reader without the values at `claimed` (discovery reads those); None when
-        nothing is left to read."""
 
 
 @dataclass(slots=True)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from phantom_cauldron.parsing.handling import Identity, Native, Path
+from phantom_cauldron.parsing.handling import Path
+from phantom_cauldron.parsing.native import Identity, Native
 from phantom_cauldron.parsing.quantities import guess
 from phantom_cauldron.parsing.state import StatePayload
 from phantom_cauldron.parsing.values import number_from_payload, number_from_text

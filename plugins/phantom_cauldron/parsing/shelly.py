@@ -28,16 +28,7 @@ from dataclasses import dataclass, field, replace
 
 from phantom_cauldron.parsing import units
 from phantom_cauldron.parsing.availability import Availability
-from phantom_cauldron.parsing.handling import (
-    Context,
-    Handler,
-    Identity,
-    Native,
-    Path,
-    Reason,
-    Refused,
-    ignore,
-)
+from phantom_cauldron.parsing.handling import Context, Handler, Path, Reason, Refused, ignore
 from phantom_cauldron.parsing.members import (
     PathField,
     PathFields,
@@ -45,9 +36,9 @@ from phantom_cauldron.parsing.members import (
     read_paths,
     readings_or_refusal,
 )
+from phantom_cauldron.parsing.native import Identity, JsonNative, Native
 from phantom_cauldron.parsing.plain import PlainNumber
 from phantom_cauldron.parsing.state import StatePayload
-from phantom_cauldron.parsing.values import json_from_payload
 from phantom_cauldron.readings import SensorReading
 
 GEN1_PREFIX = "shellies"
@@ -174,18 +165,12 @@ GEN2_SERVICES = frozenset({"sys", "wifi", "eth", "cloud", "mqtt", "ble", "ws", "
 
 
 @dataclass(frozen=True, slots=True)
-class ComponentStatus(Native):
+class ComponentStatus(JsonNative):
     """The handler of one gen2 component's status topic (or a gen1 Motion's `status`)."""
 
     sensor_id: str
     location: str
     fields: PathFields
-
-    def __call__(self, payload: bytes, now: float) -> list[SensorReading]:
-        return self.read(json_from_payload(payload), now)
-
-    def read_state(self, state: StatePayload, now: float) -> list[SensorReading]:
-        return self.read(state.value_json, now)
 
     def read(self, status: object, now: float) -> list[SensorReading]:
         """The readings in one decoded status."""
@@ -204,18 +189,12 @@ class ComponentStatus(Native):
 
 
 @dataclass(frozen=True, slots=True)
-class Notification(Native):
+class Notification(JsonNative):
     """The handler of a gen2 device's `events/rpc` topic."""
 
     prefix: str
     claimed: Mapping[str, frozenset[Path]] = field(default_factory=dict)
     """Component (`temperature:0`) → the paths in its status a discovery config reads."""
-
-    def __call__(self, payload: bytes, now: float) -> list[SensorReading]:
-        return self.read(json_from_payload(payload), now)
-
-    def read_state(self, state: StatePayload, now: float) -> list[SensorReading]:
-        return self.read(state.value_json, now)
 
     def read(self, document: object, now: float) -> list[SensorReading]:
         """The readings in a NotifyStatus or NotifyFullStatus; other methods have none."""

@@ -25,20 +25,10 @@ from functools import lru_cache
 
 from phantom_cauldron.parsing import units
 from phantom_cauldron.parsing.availability import Availability
-from phantom_cauldron.parsing.handling import (
-    Context,
-    Handler,
-    Identity,
-    Native,
-    Path,
-    Reason,
-    Refused,
-    ignore,
-)
+from phantom_cauldron.parsing.handling import Context, Handler, Path, Reason, Refused, ignore
 from phantom_cauldron.parsing.members import Fields, read_members, readings_or_refusal
+from phantom_cauldron.parsing.native import Identity, JsonNative, Native
 from phantom_cauldron.parsing.quantities import canonical
-from phantom_cauldron.parsing.state import StatePayload
-from phantom_cauldron.parsing.values import json_from_payload
 from phantom_cauldron.readings import SensorReading
 
 TEMPERATURE_UNITS = {"C": units.CELSIUS, "F": units.FAHRENHEIT, "K": units.KELVIN}
@@ -122,19 +112,13 @@ _TABLES: dict[tuple[object, object, object], Fields] = {}
 
 
 @dataclass(frozen=True, slots=True)
-class TasmotaSensors(Native):
+class TasmotaSensors(JsonNative):
     """The handler of one device's SENSOR topic (or STATUS answer, under `wrapper`)."""
 
     device: str
     wrapper: str | None = None
     claimed: Mapping[str, frozenset[str]] = field(default_factory=dict)
     """Sensor (or bridged device) → members a discovery config reads instead."""
-
-    def __call__(self, payload: bytes, now: float) -> list[SensorReading]:
-        return self.read(json_from_payload(payload), now)
-
-    def read_state(self, state: StatePayload, now: float) -> list[SensorReading]:
-        return self.read(state.value_json, now)
 
     def read(self, document: object, now: float) -> list[SensorReading]:
         """The readings of every sensor object in a decoded payload."""

@@ -22,19 +22,10 @@ from dataclasses import dataclass, replace
 
 from phantom_cauldron.parsing import units
 from phantom_cauldron.parsing.availability import Availability
-from phantom_cauldron.parsing.handling import (
-    Context,
-    Handler,
-    Identity,
-    Native,
-    Path,
-    Reason,
-    Refused,
-    ignore,
-)
+from phantom_cauldron.parsing.handling import Context, Handler, Path, Reason, Refused, ignore
 from phantom_cauldron.parsing.members import Fields, read_members, readings_or_refusal
+from phantom_cauldron.parsing.native import Identity, JsonNative, Native
 from phantom_cauldron.parsing.quantities import canonical
-from phantom_cauldron.parsing.state import StatePayload
 from phantom_cauldron.parsing.values import json_from_payload, measure_listed, text_from_payload
 from phantom_cauldron.readings import SensorReading
 
@@ -101,7 +92,7 @@ def fields_for(document: dict[str, object]) -> Fields:
 
 
 @dataclass(frozen=True, slots=True)
-class Zigbee2MqttDevice(Native):
+class Zigbee2MqttDevice(JsonNative):
     """The handler of one device's topic (and of its attribute topics' plain values)."""
 
     friendly_name: str
@@ -112,9 +103,6 @@ class Zigbee2MqttDevice(Native):
         if payload[:1] != b"{" and "/" in self.friendly_name:
             return self._attribute(text_from_payload(payload), now)
         return self.read(json_from_payload(payload), now)
-
-    def read_state(self, state: StatePayload, now: float) -> list[SensorReading]:
-        return self.read(state.value_json, now)
 
     def read(self, document: object, now: float) -> list[SensorReading]:
         """The readings in one decoded device state."""
