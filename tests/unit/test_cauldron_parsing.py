@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from phantom_cauldron.parsing import PayloadParser, Reason
+from phantom_cauldron.parsing import PayloadParser, Reason, handling
 from phantom_cauldron.parsing import problems as problems_module
 from phantom_cauldron.parsing.values import MAX_MAGNITUDE
 from phantom_cauldron.readings import SensorReading
@@ -476,6 +476,16 @@ def test_a_malformed_shelly_gen2_notification_is_counted(
 ) -> None:
     assert publish(parser, "plus-ht/events/rpc", payload) == []
     assert parser.problems.for_topic("plus-ht/events/rpc") == {Reason.UNEXPECTED_JSON: 1}
+
+
+def test_what_the_parser_remembers_of_heard_sensors_stays_bounded(
+    parser: PayloadParser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(handling, "HEARD_LIMIT", 2)
+    for name in ("a", "b", "c"):
+        publish(parser, f"zigbee2mqtt/{name}", {"power": 5})
+    assert publish(parser, "zigbee2mqtt/b/power", "5") == []  # a copy of b's JSON
+    assert len(publish(parser, "zigbee2mqtt/c/power", "5")) == 1  # c was not remembered
 
 
 def test_shelly_gen1_fahrenheit_twins_are_the_same_sensor_read_once(parser: PayloadParser) -> None:

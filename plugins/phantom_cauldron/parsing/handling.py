@@ -50,6 +50,11 @@ Handler = Callable[[bytes, float], list[SensorReading]]
 """Turns a payload that arrived at a time on one topic into readings, or raises `Refused`."""
 
 
+HEARD_LIMIT = 10_000
+"""Sensors remembered as heard; beyond, copies of further ones are read (a flood of made-up
+topics stays bounded)."""
+
+
 @dataclass(slots=True)
 class Context:
     """What the families' handlers share across topics."""
@@ -59,6 +64,12 @@ class Context:
     heard: set[str] = field(default_factory=set)
     """Sensors whose own source has been heard, so that copies of their values (a °F twin
     topic, a Zigbee2MQTT attribute topic) are skipped instead of read twice."""
+
+
+def hear(heard: set[str], sensor_id: str) -> None:
+    """Note that `sensor_id`'s own source was heard (up to `HEARD_LIMIT` sensors)."""
+    if sensor_id not in heard and len(heard) < HEARD_LIMIT:
+        heard.add(sensor_id)
 
 
 def ignore(payload: bytes, now: float) -> list[SensorReading]:

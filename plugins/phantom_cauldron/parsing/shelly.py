@@ -28,7 +28,15 @@ from dataclasses import dataclass, field, replace
 
 from phantom_cauldron.parsing import units
 from phantom_cauldron.parsing.availability import Availability
-from phantom_cauldron.parsing.handling import Context, Handler, Path, Reason, Refused, ignore
+from phantom_cauldron.parsing.handling import (
+    Context,
+    Handler,
+    Path,
+    Reason,
+    Refused,
+    hear,
+    ignore,
+)
 from phantom_cauldron.parsing.members import (
     PathField,
     PathFields,
@@ -240,11 +248,11 @@ class CelsiusOriginal(Native):
     heard: set[str]
 
     def __call__(self, payload: bytes, now: float) -> list[SensorReading]:
-        self.heard.add(self.number.sensor_id)
+        hear(self.heard, self.number.sensor_id)
         return self.number(payload, now)
 
     def read_state(self, state: StatePayload, now: float) -> list[SensorReading]:
-        self.heard.add(self.number.sensor_id)
+        hear(self.heard, self.number.sensor_id)
         return self.number.read_state(state, now)
 
     def identity(self, path: Path) -> Identity | None:

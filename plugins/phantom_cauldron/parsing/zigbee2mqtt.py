@@ -22,7 +22,15 @@ from dataclasses import dataclass, replace
 
 from phantom_cauldron.parsing import units
 from phantom_cauldron.parsing.availability import Availability
-from phantom_cauldron.parsing.handling import Context, Handler, Path, Reason, Refused, ignore
+from phantom_cauldron.parsing.handling import (
+    Context,
+    Handler,
+    Path,
+    Reason,
+    Refused,
+    hear,
+    ignore,
+)
 from phantom_cauldron.parsing.members import Fields, read_members, readings_or_refusal
 from phantom_cauldron.parsing.native import Identity, JsonNative, Native
 from phantom_cauldron.parsing.quantities import canonical
@@ -109,7 +117,7 @@ class Zigbee2MqttDevice(JsonNative):
         if not isinstance(document, dict):
             raise Refused(Reason.UNEXPECTED_JSON)
         name = self.friendly_name
-        self.heard.add(name)
+        hear(self.heard, name)
         readings: list[SensorReading] = []
         fields = fields_for(document)
         ignored = self.ignored if fields is not LEGACY_LUX_FIELDS else self.ignored | LEGACY_RAW
