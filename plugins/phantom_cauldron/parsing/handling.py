@@ -65,11 +65,11 @@ class Context:
     """Sensors whose own source has been heard, so that copies of their values (a °F twin
     topic, a Zigbee2MQTT attribute topic) are skipped instead of read twice."""
 
-
-def hear(heard: set[str], sensor_id: str) -> None:
-    """Note that `sensor_id`'s own source was heard (up to `HEARD_LIMIT` sensors)."""
-    if sensor_id not in heard and len(heard) < HEARD_LIMIT:
-        heard.add(sensor_id)
+    def hear(self, sensor_id: str) -> None:
+        """Note that `sensor_id`'s own source was heard (up to `HEARD_LIMIT` sensors)."""
+        heard = self.heard
+        if sensor_id not in heard and len(heard) < HEARD_LIMIT:
+            heard.add(sensor_id)
 
 
 def ignore(payload: bytes, now: float) -> list[SensorReading]:

@@ -28,15 +28,7 @@ from dataclasses import dataclass, field, replace
 
 from phantom_cauldron.parsing import units
 from phantom_cauldron.parsing.availability import Availability
-from phantom_cauldron.parsing.handling import (
-    Context,
-    Handler,
-    Path,
-    Reason,
-    Refused,
-    hear,
-    ignore,
-)
+from phantom_cauldron.parsing.handling import Context, Handler, Path, Reason, Refused, ignore
 from phantom_cauldron.parsing.members import (
     PathField,
     PathFields,
@@ -245,14 +237,14 @@ class CelsiusOriginal(Native):
     """A gen1 °C topic that has a °F twin: hearing it makes the twin a copy."""
 
     number: PlainNumber
-    heard: set[str]
+    context: Context
 
     def __call__(self, payload: bytes, now: float) -> list[SensorReading]:
-        hear(self.heard, self.number.sensor_id)
+        self.context.hear(self.number.sensor_id)
         return self.number(payload, now)
 
     def read_state(self, state: StatePayload, now: float) -> list[SensorReading]:
-        hear(self.heard, self.number.sensor_id)
+        self.context.hear(self.number.sensor_id)
         return self.number.read_state(state, now)
 
     def identity(self, path: Path) -> Identity | None:
@@ -268,10 +260,10 @@ class FahrenheitTwin(Native):
 
     number: PlainNumber
     """Reads the °F number as the °C sensor (converted after reading)."""
-    heard: set[str]
+    context: Context
 
     def __call__(self, payload: bytes, now: float) -> list[SensorReading]:
-        if self.number.sensor_id in self.heard:
+        if self.number.sensor_id in self.context.heard:
             return []
         return [_in_celsius(reading) for reading in self.number(payload, now)]
 
@@ -330,8 +322,8 @@ def _gen1_route(device: str, rest: Sequence[str], topic: str, context: Context) 
         return ignore
     number = PlainNumber(sensor_id, known[0], known[1], device, listed=True)
     if fahrenheit:
-        return FahrenheitTwin(number, context.heard)
-    return CelsiusOriginal(number, context.heard) if known[1] == units.CELSIUS else number
+        return FahrenheitTwin(number, context)
+    return CelsiusOriginal(number, context) if known[1] == units.CELSIUS else number
 
 
 def _identity(fields: PathFields, path: Path, sensor_id: str, location: str) -> Identity | None:

@@ -22,15 +22,7 @@ from dataclasses import dataclass, replace
 
 from phantom_cauldron.parsing import units
 from phantom_cauldron.parsing.availability import Availability
-from phantom_cauldron.parsing.handling import (
-    Context,
-    Handler,
-    Path,
-    Reason,
-    Refused,
-    hear,
-    ignore,
-)
+from phantom_cauldron.parsing.handling import Context, Handler, Path, Reason, Refused, ignore
 from phantom_cauldron.parsing.members import Fields, read_members, readings_or_refusal
 from phantom_cauldron.parsing.native import Identity, JsonNative, Native
 from phantom_cauldron.parsing.quantities import canonical
@@ -104,7 +96,7 @@ class Zigbee2MqttDevice(JsonNative):
     """The handler of one device's topic (and of its attribute topics' plain values)."""
 
     friendly_name: str
-    heard: set[str]
+    context: Context
     ignored: frozenset[str] = NOT_MEASURED
 
     def __call__(self, payload: bytes, now: float) -> list[SensorReading]:
@@ -117,7 +109,7 @@ class Zigbee2MqttDevice(JsonNative):
         if not isinstance(document, dict):
             raise Refused(Reason.UNEXPECTED_JSON)
         name = self.friendly_name
-        hear(self.heard, name)
+        self.context.hear(name)
         readings: list[SensorReading] = []
         fields = fields_for(document)
         ignored = self.ignored if fields is not LEGACY_LUX_FIELDS else self.ignored | LEGACY_RAW
@@ -141,7 +133,7 @@ class Zigbee2MqttDevice(JsonNative):
         JSON state (which carries the same value) is heard."""
         device, _, attribute = self.friendly_name.rpartition("/")
         listed = UNSURE_FIELDS.get(attribute)
-        if listed is None or device in self.heard:
+        if listed is None or device in self.context.heard:
             return []
         number = measure_listed(text)
         if isinstance(number, Reason):
@@ -162,4 +154,4 @@ def route(levels: Sequence[str], context: Context) -> Handler | None:
         return ignore
     if levels[-1] == "availability" and len(levels) > 2:
         return Availability("/".join(levels[1:-1]), topic, context.sensors)
-    return Zigbee2MqttDevice("/".join(levels[1:]), context.heard)
+    return Zigbee2MqttDevice("/".join(levels[1:]), context)
