@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from phantom_cauldron.parsing import PayloadParser, Reason
+from phantom_cauldron.parsing import PayloadParser, Reason, handling
 from phantom_cauldron.parsing import problems as problems_module
 from phantom_cauldron.parsing.values import MAX_MAGNITUDE
 from phantom_cauldron.readings import SensorReading
@@ -225,8 +225,38 @@ def test_zigbee2mqtt_device_numbers_become_readings(parser: PayloadParser) -> No
         ("Living Room Sensor", "power_outage_count"): (3.0, None),
         ("Living Room Sensor", "pressure"): (1008.3, "hPa"),
         ("Living Room Sensor", "temperature"): (22.71, "°C"),
-        ("Living Room Sensor", "voltage"): (2995.0, None),
+        ("Living Room Sensor", "voltage"): (2995.0, "mV"),
     }
+    assert parser.problems.total == 0
+
+
+def test_zigbee2mqtt_voltage_is_in_volts_on_a_metering_plug(parser: PayloadParser) -> None:
+    payload = {"current": 0.07, "energy": 1.54, "linkquality": 63, "power": 0, "voltage": 239}
+    readings = table(publish(parser, "zigbee2mqtt/Stopcontact", payload))
+    assert readings[("Stopcontact", "voltage")] == (239.0, "V")
+    assert readings[("Stopcontact", "energy")] == (1.54, "kWh")
+
+
+def test_zigbee2mqtt_numbers_sent_as_text_are_read_and_placeholders_refused(
+    parser: PayloadParser,
+) -> None:
+    payload = {"temperature": 29.24, "battery": "100.00", "voltage": 3025, "humidity": "unknown"}
+    assert table(publish(parser, "zigbee2mqtt/0x00158d0001b8f335", payload)) == {
+        ("0x00158d0001b8f335", "temperature"): (29.24, "°C"),
+        ("0x00158d0001b8f335", "battery"): (100.0, "%"),
+        ("0x00158d0001b8f335", "voltage"): (3025.0, "mV"),
+    }
+    assert publish(parser, "zigbee2mqtt/0x00158d0001b8f335", {"battery": "nan"}) == []
+    assert parser.problems.for_topic("zigbee2mqtt/0x00158d0001b8f335") == {Reason.NOT_FINITE: 1}
+
+
+def test_zigbee2mqtt_attribute_topics_are_read_only_until_the_json_state_is_heard(
+    parser: PayloadParser,
+) -> None:
+    assert table(publish(parser, "zigbee2mqtt/z1/power", "12")) == {("z1", "power"): (12.0, "W")}
+    assert publish(parser, "zigbee2mqtt/z1/state", "OFF") == []
+    publish(parser, "zigbee2mqtt/z1", {"power": 12, "state": "OFF"})
+    assert publish(parser, "zigbee2mqtt/z1/power", "12") == []
     assert parser.problems.total == 0
 
 
@@ -448,6 +478,99 @@ def test_a_malformed_shelly_gen2_notification_is_counted(
     assert parser.problems.for_topic("plus-ht/events/rpc") == {Reason.UNEXPECTED_JSON: 1}
 
 
+def test_what_the_parser_remembers_of_heard_sensors_stays_bounded(
+    parser: PayloadParser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(handling, "HEARD_LIMIT", 2)
+    for name in ("a", "b", "c"):
+        publish(parser, f"zigbee2mqtt/{name}", {"power": 5})
+    assert publish(parser, "zigbee2mqtt/b/power", "5") == []  # a copy of b's JSON
+    assert len(publish(parser, "zigbee2mqtt/c/power", "5")) == 1  # c was not remembered
+
+
+def test_shelly_gen1_fahrenheit_twins_are_the_same_sensor_read_once(parser: PayloadParser) -> None:
+    """A Shelly 1 add-on publishes each probe twice (pastebin.com/vjJubCm9)."""
+    probe = "shelly1-XXXXXX/ext_temperature/0"
+    first = publish(parser, "shellies/shelly1-XXXXXX/ext_temperature_f/0", "117.84")
+    assert table(first) == {(probe, "temperature"): (47.69, "°C")}
+    assert table(publish(parser, "shellies/shelly1-XXXXXX/ext_temperature/0", "47.50")) == {
+        (probe, "temperature"): (47.5, "°C")
+    }
+    assert publish(parser, "shellies/shelly1-XXXXXX/ext_temperature_f/0", "117.50") == []
+    assert [info.sensor_id for info in parser.sensors] == [probe]
+    assert parser.problems.total == 0
+
+
+def test_shelly_gen1_device_temperature_has_a_fahrenheit_twin_too(parser: PayloadParser) -> None:
+    assert table(publish(parser, "shellies/shelly1pm-A1B2/temperature_f", "107.42")) == {
+        ("shelly1pm-A1B2", "temperature"): (41.9, "°C")
+    }
+    assert publish(parser, "shellies/shelly1pm-A1B2/overtemperature", "0") == []
+    assert publish(parser, "shellies/shelly1pm-A1B2/temperature_status", "Normal") == []
+
+
+def test_shelly_gen2_reads_tf_only_where_tc_is_missing(parser: PayloadParser) -> None:
+    both = publish(parser, "plus/status/temperature:100", {"id": 100, "tC": 20.5, "tF": 68.9})
+    only = publish(parser, "plus/status/temperature:100", {"id": 100, "tF": 68.9})
+    assert table(both) == table(only) == {("plus/temperature:100", "temperature"): (20.5, "°C")}
+    assert publish(parser, "plus/status/temperature:100", {"id": 100, "tC": None, "tF": None}) == []
+    assert parser.problems.for_topic("plus/status/temperature:100") == {Reason.NO_VALUE: 1}
+
+
+def test_tasmota_ble_sensors_bridges_and_status_answers(parser: PayloadParser) -> None:
+    ble = {
+        "Time": "2024-02-18T04:36:52",
+        "ATC226754": {
+            "mac": "a4c138226754",
+            "Temperature": 23.3,
+            "Humidity": 28.8,
+            "DewPoint": 4.1,
+            "Btn": 0,
+            "Battery": 78,
+            "RSSI": -52,
+        },
+        "TempUnit": "C",
+    }
+    assert table(publish(parser, "tele/tasmota_1285B8/SENSOR", ble)) == {
+        ("tasmota_1285B8/ATC226754", "temperature"): (23.3, "°C"),
+        ("tasmota_1285B8/ATC226754", "humidity"): (28.8, "%"),
+        ("tasmota_1285B8/ATC226754", "dew_point"): (4.1, "°C"),
+        ("tasmota_1285B8/ATC226754", "battery"): (78.0, "%"),
+        ("tasmota_1285B8/ATC226754", "signal_strength"): (-52.0, "dBm"),
+    }
+    assert len(publish(parser, "tele/tasmota_ble/ATC226754", ble)) == 5
+    zigbee = {
+        "ZbReceived": {
+            "0x2916": {
+                "Device": "0x2916",
+                "Name": "SNZB-02",
+                "Temperature": 26.27,
+                "Endpoint": 1,
+                "LinkQuality": 105,
+            }
+        }
+    }
+    assert table(publish(parser, "tele/zbbridge/SENSOR", zigbee)) == {
+        ("zbbridge/0x2916", "temperature"): (26.27, "°C"),
+        ("zbbridge/0x2916", "linkquality"): (105.0, "lqi"),
+    }
+    answer = {"StatusSNS": {"Time": "2019-11-03T20:45:37", "BH1750": {"Illuminance": 79}}}
+    assert table(publish(parser, "stat/lamp/STATUS8", answer)) == {
+        ("lamp/BH1750", "illuminance"): (79.0, "lx")
+    }
+    assert publish(parser, "stat/lamp/RESULT", {"POWER": "ON"}) == []
+    assert publish(parser, "tele/lamp/STATE", {"Uptime": "0T18:36:12", "Vcc": 3.423}) == []
+    assert publish(parser, "cmnd/lamp/Power", "1") == []
+    assert parser.problems.total == 0
+
+
+def test_tasmota_time_of_flight_distances_are_in_millimetres(parser: PayloadParser) -> None:
+    readings = publish(parser, "tele/tof/SENSOR", {"VL53L0X": {"Distance": 263}})
+    assert table(readings) == {("tof/VL53L0X", "distance"): (263.0, "mm")}
+    readings = publish(parser, "tele/sonar/SENSOR", {"SR04": {"Distance": 16.754}})
+    assert table(readings) == {("sonar/SR04", "distance"): (16.754, "cm")}
+
+
 # --- malformed payloads ------------------------------------------------------------------
 
 PLAIN = "lab/cauldron/temperature"
@@ -485,7 +608,7 @@ def test_a_malformed_plain_payload_is_counted_not_read(
 ) -> None:
     assert parser.parse(PLAIN, payload) == []
     assert parser.problems.for_topic(PLAIN) == {reason: 1}
-    assert parser.problems.errors == 1
+    assert parser.problems.total == 1
 
 
 @pytest.mark.parametrize(
@@ -496,7 +619,9 @@ def test_a_malformed_plain_payload_is_counted_not_read(
         (b'{"temperature": "nan"}', Reason.NOT_FINITE),
         (b'{"temperature": "unavailable"}', Reason.NO_VALUE),
         (b'{"temperature": null}', Reason.NO_VALUE),
-        (b'{"temperature": "21.5"}', Reason.NOT_A_NUMBER),
+        (b'{"temperature": "warm"}', Reason.NOT_A_NUMBER),
+        (b'{"temperature": ""}', Reason.EMPTY),
+        (b'{"temperature": "None"}', Reason.NO_VALUE),
         (b'{"temperature": true}', Reason.NOT_A_NUMBER),
         (b'{"temperature": 1e999}', Reason.OUT_OF_RANGE),
         (b'{"temperature": 1' + b"0" * 400 + b"}", Reason.OUT_OF_RANGE),
@@ -528,23 +653,51 @@ def test_deeply_nested_json_is_refused_not_raised(parser: PayloadParser) -> None
 
 
 @pytest.mark.parametrize(
-    ("topic", "payload"),
+    ("topic", "payload", "device", "online"),
     [
-        ("tele/brewery/LWT", "Online"),
-        ("tele/brewery/LWT", "Offline"),
-        ("zigbee2mqtt/Kitchen Sensor/availability", '{"state":"offline"}'),
-        ("greenhouse/status", "online"),
-        ("shellies/shellyht-C45A7B/online", "false"),
-        ("shellyplus1pm-441793d69718/online", "true"),
+        ("tele/brewery/LWT", "Online", "brewery", True),
+        ("tele/brewery/LWT", "Offline", "brewery", False),
+        ("zigbee2mqtt/Kitchen Sensor/availability", '{"state":"offline"}', "Kitchen Sensor", False),
+        ("zigbee2mqtt/Kitchen Sensor/availability", "online", "Kitchen Sensor", True),
+        ("zigbee2mqtt/bridge/state", '{"state":"online"}', "bridge", True),
+        ("greenhouse/status", "online", "greenhouse", True),
+        ("shellies/shellyht-C45A7B/online", "false", "shellyht-C45A7B", False),
+        ("shellyplus1pm-441793d69718/online", "true", "shellyplus1pm-441793d69718", True),
     ],
 )
-def test_availability_messages_are_counted_apart_from_errors(
-    parser: PayloadParser, topic: str, payload: str
+def test_availability_messages_set_the_devices_state_and_are_no_problem(
+    parser: PayloadParser, topic: str, payload: str, device: str, online: bool
 ) -> None:
+    revision = parser.sensors.revision
     assert publish(parser, topic, payload) == []
-    assert parser.problems.for_topic(topic) == {Reason.AVAILABILITY: 1}
-    assert (parser.problems.total, parser.problems.errors) == (1, 0)
-    assert not Reason.AVAILABILITY.is_error
+    state = parser.sensors.device(device)
+    assert state is not None and (state.online, state.topic) == (online, topic)
+    assert state.node == topic.rpartition("/")[0]
+    assert parser.sensors.revision > revision
+    assert parser.problems.total == 0
+
+
+def test_a_device_going_offline_keeps_its_place_and_its_readings_their_location(
+    parser: PayloadParser,
+) -> None:
+    publish(parser, "tele/brewery/LWT", "Online")
+    [reading] = publish(parser, "tele/brewery/SENSOR", {"DS18B20": {"Temperature": 61.5}})
+    publish(parser, "tele/brewery/LWT", "Offline")
+    assert [(d.device_id, d.online) for d in parser.sensors.devices()] == [("brewery", False)]
+    assert reading.location == "brewery"
+
+
+def test_an_availability_topic_that_says_neither_is_counted(parser: PayloadParser) -> None:
+    assert publish(parser, "tele/brewery/LWT", "Rebooting") == []
+    assert parser.problems.for_topic("tele/brewery/LWT") == {Reason.UNKNOWN_AVAILABILITY: 1}
+    assert parser.sensors.device("brewery") is None
+
+
+def test_a_generic_status_topic_that_is_no_availability_is_read_as_a_number(
+    parser: PayloadParser,
+) -> None:
+    assert [r.value for r in publish(parser, "boiler/status", "3")] == [3.0]
+    assert parser.sensors.device("boiler") is None
 
 
 def test_an_empty_retained_payload_clears_the_broker_and_is_no_problem(
@@ -563,15 +716,16 @@ def test_problems_count_per_topic_and_reason_and_keep_the_last_payload(
     for payload in (b"nan", b"nan", b"unavailable", b"21.5", b"x" * 500):
         parser.parse(PLAIN, payload)
     parser.parse("tele/brewery/LWT", b"Offline")
+    parser.parse("tele/brewery/SENSOR", b"[]")
     problems = parser.problems
     assert problems.for_topic(PLAIN) == {
         Reason.NOT_FINITE: 2,
         Reason.NO_VALUE: 1,
         Reason.NOT_A_NUMBER: 1,
     }
-    assert problems.topics() == [PLAIN, "tele/brewery/LWT"]
+    assert problems.topics() == [PLAIN, "tele/brewery/SENSOR"]
     assert problems.by_reason()[Reason.NOT_FINITE] == 2
-    assert (problems.total, problems.errors) == (5, 4)
+    assert problems.total == 5
     last = problems.last(PLAIN)
     assert last is not None
     assert last.reason is Reason.NOT_A_NUMBER
@@ -616,18 +770,62 @@ TOPIC_SHAPES = [
     "lab/cauldron/temperature",
     "tele/brewery/SENSOR",
     "brewery/tele/SENSOR",
+    "tele/tasmota_ble/ATC226754",
+    "stat/brewery/STATUS8",
+    "tele/brewery/LWT",
     "zigbee2mqtt/Kitchen Sensor",
+    "zigbee2mqtt/Kitchen Sensor/availability",
+    "zigbee2mqtt/z1/power",
     "zigbee2mqtt/bridge/state",
     "greenhouse/sensor/outside_temperature/state",
+    "greenhouse/climate/hall/current_temperature/state",
+    "greenhouse/status",
     "shellies/shellyht-C45A7B/sensor/temperature",
     "shellies/shelly1pm-A1B2/emeter/0/power",
+    "shellies/shelly1-D5/ext_temperature/0",
+    "shellies/shelly1-D5/ext_temperature_f/0",
+    "shellies/shellymotion-1/status",
+    "shellies/shelly1-D5/online",
     "shellyplusht-b8d61a8b17cc/events/rpc",
     "office-plug/status/switch:0",
+    "pro3em/status/em:0",
     "homeassistant/sensor/cauldron/temperature/config",
     "homeassistant/device/cauldron/config",
     "tele/cauldron/SENSOR",
     "lab/json",
-    "tele/brewery/LWT",
+]
+KEYS = [
+    "BME280",
+    "Temperature",
+    "temperature",
+    "TempUnit",
+    "ZbReceived",
+    "StatusSNS",
+    "ATC226754",
+    "Battery",
+    "battery",
+    "voltage",
+    "power",
+    "illuminance_lux",
+    "state",
+    "stat_t",
+    "val_tpl",
+    "uniq_id",
+    "~",
+    "cmps",
+    "p",
+    "method",
+    "params",
+    "switch:0",
+    "temperature:0",
+    "tC",
+    "tF",
+    "apower",
+    "aenergy",
+    "total",
+    "a_voltage",
+    "lux",
+    "t",
 ]
 json_values = st.recursive(
     st.none()
@@ -635,41 +833,53 @@ json_values = st.recursive(
     | st.integers()
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=30)
-    | st.sampled_from(["{{ value_json.BME280.Temperature }}", "tele/cauldron/SENSOR", "~/SENSOR"]),
+    | st.sampled_from(
+        [
+            "{{ value_json.BME280.Temperature }}",
+            "tele/cauldron/SENSOR",
+            "~/SENSOR",
+            "NotifyStatus",
+            "37.00",
+            "-1e300",
+            "1e999",
+            "nan",
+            "NaN",
+            "Infinity",
+            "unknown",
+            "unavailable",
+            "None",
+            "",
+            "online",
+            "offline",
+            "C",
+            "F",
+        ]
+    ),
     lambda inner: (
         st.lists(inner, max_size=4)
-        | st.dictionaries(
-            st.sampled_from(
-                [
-                    "BME280",
-                    "Temperature",
-                    "temperature",
-                    "stat_t",
-                    "val_tpl",
-                    "~",
-                    "cmps",
-                    "p",
-                    "method",
-                    "params",
-                    "switch:0",
-                    "tC",
-                    "apower",
-                    "aenergy",
-                    "total",
-                    "t",
-                ]
-            )
-            | st.text(max_size=8),
-            inner,
-            max_size=5,
-        )
+        | st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=8), inner, max_size=5)
     ),
     max_leaves=20,
 )
 payloads = (
     st.binary(max_size=200)
     | json_values.map(lambda value: json.dumps(value).encode())
-    | st.sampled_from([b"nan", b"NaN", b"[NaN]", b'{"a": Infinity}', b"1e999", b"-0", b"{{"])
+    | st.sampled_from(
+        [
+            b"nan",
+            b"NaN",
+            b"[NaN]",
+            b'{"a": Infinity}',
+            b"1e999",
+            b"-0",
+            b"{{",
+            b"Online",
+            b"true",
+            b'{"state":"online"}',
+            b"117.84",
+            b'{"tF": 1e308}',
+        ]
+    )
 )
 templates = st.text(max_size=60) | st.sampled_from(
     [
@@ -704,3 +914,5 @@ def test_parse_never_raises_and_every_reading_is_finite(
             assert math.isfinite(reading.value)
             assert abs(reading.value) <= MAX_MAGNITUDE
             assert reading.timestamp == NOW
+            info = parser.sensors.get(reading.sensor_id, reading.type)
+            assert info is not None and info.unit == reading.unit

@@ -1,5 +1,7 @@
 """Home Assistant MQTT discovery in the cauldron's parser: configs (ESPHome's included)
-teach it the sensors on later state topics, and their value templates say how to read them."""
+teach it the sensors on later state topics, their value templates say how to read them,
+and a sensor a device family also reads natively keeps one identity whichever arrives
+first; the sensor directory carries the names configs give."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from phantom_cauldron.directory import SensorInfo
 from phantom_cauldron.parsing import DiscoveredSensor, PayloadParser, Reason
 from phantom_cauldron.readings import SensorReading
 
@@ -72,14 +75,21 @@ def announce_simulator(parser: PayloadParser) -> None:
     )
 
 
+BME280 = "cauldron/BME280"
 SIMULATOR_READINGS = [
-    SensorReading("cauldron_bme280_temperature", "temperature", 21.4, "°C", NOW, "Cauldron"),
-    SensorReading("cauldron_bme280_humidity", "humidity", 45.2, "%", NOW, "Cauldron"),
-    SensorReading("cauldron_bme280_pressure", "pressure", 1013.2, "hPa", NOW, "Cauldron"),
+    SensorReading(BME280, "temperature", 21.4, "°C", NOW, "cauldron"),
+    SensorReading(BME280, "humidity", 45.2, "%", NOW, "cauldron"),
+    SensorReading(BME280, "pressure", 1013.2, "hPa", NOW, "cauldron"),
+    SensorReading(BME280, "dew_point", 9.1, "°C", NOW, "cauldron"),
 ]
+"""The three announced fields through their configs, then the one no config reads."""
 
 
-def test_discovered_entities_give_one_reading_each_and_no_duplicates(
+def keys(readings: list[SensorReading]) -> list[tuple[str, str]]:
+    return [(r.sensor_id, r.type) for r in readings]
+
+
+def test_announced_fields_are_read_once_through_their_configs_and_the_rest_natively(
     parser: PayloadParser,
 ) -> None:
     announce_simulator(parser)
@@ -87,13 +97,86 @@ def test_discovered_entities_give_one_reading_each_and_no_duplicates(
     assert parser.problems.total == 0
 
 
-def test_discovery_arriving_after_state_messages_takes_over_the_topic(
+def test_discovery_arriving_after_state_messages_names_the_same_series(
     parser: PayloadParser,
 ) -> None:
     before = state(parser, STATE, TASMOTA_STATE)
-    assert {r.sensor_id for r in before} == {"cauldron/BME280"}
+    assert sorted(keys(before)) == sorted(keys(SIMULATOR_READINGS))
+    assert parser.sensors.get(BME280, "temperature").name == "BME280 temperature"  # type: ignore[union-attr]
     announce_simulator(parser)
     assert state(parser, STATE, TASMOTA_STATE) == SIMULATOR_READINGS
+    assert parser.sensors.get(BME280, "temperature") == SensorInfo(
+        BME280, "temperature", "Cauldron Temperature", "Cauldron", "°C", None, STATE, "cauldron"
+    )
+    assert len(parser.sensors) == 4
+
+
+def test_a_tasmota_device_announcing_one_probe_gives_all_four(parser: PayloadParser) -> None:
+    announce(
+        parser,
+        "homeassistant/sensor/vat/ds18b20_1/config",
+        {
+            "name": "Vat temperature",
+            "uniq_id": "vat-ds18b20-1",
+            "stat_t": "tele/vat/SENSOR",
+            "val_tpl": "{{ value_json['DS18B20-1'].Temperature }}",
+            "unit_of_meas": "°C",
+            "dev_cla": "temperature",
+            "dev": {"ids": ["vat"], "name": "Vat"},
+        },
+    )
+    payload = {
+        "Time": "2021-01-02T09:09:44",
+        "DS18B20-1": {"Id": "00000566CC39", "Temperature": 13.3},
+        "DS18B20-2": {"Id": "0000059352D4", "Temperature": 1.2},
+        "DS18B20-3": {"Id": "000005937C90", "Temperature": 22.5},
+        "AM2301": {"Temperature": 24.6, "Humidity": 58.2},
+        "TempUnit": "C",
+    }
+    readings = state(parser, "tele/vat/SENSOR", payload)
+    assert {(r.sensor_id, r.type): r.value for r in readings} == {
+        ("vat/DS18B20-1", "temperature"): 13.3,
+        ("vat/DS18B20-2", "temperature"): 1.2,
+        ("vat/DS18B20-3", "temperature"): 22.5,
+        ("vat/AM2301", "temperature"): 24.6,
+        ("vat/AM2301", "humidity"): 58.2,
+    }
+    names = {info.sensor_id: info.name for info in parser.sensors if info.quantity == "temperature"}
+    assert names == {
+        "vat/DS18B20-1": "Vat temperature",
+        "vat/DS18B20-2": "DS18B20-2 temperature",
+        "vat/DS18B20-3": "DS18B20-3 temperature",
+        "vat/AM2301": "AM2301 temperature",
+    }
+
+
+def test_a_template_that_computes_a_value_is_a_sensor_of_its_own(parser: PayloadParser) -> None:
+    announce(
+        parser,
+        "homeassistant/sensor/cauldron/fahrenheit/config",
+        {
+            "stat_t": STATE,
+            "val_tpl": "{{ (value_json.BME280.Temperature * 1.8 + 32) | round(1) }}",
+            "unit_of_meas": "°F",
+            "dev_cla": "temperature",
+            "uniq_id": "cauldron_fahrenheit",
+        },
+    )
+    readings = state(parser, STATE, TASMOTA_STATE)
+    assert ("cauldron_fahrenheit", "temperature") in keys(readings)
+    assert (BME280, "temperature") not in keys(readings)  # its field is the config's now
+    assert (BME280, "humidity") in keys(readings)
+
+
+def test_the_first_config_reading_a_field_names_it_and_a_second_keeps_its_own_id(
+    parser: PayloadParser,
+) -> None:
+    first = simulator_config("Temperature", "temperature", "°C")
+    second = first | {"unique_id": "another_temperature", "name": "Another"}
+    announce(parser, "homeassistant/sensor/cauldron/temperature/config", first)
+    announce(parser, "homeassistant/sensor/cauldron/again/config", second)
+    readings = state(parser, STATE, TASMOTA_STATE)
+    assert keys(readings)[:2] == [(BME280, "temperature"), ("another_temperature", "temperature")]
 
 
 def test_the_parser_lists_what_it_has_discovered(parser: PayloadParser) -> None:
@@ -108,19 +191,19 @@ def test_the_parser_lists_what_it_has_discovered(parser: PayloadParser) -> None:
     assert all(sensor.template.supported for sensor in discovered)
 
 
-def test_an_empty_config_removes_the_entity(parser: PayloadParser) -> None:
+def test_an_empty_config_removes_the_entity_and_its_name(parser: PayloadParser) -> None:
     announce_simulator(parser)
+    assert parser.sensors.get(BME280, "humidity").name == "Cauldron Humidity"  # type: ignore[union-attr]
     revision = parser.discovery.revision
     announce(parser, "homeassistant/sensor/cauldron/humidity/config", None)
     assert parser.discovery.revision > revision
-    assert [r.sensor_id for r in state(parser, STATE, TASMOTA_STATE)] == [
-        "cauldron_bme280_temperature",
-        "cauldron_bme280_pressure",
-    ]
+    assert parser.sensors.get(BME280, "humidity") is None
+    assert sorted(keys(state(parser, STATE, TASMOTA_STATE))) == sorted(keys(SIMULATOR_READINGS))
+    assert parser.sensors.get(BME280, "humidity").name == "BME280 humidity"  # type: ignore[union-attr]
     announce(parser, "homeassistant/sensor/cauldron/temperature/config", None, retained=False)
     announce(parser, "homeassistant/sensor/cauldron/pressure/config", None)
     assert parser.discovered == []
-    assert {r.sensor_id for r in state(parser, STATE, TASMOTA_STATE)} == {"cauldron/BME280"}
+    assert {r.sensor_id for r in state(parser, STATE, TASMOTA_STATE)} == {BME280}
     assert parser.problems.total == 0
 
 
@@ -139,10 +222,16 @@ def test_a_changed_config_moves_the_entity_to_its_new_state_topic(parser: Payloa
         "state_topic": "tele/pot/SENSOR"
     }
     announce(parser, topic, moved)
-    assert {r.sensor_id for r in state(parser, STATE, TASMOTA_STATE)} == {"cauldron/BME280"}
-    assert [r.sensor_id for r in state(parser, "tele/pot/SENSOR", TASMOTA_STATE)] == [
-        "cauldron_bme280_temperature"
-    ]
+    assert parser.sensors.get(BME280, "temperature") is None
+    assert {r.sensor_id for r in state(parser, STATE, TASMOTA_STATE)} == {BME280}
+    assert parser.sensors.get(BME280, "temperature").name == "BME280 temperature"  # type: ignore[union-attr]
+    readings = state(parser, "tele/pot/SENSOR", TASMOTA_STATE)
+    assert ("pot/BME280", "temperature") in keys(readings)
+    info = parser.sensors.get("pot/BME280", "temperature")
+    assert info is not None and (info.name, info.topic) == (
+        "Cauldron Temperature",
+        "tele/pot/SENSOR",
+    )
 
 
 def test_abbreviated_keys_and_base_topic(parser: PayloadParser) -> None:
@@ -163,9 +252,10 @@ def test_abbreviated_keys_and_base_topic(parser: PayloadParser) -> None:
     readings = state(
         parser, "shellyplusht-C0/status/temperature:0", {"id": 0, "tC": 19.8, "tF": 67.6}
     )
-    assert readings == [
-        SensorReading("shellyplusht-C0-temperature", "temperature", 19.8, "°C", NOW, "Bedroom H&T")
-    ]
+    sensor = "shellyplusht-C0/temperature:0"
+    assert readings == [SensorReading(sensor, "temperature", 19.8, "°C", NOW, "shellyplusht-C0")]
+    info = parser.sensors.get(sensor, "temperature")
+    assert info is not None and info.label == "Bedroom H&T Temperature"
 
 
 def test_base_topic_at_the_end_and_no_node_id(parser: PayloadParser) -> None:
@@ -175,7 +265,7 @@ def test_base_topic_at_the_end_and_no_node_id(parser: PayloadParser) -> None:
         {"~": "lab/attic", "stat_t": "ph/~", "unit_of_meas": "pH"},
     )
     assert state(parser, "ph/lab/attic", "6.9") == [
-        SensorReading("attic_ph", "ph", 6.9, "pH", NOW, None)
+        SensorReading("ph/lab/attic", "ph", 6.9, "pH", NOW, "ph/lab")
     ]
 
 
@@ -183,7 +273,7 @@ def test_without_device_class_the_ids_name_the_quantity(parser: PayloadParser) -
     announce(parser, "homeassistant/sensor/pot/pot_humidity/config", {"stat_t": "pot/h"})
     announce(parser, "homeassistant/sensor/pot/brew_level/config", {"stat_t": "pot/l"})
     assert state(parser, "pot/h", "55") == [
-        SensorReading("pot/pot_humidity", "humidity", 55.0, None, NOW, "pot")
+        SensorReading("pot/h", "humidity", 55.0, None, NOW, "pot")
     ]
     assert [r.type for r in state(parser, "pot/l", "3")] == ["value"]
 
@@ -213,11 +303,11 @@ def test_esphome_discovery_names_its_state_topic(parser: PayloadParser) -> None:
             },
         },
     )
+    sensor = "livingroom/living_room_temperature"
     assert state(parser, state_topic, "21.4") == [
-        SensorReading(
-            "ESPsensorliving_room_temperature", "temperature", 21.4, "°C", NOW, "livingroom"
-        )
+        SensorReading(sensor, "temperature", 21.4, "°C", NOW, "livingroom")
     ]
+    assert parser.sensors.get(sensor, "temperature").name == "Living Room Temperature"  # type: ignore[union-attr]
     assert state(parser, state_topic, "nan") == []
     assert parser.problems.for_topic(state_topic) == {Reason.NOT_FINITE: 1}
 
@@ -370,10 +460,7 @@ def test_entities_sharing_a_topic_keep_the_readings_they_can_make(parser: Payloa
     readings = state(
         parser, STATE, {"BME280": {"Temperature": None, "Humidity": 45.2, "Pressure": 1013.2}}
     )
-    assert [r.sensor_id for r in readings] == [
-        "cauldron_bme280_humidity",
-        "cauldron_bme280_pressure",
-    ]
+    assert keys(readings) == [(BME280, "humidity"), (BME280, "pressure")]
     assert parser.problems.total == 0
 
 
@@ -430,11 +517,140 @@ def test_every_announced_entity_gives_exactly_one_reading_whatever_the_order(
             announce(parser, config_topic, {"stat_t": state_topic, "uniq_id": config_topic})
             announced[config_topic] = {config_topic: state_topic}
         for topic in STATE_TOPICS:
-            expected = [
+            expected = {
                 sensor_id
                 for sensors in announced.values()
                 for sensor_id, sensor_topic in sensors.items()
                 if sensor_topic == topic
-            ]
-            readings = parser.parse(topic, b"5")
-            assert sorted(r.sensor_id for r in readings) == sorted(expected or [topic])
+            }
+            ids = [r.sensor_id for r in parser.parse(topic, b"5")]
+            assert len(ids) == max(len(expected), 1) and topic in ids  # the first one names it
+            assert len(set(ids)) == len(ids) and set(ids) - {topic} <= expected
+
+
+def test_zigbee2mqtts_own_discovery_names_the_devices_native_series(
+    parser: PayloadParser,
+) -> None:
+    """As Zigbee2MQTT 2.7 announces an Aqara sensor (Koenkk/zigbee2mqtt#29947)."""
+    device = {
+        "identifiers": ["zigbee2mqtt_0x00158d0008aa5a0d"],
+        "manufacturer": "Aqara",
+        "model_id": "WSDCGQ11LM",
+        "name": "Temperatur Balkon",
+    }
+    for field, device_class, unit in (
+        ("pressure", "atmospheric_pressure", "hPa"),
+        ("voltage", "voltage", "mV"),
+    ):
+        announce(
+            parser,
+            f"homeassistant/sensor/0x00158d0008aa5a0d/{field}/config",
+            {
+                "availability": [
+                    {
+                        "topic": "zigbee2mqtt/bridge/state",
+                        "value_template": "{{ value_json.state }}",
+                    }
+                ],
+                "device": device,
+                "device_class": device_class,
+                "object_id": f"temperatur_balkon_{field}",
+                "state_class": "measurement",
+                "state_topic": "zigbee2mqtt/Temperatur Balkon",
+                "unique_id": f"0x00158d0008aa5a0d_{field}_zigbee2mqtt",
+                "unit_of_measurement": unit,
+                "value_template": f"{{{{ value_json.{field} }}}}",
+            },
+        )
+    payload = {
+        "battery": 100,
+        "humidity": 60.1,
+        "linkquality": 120,
+        "pressure": 1003,
+        "temperature": 8.2,
+        "voltage": 3005,
+    }
+    readings = state(parser, "zigbee2mqtt/Temperatur Balkon", payload)
+    assert {r.sensor_id for r in readings} == {"Temperatur Balkon"}
+    by_quantity = {r.type: (r.value, r.unit) for r in readings}
+    assert by_quantity == {
+        "pressure": (1003.0, "hPa"),
+        "voltage": (3005.0, "mV"),
+        "battery": (100.0, "%"),
+        "humidity": (60.1, "%"),
+        "linkquality": (120.0, "lqi"),
+        "temperature": (8.2, "°C"),
+    }
+    pressure = parser.sensors.get("Temperatur Balkon", "pressure")
+    assert pressure is not None
+    assert (pressure.name, pressure.device, pressure.label) == (
+        "Pressure",
+        "Temperatur Balkon",
+        "Temperatur Balkon Pressure",
+    )
+
+
+def test_the_directory_carries_what_a_config_says(parser: PayloadParser) -> None:
+    """esphomelib's config with `expire_after` (home-assistant/core#18240)."""
+    announce(
+        parser,
+        "homeassistant/sensor/bedroom_environment/bedroom_humidity/config",
+        {
+            "unit_of_measurement": "%",
+            "expire_after": 180,
+            "icon": "mdi:water-percent",
+            "name": "Bedroom Humidity",
+            "state_topic": "bedroom_environment/sensor/bedroom_humidity/state",
+            "availability_topic": "bedroom_environment/status",
+        },
+    )
+    sensor = "bedroom_environment/bedroom_humidity"
+    assert parser.sensors.get(sensor, "humidity") == SensorInfo(
+        sensor,
+        "humidity",
+        "Bedroom Humidity",
+        "bedroom_environment",
+        "%",
+        180.0,
+        "bedroom_environment/sensor/bedroom_humidity/state",
+        "bedroom_environment",
+    )
+    assert state(parser, "bedroom_environment/sensor/bedroom_humidity/state", "nan") == []
+    assert parser.problems.by_reason() == {Reason.NOT_FINITE: 1}
+
+
+def test_native_sensors_get_readable_names_and_their_devices_topic(parser: PayloadParser) -> None:
+    state(parser, "tele/brewery/SENSOR", {"DS18B20-1": {"Temperature": 19.8}, "TempUnit": "C"})
+    state(parser, "zigbee2mqtt/Kitchen Sensor", {"temperature": 21.5})
+    state(parser, "greenhouse/sensor/soil_humidity/state", "41")
+    state(parser, "lab/cauldron/ph", "6.8")
+    labels = {(info.sensor_id, info.quantity): (info.name, info.label) for info in parser.sensors}
+    assert labels == {
+        ("brewery/DS18B20-1", "temperature"): (
+            "DS18B20-1 temperature",
+            "brewery DS18B20-1 temperature",
+        ),
+        ("Kitchen Sensor", "temperature"): (
+            "Kitchen Sensor temperature",
+            "Kitchen Sensor temperature",
+        ),
+        ("greenhouse/soil_humidity", "humidity"): ("soil humidity", "greenhouse soil humidity"),
+        ("lab/cauldron/ph", "ph"): ("ph", "lab/cauldron ph"),
+    }
+    brew = parser.sensors.get("brewery/DS18B20-1", "temperature")
+    assert brew is not None
+    assert (brew.unit, brew.topic, brew.device_id, brew.expire_after_s) == (
+        "°C",
+        "tele/brewery/SENSOR",
+        "brewery",
+        None,
+    )
+
+
+def test_a_unit_change_is_noted_in_the_directory(parser: PayloadParser) -> None:
+    state(parser, "tele/porch/SENSOR", {"BME280": {"Temperature": 21.0}, "TempUnit": "C"})
+    revision = parser.sensors.revision
+    state(parser, "tele/porch/SENSOR", {"BME280": {"Temperature": 21.0}, "TempUnit": "C"})
+    assert parser.sensors.revision == revision
+    state(parser, "tele/porch/SENSOR", {"BME280": {"Temperature": 69.8}, "TempUnit": "F"})
+    assert parser.sensors.get("porch/BME280", "temperature").unit == "°F"  # type: ignore[union-attr]

@@ -184,8 +184,8 @@ def test_availability_is_retained_online_or_offline() -> None:
 
 
 def test_the_cauldrons_parser_reads_the_simulated_devices_back() -> None:
-    """Discovery then telemetry through the very parser the app uses: every sensor, its
-    quantity, unit and value."""
+    """Discovery then telemetry through the very parser the app uses: every sensor, under
+    its Tasmota identity and its discovered name, its quantity, unit and value."""
     simulator = CauldronSimulator(9, START)
     simulator.step(30)
     sample = simulator.sample()
@@ -197,8 +197,15 @@ def test_the_cauldrons_parser_reads_the_simulated_devices_back() -> None:
         for publication in messages.telemetry(SENSORS, sample, simulator.time)
         for reading in parser.parse(publication.topic, publication.payload)
     ]
-    by_id = {reading.sensor_id: reading for reading in readings}
+    named = {info.name: info for info in parser.sensors}
+    by_key = {(reading.sensor_id, reading.type): reading for reading in readings}
+    by_id = {
+        sensor.unique_id: by_key[named[sensor.name].sensor_id, named[sensor.name].quantity]
+        for sensor in SENSORS
+    }
+    assert len(readings) == len(SENSORS)
     assert {key: reading.value for key, reading in by_id.items()} == sample
+    assert (by_id[BREW].sensor_id, by_id[BREW].type) == ("cauldron-core/DS18B20-1", "temperature")
     assert by_id[PH].type == "ph"
     assert by_id[ENERGY].type == "mystical_energy"
     assert by_id[ENERGY].unit == "thaum"

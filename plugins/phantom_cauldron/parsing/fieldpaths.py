@@ -8,7 +8,7 @@ from functools import partial
 
 from phantom_cauldron.parsing.handling import Handler, Reason
 from phantom_cauldron.parsing.jsonpath import Path, compile_path
-from phantom_cauldron.parsing.members import PathFields, read_paths, readings_or_refusal
+from phantom_cauldron.parsing.members import PathField, PathFields, read_paths, readings_or_refusal
 from phantom_cauldron.parsing.quantities import guess
 from phantom_cauldron.parsing.values import json_from_payload
 from phantom_cauldron.readings import SensorReading
@@ -39,7 +39,7 @@ class FieldPath:
 
 def route(chosen: Sequence[FieldPath], topic: str) -> Handler:
     """The handler reading the chosen paths on `topic`: sensor `topic`, at its parent."""
-    fields = tuple((choice.steps, choice.quantity, choice.unit) for choice in chosen)
+    fields = tuple(PathField(choice.steps, choice.quantity, choice.unit) for choice in chosen)
     return partial(read_fields, fields, topic, topic.rpartition("/")[0] or None)
 
 

@@ -1,11 +1,17 @@
-"""The contract between the parser and the device families: handlers, and why they refuse."""
+"""The contract between the parser and the device families: handlers, what they share,
+and why a payload is refused."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from enum import StrEnum
 
+from phantom_cauldron.directory import SensorDirectory
 from phantom_cauldron.readings import SensorReading
+
+Path = tuple[str, ...]
+"""Steps into a decoded JSON payload; `()` is the whole payload."""
 
 
 class Reason(StrEnum):
@@ -28,13 +34,8 @@ class Reason(StrEnum):
     FIELD_MISSING = "field_missing"
     UNSUPPORTED_TEMPLATE = "unsupported_template"
     INVALID_DISCOVERY = "invalid_discovery"
-    AVAILABILITY = "availability"
-    """An online/offline message: expected traffic, not an error."""
-
-    @property
-    def is_error(self) -> bool:
-        """False only for availability messages."""
-        return self is not Reason.AVAILABILITY
+    UNKNOWN_AVAILABILITY = "unknown_availability"
+    """A device's availability topic said neither online nor offline."""
 
 
 class Refused(Exception):
@@ -48,15 +49,29 @@ class Refused(Exception):
 Handler = Callable[[bytes, float], list[SensorReading]]
 """Turns a payload that arrived at a time on one topic into readings, or raises `Refused`."""
 
-AVAILABILITY_LEVELS = frozenset({"LWT", "availability", "status", "online"})
-"""Last topic levels of online/offline messages (Tasmota, Zigbee2MQTT, ESPHome, Shelly)."""
+
+HEARD_LIMIT = 10_000
+"""Sensors remembered as heard; beyond, copies of further ones are read (a flood of made-up
+topics stays bounded)."""
+
+
+@dataclass(slots=True)
+class Context:
+    """What the families' handlers share across topics."""
+
+    sensors: SensorDirectory
+    """Where availability messages note whether a device is online."""
+    heard: set[str] = field(default_factory=set)
+    """Sensors whose own source has been heard, so that copies of their values (a °F twin
+    topic, a Zigbee2MQTT attribute topic) are skipped instead of read twice."""
+
+    def hear(self, sensor_id: str) -> None:
+        """Note that `sensor_id`'s own source was heard (up to `HEARD_LIMIT` sensors)."""
+        heard = self.heard
+        if sensor_id not in heard and len(heard) < HEARD_LIMIT:
+            heard.add(sensor_id)
 
 
 def ignore(payload: bytes, now: float) -> list[SensorReading]:
     """For topics that carry no measurements: commands, bridge state, switch states."""
     return []
-
-
-def availability(payload: bytes, now: float) -> list[SensorReading]:
-    """For online/offline topics: counted under their own reason."""
-    raise Refused(Reason.AVAILABILITY)

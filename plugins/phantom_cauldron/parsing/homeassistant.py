@@ -10,9 +10,11 @@ A config arrives (usually retained) on `homeassistant/<component>/[<node_id>/]<o
 Abbreviated keys are expanded and `~` at either end of a topic is the base topic.
 Device configs (`homeassistant/device/<id>/config`) announce several components
 under `cmps`, sharing the top-level options. Only sensors are learned. A sensor is
-named by its unique id (else its object id), measures its device class (else the
+identified by its unique id (else its object id), measures its device class (else the
 quantity its ids name, else "value") and is located at its device's name (else the
-node id). An empty config forgets what its topic announced.
+node id), until the parser finds that a device family reads the same field natively:
+then it is that family's sensor, which the config names (see `announced`). An empty
+config forgets what its topic announced.
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ from dataclasses import dataclass
 
 from phantom_cauldron.parsing.handling import Reason, Refused
 from phantom_cauldron.parsing.quantities import canonical, guess
-from phantom_cauldron.parsing.templates import StatePayload, ValueTemplate, compile_template
-from phantom_cauldron.parsing.values import json_from_payload
+from phantom_cauldron.parsing.state import StatePayload
+from phantom_cauldron.parsing.templates import ValueTemplate, compile_template
+from phantom_cauldron.parsing.values import json_from_payload, measure_listed
 from phantom_cauldron.readings import SensorReading
 
 DISCOVERY_PREFIX = "homeassistant"
@@ -37,6 +40,9 @@ ABBREVIATIONS = {
     "dev": "device",
     "p": "platform",
     "cmps": "components",
+    "exp_aft": "expire_after",
+    "stat_cla": "state_class",
+    "avty_t": "availability_topic",
 }
 BASE_TOPIC = "~"
 
@@ -53,6 +59,8 @@ class DiscoveredSensor:
     location: str | None
     name: str | None
     template: ValueTemplate
+    device_name: str | None = None
+    expire_after_s: float | None = None
 
     def read(self, state: StatePayload, now: float) -> SensorReading:
         """The reading in one state payload."""
@@ -112,23 +120,6 @@ class Discovery:
         return {sensor.state_topic for sensor in (*old, *sensors)}
 
 
-def read_state(
-    sensors: Sequence[DiscoveredSensor], payload: bytes, now: float
-) -> list[SensorReading]:
-    """The readings of every sensor sharing a state topic, from one payload."""
-    state = StatePayload(payload)
-    readings: list[SensorReading] = []
-    refusal: Refused | None = None
-    for sensor in sensors:
-        try:
-            readings.append(sensor.read(state, now))
-        except Refused as refused:
-            refusal = refusal or refused
-    if refusal is not None and not readings:
-        raise refusal
-    return readings
-
-
 def parse_config(
     config_topic: str, levels: Sequence[str], payload: bytes
 ) -> tuple[DiscoveredSensor, ...]:
@@ -169,6 +160,8 @@ def _sensor(
     device_name = _text(device, "name") if isinstance(device, dict) else None
     ids = (chosen_object_id or object_id, name or "", unique_id or "")
     quantity = canonical(device_class) if device_class else _guess_any(ids)
+    expire_after = measure_listed(config.get("expire_after"))
+    expires = isinstance(expire_after, float) and expire_after > 0
     return DiscoveredSensor(
         config_topic=config_topic,
         state_topic=state_topic,
@@ -178,6 +171,8 @@ def _sensor(
         location=device_name or node_id,
         name=name,
         template=compile_template(_text(config, "value_template")),
+        device_name=device_name,
+        expire_after_s=expire_after if expires and isinstance(expire_after, float) else None,
     )
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
-from phantom_cauldron.parsing.handling import Reason, Refused
+from phantom_cauldron.parsing.handling import Path, Reason, Refused
 
-Path = tuple[str, ...]
+__all__ = ["MISSING", "Path", "compile_path", "find", "lookup"]
 
 MISSING: Final = object()
 """What `find` gives for a path that leads nowhere."""

@@ -3,32 +3,37 @@
 Each topic is routed once to a handler, and the decision is cached, so a message costs
 a dict lookup plus its family's decoding. In order of precedence a topic is: a
 discovery config; a topic the user chose a field path for; a state topic a discovery
-config announced; an availability topic; a Zigbee2MQTT, Tasmota, Shelly or ESPHome
-topic; or else a plain number named after the topic.
+config announced (read with its family's own reader, see `announced`); a Zigbee2MQTT,
+Tasmota, Shelly or ESPHome topic (their availability topics included); another
+availability topic (`<device>/LWT`, `/availability`, `/status`, `/online`); or else a
+plain number named after the topic.
+
+The parser keeps `sensors`, the directory of what it knows of each sensor and whether
+each device is online: discovery configs name sensors as they arrive, and a sensor
+first heard in telemetry gets a readable default name.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import partial
 
 from phantom_cauldron.directory import SensorDirectory
-from phantom_cauldron.parsing import esphome, fieldpaths, plain, shelly, tasmota, zigbee2mqtt
+from phantom_cauldron.parsing import (
+    esphome,
+    fieldpaths,
+    naming,
+    plain,
+    shelly,
+    tasmota,
+    zigbee2mqtt,
+)
+from phantom_cauldron.parsing.announced import AnnouncedState, announce
+from phantom_cauldron.parsing.availability import LEVELS, Availability
 from phantom_cauldron.parsing.fieldpaths import FieldPath
-from phantom_cauldron.parsing.handling import (
-    AVAILABILITY_LEVELS,
-    Handler,
-    Reason,
-    Refused,
-    availability,
-)
-from phantom_cauldron.parsing.homeassistant import (
-    DISCOVERY_PREFIX,
-    DiscoveredSensor,
-    Discovery,
-    read_state,
-)
+from phantom_cauldron.parsing.handling import Context, Handler, Reason, Refused
+from phantom_cauldron.parsing.homeassistant import DISCOVERY_PREFIX, DiscoveredSensor, Discovery
 from phantom_cauldron.parsing.problems import Problems
 from phantom_cauldron.readings import SensorReading
 from phantom_gui.core.topics import topic_matches
@@ -53,11 +58,16 @@ class PayloadParser:
     ) -> None:
         self.problems = Problems()
         self.sensors = SensorDirectory()
-        """What is known of each sensor: friendly names, units, how often it reports."""
+        """What is known of each sensor (names, units, expiry) and whether its device is
+        online."""
         self.discovery = Discovery(discovery_prefix)
+        self._entries = self.sensors.entries
         self._clock = clock
+        self._context = Context(self.sensors)
         self._field_paths: list[FieldPath] = []
         self._routes: dict[str, Handler] = {}
+        self._announced: dict[str, tuple[DiscoveredSensor, ...]] = {}
+        """Each announced state topic's sensors, under the identities the rule gave them."""
 
     def parse(self, topic: str, payload: bytes, retained: bool = False) -> list[SensorReading]:
         """The readings in one message, timestamped by the clock.
@@ -69,15 +79,21 @@ class PayloadParser:
         if handler is None:
             handler = self._route(topic)
         try:
-            return handler(payload, self._clock())
+            readings = handler(payload, self._clock())
         except Refused as refused:
             if not (retained and refused.reason is Reason.EMPTY):
                 self.problems.record(topic, refused.reason, payload)
             return []
+        entries = self._entries
+        for reading in readings:
+            known = entries.get((reading.sensor_id, reading.type))
+            if known is None or known.unit != reading.unit:
+                self.sensors.learn(naming.native(reading, topic))
+        return readings
 
     @property
     def discovered(self) -> list[DiscoveredSensor]:
-        """The sensors discovery configs have announced so far."""
+        """The sensors discovery configs have announced so far, as they announced them."""
         return self.discovery.sensors()
 
     @property
@@ -120,20 +136,47 @@ class PayloadParser:
         chosen = [choice for choice in self._field_paths if topic_matches(choice.pattern, topic)]
         if chosen:
             return fieldpaths.route(chosen, topic)
-        discovered = self.discovery.for_state_topic(topic)
-        if discovered:
-            return partial(read_state, discovered)
-        if levels[-1] in AVAILABILITY_LEVELS:
-            return availability
+        if self.discovery.for_state_topic(topic):
+            return self._announce(topic)
+        return self._native(topic, levels)
+
+    def _native(self, topic: str, levels: list[str]) -> Handler:
+        """The handler of a topic no discovery config announces."""
         for family in FAMILIES:
-            handler = family(levels)
+            handler = family(levels, self._context)
             if handler is not None:
                 return handler
-        return plain.route(topic, levels)
+        number = plain.route(topic, levels)
+        if len(levels) > 1 and levels[-1] in LEVELS:
+            return Availability(topic.rpartition("/")[0], topic, self.sensors, number)
+        return number
+
+    def _announce(self, topic: str) -> AnnouncedState:
+        """The handler of an announced state topic; the directory names its sensors."""
+        native = self._native(topic, topic.split("/"))
+        handler = announce(self.discovery.for_state_topic(topic), native)
+        self._rename(topic, handler.sensors)
+        return handler
+
+    def _rename(self, topic: str, sensors: Iterable[DiscoveredSensor]) -> None:
+        """Put what configs now say of `topic`'s sensors in the directory, in place of what
+        they said before (a sensor no config names any more is named from its telemetry
+        again when it next reports)."""
+        named = tuple(sensors)
+        keep = {(sensor.sensor_id, sensor.quantity) for sensor in named}
+        for sensor in self._announced.pop(topic, ()):
+            if (sensor.sensor_id, sensor.quantity) not in keep:
+                self.sensors.forget(sensor.sensor_id, sensor.quantity)
+        if named:
+            self._announced[topic] = named
+        for sensor in named:
+            self.sensors.learn(naming.announced(sensor))
 
     def _receive_config(
         self, topic: str, levels: list[str], payload: bytes, now: float
     ) -> list[SensorReading]:
         for state_topic in self.discovery.receive(topic, levels, payload):
             self._routes.pop(state_topic, None)
+            if not isinstance(self._route(state_topic), AnnouncedState):
+                self._rename(state_topic, ())
         return []

@@ -31,9 +31,7 @@ class Problems:
         self._counts: dict[str, dict[Reason, int]] = {}
         self._last: dict[str, tuple[Reason, bytes]] = {}
         self.total = 0
-        """Refused payloads, availability messages included."""
-        self.errors = 0
-        """Refused payloads that were not availability messages."""
+        """Refused payloads."""
         self.revision = 0
         """Changes with every record and clear."""
 
@@ -47,8 +45,6 @@ class Problems:
         counts[reason] = counts.get(reason, 0) + 1
         self._last[topic] = (reason, payload[:EXCERPT_BYTES])
         self.total += 1
-        if reason is not Reason.AVAILABILITY:
-            self.errors += 1
         self.revision += 1
 
     def topics(self) -> list[str]:
@@ -79,5 +75,5 @@ class Problems:
         """Forget every count."""
         self._counts.clear()
         self._last.clear()
-        self.total = self.errors = 0
+        self.total = 0
         self.revision += 1

@@ -8,6 +8,11 @@ this grammar is kept but unsupported: each payload it meets is refused with that
 
 Readings stay honest where Jinja would invent a value: a default argument (`float(0)`)
 is ignored, so text that is no number is refused rather than read as 0.
+
+A template says which fields it reads (`fields`), and, when it reads one field as it is
+(`value_json.a.b` or `value`, through `float`, `int` and `round` only), which: its
+`path`. That is how a discovery config and a device family's own reader find that they
+read the same sensor.
 """
 
 from __future__ import annotations
@@ -17,16 +22,11 @@ import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Final
 
-from phantom_cauldron.parsing.handling import Reason, Refused
+from phantom_cauldron.parsing.handling import Path, Reason, Refused
 from phantom_cauldron.parsing.jsonpath import lookup
-from phantom_cauldron.parsing.values import (
-    as_number,
-    json_from_payload,
-    number_from_json,
-    text_from_payload,
-)
+from phantom_cauldron.parsing.state import StatePayload
+from phantom_cauldron.parsing.values import as_number, number_from_json
 
 MAX_LENGTH = 500
 MAX_DEPTH = 20
@@ -42,37 +42,6 @@ _TOKEN = re.compile(
     re.VERBOSE | re.ASCII,
 )
 _EXPRESSION = re.compile(r"\s*\{\{-?(.*?)-?\}\}\s*", re.DOTALL)
-_UNSET: Final = object()
-
-
-class StatePayload:
-    """One state message as templates see it: `value` and `value_json`, each decoded once."""
-
-    __slots__ = ("_json", "_payload", "_text")
-
-    def __init__(self, payload: bytes) -> None:
-        self._payload = payload
-        self._text: str | None = None
-        self._json: object = _UNSET
-
-    @property
-    def value(self) -> str:
-        """The payload as text."""
-        if self._text is None:
-            self._text = text_from_payload(self._payload)
-        return self._text
-
-    @property
-    def value_json(self) -> object:
-        """The payload as JSON; every template sharing this payload gets the same refusal."""
-        if self._json is _UNSET:
-            try:
-                self._json = json_from_payload(self._payload)
-            except Refused as refused:
-                self._json = refused
-        if isinstance(self._json, Refused):
-            raise Refused(self._json.reason)
-        return self._json
 
 
 Expression = Callable[[StatePayload], object]
@@ -88,6 +57,10 @@ class ValueTemplate:
 
     source: str | None
     expression: Expression | None = field(repr=False, compare=False)
+    fields: frozenset[Path] = field(default=frozenset(), compare=False)
+    """The fields the template reads (`()`: the whole payload as text)."""
+    path: Path | None = field(default=None, compare=False)
+    """The one field the template reads unchanged, if it does."""
 
     @property
     def supported(self) -> bool:
@@ -107,14 +80,16 @@ class ValueTemplate:
 def compile_template(source: str | None) -> ValueTemplate:
     """The template for `source`, unsupported when it is outside the understood forms."""
     if source is None:
-        return ValueTemplate(None, _read_value)
+        return ValueTemplate(None, _read_value, frozenset({()}), ())
     match = _EXPRESSION.fullmatch(source) if len(source) <= MAX_LENGTH else None
     if match is None or "{" in match.group(1) or "}" in match.group(1):
         return ValueTemplate(source, None)
+    parser = _Parser(match.group(1))
     try:
-        return ValueTemplate(source, _Parser(match.group(1)).parse())
+        expression = parser.parse()
     except _Unsupported:
         return ValueTemplate(source, None)
+    return ValueTemplate(source, expression, frozenset(parser.fields), parser.path)
 
 
 class _Unsupported(Exception):
@@ -182,6 +157,16 @@ class _Parser:
             position = match.end()
         self._position = 0
         self._depth = 0
+        self.fields: list[Path] = []
+        """The fields the expression reads, in order."""
+        self._changed = False
+
+    @property
+    def path(self) -> Path | None:
+        """The one field the parsed expression reads unchanged, if it does."""
+        if self._changed or len(self.fields) != 1:
+            return None
+        return self.fields[0]
 
     def parse(self) -> Expression:
         expression = self._sum()
@@ -210,6 +195,7 @@ class _Parser:
     def _sum(self) -> Expression:
         expression = self._product()
         while self._peek() in (("op", "+"), ("op", "-")):
+            self._changed = True
             operation = _ARITHMETIC[self._take("op")]
             expression = _numeric(operation, expression, self._product())
         return expression
@@ -217,6 +203,7 @@ class _Parser:
     def _product(self) -> Expression:
         expression = self._unary()
         while self._peek() in (("op", "*"), ("op", "/")):
+            self._changed = True
             operation = _ARITHMETIC[self._take("op")]
             expression = _numeric(operation, expression, self._unary())
         return expression
@@ -226,6 +213,7 @@ class _Parser:
         if self._depth > MAX_DEPTH:
             raise _Unsupported
         if self._accept("-"):
+            self._changed = True
             expression = _negated(self._unary(with_filters=False))
         elif self._accept("+"):
             expression = self._unary(with_filters=False)
@@ -241,6 +229,7 @@ class _Parser:
         kind, text = self._peek()
         if kind == "number":
             self._position += 1
+            self._changed = True
             return _constant(self._finite(text))
         if self._accept("("):
             expression = self._sum()
@@ -248,9 +237,12 @@ class _Parser:
             return expression
         name = self._take("name")
         if name == "value":
+            self.fields.append(())
             return _read_value
         if name == "value_json":
-            return _member(self._steps())
+            steps = self._steps()
+            self.fields.append(steps)
+            return _member(steps)
         if name in ("float", "int") and self._accept("("):
             expression = self._sum()
             if self._accept(","):
@@ -296,6 +288,7 @@ class _Parser:
         if name == "int" and len(arguments) <= 1:
             return _as_int(inner)
         if name == "abs" and not arguments:
+            self._changed = True
             return _absolute(inner)
         if name == "round" and len(arguments) <= 1:
             digits = arguments[0] if arguments else 0.0
@@ -303,6 +296,7 @@ class _Parser:
                 raise _Unsupported
             return _rounded(inner, int(digits))
         if name == "multiply" and len(arguments) == 1:
+            self._changed = True
             return _multiplied(inner, arguments[0])
         raise _Unsupported
 

@@ -1,9 +1,11 @@
 """Strict numbers: what every family accepts as a measured value, and why it refuses the rest.
 
 A number is finite and within `MAX_MAGNITUDE`; in JSON it is a JSON number (never a
-string or a boolean), in plain text it is ASCII decimal notation. Python's own parsers
-are more lenient (`float` takes "nan", "1_000" and Arabic digits, `json` takes bare
-NaN and Infinity), so their results are checked here.
+boolean), or, for a field a family's table names, text spelling one (`"battery":
+"37.00"`, as some devices send); in plain text it is ASCII decimal notation. Placeholders
+(`nan`, `unknown`, `unavailable`, `None`, empty) are refused with their reason, never read
+as 0. Python's own parsers are more lenient (`float` takes "nan", "1_000" and Arabic
+digits, `json` takes bare NaN and Infinity), so their results are checked here.
 """
 
 from __future__ import annotations
@@ -82,6 +84,16 @@ def measure(value: object) -> float | Reason:
     return Reason.NOT_FINITE if value != value else Reason.OUT_OF_RANGE
 
 
+def measure_listed(value: object) -> float | Reason:
+    """`measure` for a field a family's table names, where text spelling a number counts."""
+    if isinstance(value, str):
+        try:
+            return number_from_text(value)
+        except Refused as refused:
+            return refused.reason
+    return measure(value)
+
+
 def in_range(number: float) -> float:
     """`number` if it is finite and within `MAX_MAGNITUDE`."""
     if -MAX_MAGNITUDE <= number <= MAX_MAGNITUDE:
@@ -91,9 +103,10 @@ def in_range(number: float) -> float:
 
 def as_number(value: object) -> float:
     """A template's result as a number: text is read the way Home Assistant reads a state."""
-    if isinstance(value, str):
-        return number_from_text(value)
-    return number_from_json(value)
+    number = measure_listed(value)
+    if isinstance(number, Reason):
+        raise Refused(number)
+    return number
 
 
 def refusal_for_text(text: str) -> Reason:
