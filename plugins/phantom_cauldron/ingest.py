@@ -78,7 +78,9 @@ class Ingest:
         self.topics.record(message)
         problems = self.parser.problems
         refused = problems.total
-        readings = self.parser.parse(message.topic, message.payload, message.retained)
+        readings = self.parser.parse(
+            message.topic, message.payload, message.retained, message.received_at
+        )
         if problems.total != refused:
             self._report_problem(message)
         if not readings:

@@ -228,6 +228,7 @@ def test_retained_discovery_and_states_reach_a_cauldron_opened_long_after_they_a
     mqtt_service = app.services.mqtt
     app.wait_for(lambda: mqtt_service.retained("devices").topics == 4)
     arrived = time.monotonic()
+    arrived_by = time.time()
     assert not [
         letter for letter in app.services.hub.dead_letters if letter.event.topic.startswith("mqtt/")
     ], "no retained message is a dead letter"
@@ -247,6 +248,7 @@ def test_retained_discovery_and_states_reach_a_cauldron_opened_long_after_they_a
         "greenhouse-humidity",
     )
     assert app.series_with("temperature", 12.5).sensor_id == "cellar/barrel/temperature"
+    assert temperature.recent().times[0] <= arrived_by, "stamped when it arrived, not when read"
     assert parser.problems.total == 0, "nothing refused as needing a field path"
 
     send(device, "greenhouse/climate/state", '{"temperature": 24.0, "humidity": 60.0}')

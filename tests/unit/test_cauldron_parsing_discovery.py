@@ -654,3 +654,30 @@ def test_a_unit_change_is_noted_in_the_directory(parser: PayloadParser) -> None:
     assert parser.sensors.revision == revision
     state(parser, "tele/porch/SENSOR", {"BME280": {"Temperature": 69.8}, "TempUnit": "F"})
     assert parser.sensors.get("porch/BME280", "temperature").unit == "°F"  # type: ignore[union-attr]
+
+
+def test_a_state_that_arrives_before_its_config_is_read_when_the_config_comes(
+    parser: PayloadParser,
+) -> None:
+    """A broker hands over its retained messages in any order: the last state of a topic
+    no one announced yet is kept and read, with its own time, once a config announces it."""
+    assert parser.parse("greenhouse/climate", b'{"t": 21.5}', True, NOW - 60) == []
+    assert parser.parse("greenhouse/climate", b'{"t": 22.0}', True, NOW - 30) == []
+    config = {
+        "name": "Greenhouse temperature",
+        "uniq_id": "greenhouse-t",
+        "stat_t": "greenhouse/climate",
+        "val_tpl": "{{ value_json.t }}",
+        "unit_of_meas": "°C",
+        "dev_cla": "temperature",
+    }
+
+    read = parser.parse(
+        "homeassistant/sensor/greenhouse/t/config", json.dumps(config).encode(), True
+    )
+
+    assert read == [
+        SensorReading("greenhouse-t", "temperature", 22.0, "°C", NOW - 30, "greenhouse")
+    ]
+    assert state(parser, "greenhouse/climate", {"t": 22.5})[0].value == 22.5
+    announce(parser, "homeassistant/sensor/greenhouse/t/config", config)  # nothing left to read

@@ -40,6 +40,8 @@ from phantom_gui.core.topics import topic_matches
 
 ROUTE_CACHE_LIMIT = 65_536
 """Topics whose handler is remembered; a full cache starts over."""
+UNANNOUNCED_LIMIT = 1_024
+"""Topics whose last unread JSON is kept for a discovery config that may announce them."""
 FAMILIES = (zigbee2mqtt.route, tasmota.route, shelly.route, esphome.route)
 
 
@@ -66,23 +68,37 @@ class PayloadParser:
         self._context = Context(self.sensors)
         self._field_paths: list[FieldPath] = []
         self._routes: dict[str, Handler] = {}
+        self._unannounced: dict[str, tuple[bytes, bool, float]] = {}
+        """The last JSON payload of topics refused for want of a field path, oldest first."""
         self._announced: dict[str, tuple[DiscoveredSensor, ...]] = {}
         """Each announced state topic's sensors, under the identities the rule gave them."""
 
-    def parse(self, topic: str, payload: bytes, retained: bool = False) -> list[SensorReading]:
-        """The readings in one message, timestamped by the clock.
+    def parse(
+        self,
+        topic: str,
+        payload: bytes,
+        retained: bool = False,
+        received_at: float | None = None,
+    ) -> list[SensorReading]:
+        """The readings in one message, timestamped `received_at` (else by the clock).
 
         An empty retained payload is the broker clearing a stored message, so it is not
-        counted as a problem (on a discovery topic it still forgets the config).
+        counted as a problem (on a discovery topic it still forgets the config). JSON on
+        a topic no one has announced yet is kept (the last one per topic, a bounded
+        number of topics) and read when a discovery config announces the topic, so a
+        state that arrives before its config is not lost.
         """
         handler = self._routes.get(topic)
         if handler is None:
             handler = self._route(topic)
+        now = self._clock() if received_at is None else received_at
         try:
-            readings = handler(payload, self._clock())
+            readings = handler(payload, now)
         except Refused as refused:
             if not (retained and refused.reason is Reason.EMPTY):
                 self.problems.record(topic, refused.reason, payload)
+            if refused.reason is Reason.NEEDS_FIELD_PATH:
+                self._keep_unannounced(topic, payload, now)
             return []
         entries = self._entries
         for reading in readings:
@@ -175,8 +191,20 @@ class PayloadParser:
     def _receive_config(
         self, topic: str, levels: list[str], payload: bytes, now: float
     ) -> list[SensorReading]:
+        readings: list[SensorReading] = []
         for state_topic in self.discovery.receive(topic, levels, payload):
             self._routes.pop(state_topic, None)
             if not isinstance(self._route(state_topic), AnnouncedState):
                 self._rename(state_topic, ())
-        return []
+            waiting = self._unannounced.pop(state_topic, None)
+            if waiting is not None:
+                readings += self.parse(state_topic, *waiting)
+        return readings
+
+    def _keep_unannounced(self, topic: str, payload: bytes, received_at: float) -> None:
+        """Keep the last unread JSON of `topic` until a config may announce it."""
+        kept = self._unannounced
+        kept.pop(topic, None)
+        if len(kept) >= UNANNOUNCED_LIMIT:
+            del kept[next(iter(kept))]
+        kept[topic] = (payload, False, received_at)
