@@ -45,7 +45,7 @@ from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
 from report import Row, goal_table, interleaved
 
-from phantom_cauldron._qt.charts import SAMPLES_PER_PIXEL, CauldronCharts
+from phantom_cauldron._qt.charts import CauldronCharts
 from phantom_cauldron.readings import SensorReading
 from phantom_cauldron.series import SeriesStore
 from phantom_cauldron.topics import TopicTree
@@ -60,6 +60,8 @@ READINGS_PER_FRAME = 40
 """Per sensor: 8 sensors x 40 readings x 30 frames/s is about 10k readings/s."""
 SIZE = (1400, 900)
 START = 1_761_900_000.0
+SAMPLES_PER_PIXEL = 1.0
+"""The bare curves' peak downsampling: a min and a max per pixel column, as the charts keep."""
 
 Runners = dict[str, Callable[[], float]]
 """Named measurements, each returning its figure."""

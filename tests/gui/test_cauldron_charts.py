@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QModelIndex, QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication
 
 from phantom_cauldron._qt.charts import CauldronCharts, QuantityPlot
+from phantom_cauldron._qt.curves import SeriesCurve
 from phantom_cauldron._qt.panel import CauldronPanel
 from phantom_cauldron.readings import SensorReading
-from phantom_cauldron.series import Series, SeriesStore, StalenessRule
+from phantom_cauldron.series import Points, Series, SeriesStore, StalenessRule
 from phantom_cauldron.topics import TopicTree
 from phantom_gui.mqtt.messages import MqttMessage
 
@@ -59,6 +59,9 @@ def frame(panel: CauldronPanel) -> None:
     panel.status_clock.timeout.emit()
 
 
+UNITS = {"temperature": "°C", "humidity": "%"}
+
+
 def feed(
     store: SeriesStore,
     clock: Clock,
@@ -68,15 +71,22 @@ def feed(
     score: float | None = None,
 ) -> None:
     """One reading a second from each sensor; the clock ends at the last one."""
+    unit = UNITS.get(quantity)
     for _ in range(seconds):
         clock.now += 1.0
         for number, sensor in enumerate(sensors):
-            reading = SensorReading(sensor, quantity, 20.0 + number, "°C", clock.now, None, score)
+            reading = SensorReading(sensor, quantity, 20.0 + number, unit, clock.now, None, score)
             store.add(reading, topic=f"tele/{sensor}/SENSOR")
 
 
 def plot_of(panel: CauldronPanel, quantity: str = "temperature") -> QuantityPlot:
-    return panel.charts.plots[quantity]
+    return panel.charts.plots[(quantity, UNITS.get(quantity))]
+
+
+def drawn(plot: QuantityPlot, series: Series) -> Points:
+    """The line the series' curve shows once its plot is painted."""
+    plot.view.viewport().repaint()
+    return plot.curves[series].line()
 
 
 def series_of(store: SeriesStore, sensor: str, quantity: str = "temperature") -> Series:
@@ -86,7 +96,8 @@ def series_of(store: SeriesStore, sensor: str, quantity: str = "temperature") ->
 
 
 def legend_names(plot: QuantityPlot) -> list[str]:
-    assert all(name.replace(" ", "&nbsp;") in plot.legend.text() for name in plot.entries)
+    """The names the legend shows (every entry in its rows: none in "+N more")."""
+    assert plot.legend.overflow == ()
     return plot.entries
 
 
@@ -104,17 +115,17 @@ def latest(clock: Clock, window: float) -> list[float]:
     return [clock.now - START - window, clock.now - START]
 
 
-def redrawn_curves(monkeypatch: pytest.MonkeyPatch) -> list[pg.PlotDataItem]:
-    """From now on, each curve given new data, in order."""
-    drawn: list[pg.PlotDataItem] = []
-    set_data = pg.PlotDataItem.setData
+def redrawn_curves(monkeypatch: pytest.MonkeyPatch) -> list[SeriesCurve]:
+    """From now on, each curve told that its series grew, in order."""
+    told: list[SeriesCurve] = []
+    invalidate = SeriesCurve.invalidate
 
-    def spy(curve: pg.PlotDataItem, *args: object, **kwargs: object) -> None:
-        drawn.append(curve)
-        set_data(curve, *args, **kwargs)
+    def spy(curve: SeriesCurve) -> None:
+        told.append(curve)
+        invalidate(curve)
 
-    monkeypatch.setattr(pg.PlotDataItem, "setData", spy)
-    return drawn
+    monkeypatch.setattr(SeriesCurve, "invalidate", spy)
+    return told
 
 
 def test_curves_show_the_readings_after_a_frame_not_before(
@@ -126,7 +137,7 @@ def test_curves_show_the_readings_after_a_frame_not_before(
 
     plot = plot_of(panel)
     series = series_of(store, "cauldron-core/DS18B20-1")
-    times, values = plot.curves[series].getData()
+    times, values = drawn(plot, series)
     assert times.tolist() == [START + second for second in range(1, 31)]
     assert values.tolist() == [20.0] * 30
     assert legend_names(plot) == ["DS18B20-1"]
@@ -146,10 +157,10 @@ def test_a_new_sensor_or_quantity_adds_a_curve_a_legend_entry_or_a_plot(
     plot = plot_of(panel)
     assert len(plot.curves) == 2
     assert legend_names(plot) == ["cauldron-core/DS18B20-1", "crypt/DS18B20-1"]
-    crypt = plot.curves[series_of(store, "crypt/DS18B20-1")]
-    assert crypt in items(plot)
-    assert len(crypt.getData()[0]) == 5
-    assert list(panel.charts.plots) == ["temperature", "humidity"]
+    crypt = series_of(store, "crypt/DS18B20-1")
+    assert plot.curves[crypt] in items(plot)
+    assert len(drawn(plot, crypt).times) == 5
+    assert list(panel.charts.plots) == [("temperature", "°C"), ("humidity", "%")]
     humidity = plot_of(panel, "humidity")
     assert legend_names(humidity) == ["hygro"]
     assert humidity.view.getPlotItem().getAxis("bottom").isVisible()
@@ -197,7 +208,8 @@ def test_following_shows_the_latest_window_and_pause_freezes_it(
     QApplication.processEvents()
     assert x_range(plot) == pytest.approx(frozen)
     assert plot.view_box.viewRange()[1] == pytest.approx(y_frozen)
-    assert len(plot.curves[series_of(store, "cauldron-core/DS18B20-1")].xData) == 151
+    line = drawn(plot, series_of(store, "cauldron-core/DS18B20-1"))
+    assert line.times[-1] == START + 121, "the line leaves the view towards the newer readings"
 
     panel.follow_button.click()
     frame(panel)
@@ -214,21 +226,22 @@ def test_while_paused_readings_beyond_the_view_redraw_nothing_until_the_view_mov
     feed(store, clock, 5)
     frame(panel)  # the curve goes on past the right edge, as a line leaving the view
     plot = plot_of(panel)
-    curve = plot.curves[series_of(store, "cauldron-core/DS18B20-1")]
+    series = series_of(store, "cauldron-core/DS18B20-1")
+    curve = plot.curves[series]
     right_edge = plot.view_box.viewRange()[0][1]
-    assert curve.xData[-1] > right_edge
-    drawn = redrawn_curves(monkeypatch)
+    assert drawn(plot, series).times[-1] > right_edge
+    told = redrawn_curves(monkeypatch)
     feed(store, clock, 30)
     for _ in range(3):
         frame(panel)
-    assert drawn == [], "nothing on show changed"
-    assert len(curve.xData) == 125
+    assert told == [], "nothing on show changed"
+    assert drawn(plot, series).times[-1] == START + 121, "one reading beyond the edge"
 
     plot.view_box.setXRange(clock.now - 60, clock.now, padding=0)
     plot.view_box.sigRangeChangedManually.emit([True, False])  # as a drag with the mouse does
     frame(panel)
-    assert drawn == [curve]
-    assert curve.xData[-1] == clock.now, "the view moved onto the newest readings"
+    assert told == [curve]
+    assert drawn(plot, series).times[-1] == clock.now, "the view moved onto the newest readings"
 
 
 def y_range(plot: QuantityPlot) -> tuple[float, float]:
@@ -307,7 +320,7 @@ def test_anomalous_readings_are_marked(
     feed(store, clock, 1, score=0.99)
     frame(panel)
 
-    xs, ys = plot_of(panel).markers.getData()
+    xs, ys = plot_of(panel).markers.positions()
     assert xs.tolist() == [START + 11, START + 17]
     assert ys.tolist() == [20.0, 20.0]
 
@@ -328,7 +341,7 @@ def test_a_quiet_sensor_is_shaded_and_dashed_until_it_speaks_again(
 
     assert region in items(plot)
     assert region.getRegion() == pytest.approx((START + 30, clock.now))
-    assert plot.curves[quiet].opts["pen"].style() == Qt.PenStyle.DashLine
+    assert plot.curves[quiet].pen.style() == Qt.PenStyle.DashLine
     assert legend_names(plot) == ["DS18B20-1", "th · silent"]
     loud = series_of(store, sensors[0])
     assert plot.regions[loud] not in items(plot)
@@ -337,7 +350,7 @@ def test_a_quiet_sensor_is_shaded_and_dashed_until_it_speaks_again(
     frame(panel)
     assert region not in items(plot)
     assert legend_names(plot) == ["DS18B20-1", "th"]
-    assert plot.curves[quiet].opts["pen"].style() == Qt.PenStyle.SolidLine
+    assert plot.curves[quiet].pen.style() == Qt.PenStyle.SolidLine
 
 
 def test_the_topic_tree_shows_rates_and_retained_and_its_check_boxes_hide_series(
