@@ -2,8 +2,9 @@
 
 A legend names each curve by the directory's friendly name ("Rim temperature"); two
 sensors that share one are told apart by their devices' names; a sensor the directory
-does not know yet keeps the shortest distinct end of its id (`display_names`). The raw
-ids go in tooltips (`sensor_tooltip`). Qt-free.
+does not know yet keeps the shortest distinct end of its id (`display_names`). The topic
+tree says what a topic carries (`topic_label`). The raw ids go in tooltips
+(`sensor_tooltip`). Qt-free.
 """
 
 from __future__ import annotations
@@ -45,3 +46,28 @@ def sensor_tooltip(sensor_id: str, info: SensorInfo | None, topic: str | None) -
     if topic:
         lines.append(f"topic: {topic}")
     return "\n".join(lines)
+
+
+def sensor_line(info: SensorInfo) -> str:
+    """One line on a sensor: ``Rim temperature (Cauldron): cauldron_rim, temperature in °C``."""
+    device = f" ({info.device})" if info.device else ""
+    unit = f" in {info.unit}" if info.unit else ""
+    return f"{info.name}{device}: {info.sensor_id}, {info.quantity}{unit}"
+
+
+TOPIC_LABEL_NAMES = 3
+"""A topic carrying sensors of several devices lists this many names, then a count."""
+
+
+def topic_label(sensors: Sequence[SensorInfo]) -> str:
+    """What a topic carries, in friendly words: its one sensor's name, its one device's
+    name, or the first few sensors' names ("" when none is named)."""
+    named = [info for info in sensors if info.name]
+    if not named:
+        return ""
+    devices = {info.device for info in named}
+    if len(named) > 1 and len(devices) == 1 and None not in devices:
+        return str(next(iter(devices)))
+    names = list(dict.fromkeys(info.name for info in named))
+    more = len(names) - TOPIC_LABEL_NAMES
+    return ", ".join(names[:TOPIC_LABEL_NAMES]) + (f" +{more}" if more > 0 else "")

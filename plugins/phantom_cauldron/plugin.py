@@ -83,7 +83,11 @@ class Cauldron:
         from phantom_cauldron._qt.panel import CauldronPanel
 
         panel = CauldronPanel(
-            self.ingest.store, self.ingest.topics, self.problem_counts, parent=parent
+            self.ingest.store,
+            self.ingest.topics,
+            self.problem_counts,
+            parent=parent,
+            sensors=self.ingest.parser.sensors,
         )
         panel.set_source(self.source)
         return panel

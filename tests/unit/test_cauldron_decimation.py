@@ -1,0 +1,71 @@
+"""Peak decimation: what a plot keeps of a curve for the pixel columns it is drawn on."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+from phantom_cauldron.decimation import extent, peak_decimate
+from phantom_cauldron.series import Points
+
+
+def curve(times: list[float] | np.ndarray, values: list[float] | np.ndarray) -> Points:
+    return Points(np.asarray(times, dtype=float), np.asarray(values, dtype=float))
+
+
+def test_a_sparse_curve_is_drawn_as_it_is_with_one_point_beyond_each_edge() -> None:
+    points = curve(range(10), [v * 2.0 for v in range(10)])
+    shown = peak_decimate(points, 2.5, 6.5, columns=100)
+    assert shown.times.tolist() == [2.0, 3.0, 4.0, 5.0, 6.0, 7.0]
+    assert np.shares_memory(shown.times, points.times), "no copy where none is needed"
+
+
+def test_a_dense_curve_keeps_each_columns_extremes_and_no_more_than_two_points() -> None:
+    times = np.arange(100_000) * 0.01
+    values = np.sin(times)
+    values[12_345] = 50.0
+    values[54_321] = -50.0
+    shown = peak_decimate(curve(times, values), 0.0, 1_000.0, columns=800)
+    assert len(shown.times) <= 2 * (800 + 2)
+    assert shown.values.max() == 50.0 and shown.values.min() == -50.0
+    assert np.all(np.diff(shown.times) >= 0)
+    assert shown.times[0] == 0.0 and shown.times[-1] <= 1_000.0
+
+
+def test_columns_follow_time_so_a_gap_stays_a_gap() -> None:
+    """Dense before and after an hour's gap: the line crosses the gap straight, from the
+    column of the last reading before it to the column of the first after it."""
+    before = np.arange(0.0, 600.0, 0.01)
+    after = np.arange(4_200.0, 4_800.0, 0.01)
+    times = np.concatenate((before, after))
+    shown = peak_decimate(curve(times, np.ones_like(times)), 0.0, 4_800.0, columns=480)
+    in_gap = shown.times[(shown.times > 600.0) & (shown.times < 4_200.0)]
+    assert len(in_gap) == 0
+
+
+@given(
+    st.lists(st.floats(-1e6, 1e6), min_size=2, max_size=400),
+    st.floats(0, 400),
+    st.floats(1, 400),
+    st.integers(1, 50),
+)
+def test_decimation_never_loses_an_extreme_on_show(
+    values: list[float], left: float, span: float, columns: int
+) -> None:
+    points = curve(np.arange(len(values), dtype=float), values)
+    right = left + span
+    shown = peak_decimate(points, left, right, columns)
+    low, high = extent(points, left, right)
+    if np.isinf(low):
+        assert len(shown.times) == 0
+    else:
+        assert (shown.values.min(), shown.values.max()) == (low, high)
+        assert len(shown.times) <= max(2 * (columns + 2), len(points.times))
+
+
+def test_the_extent_counts_the_lines_from_just_beyond_the_edges() -> None:
+    points = curve([0.0, 10.0, 20.0], [100.0, 1.0, -100.0])
+    assert extent(points, 4.0, 6.0) == (1.0, 100.0), "the line from 0 to 10 crosses the view"
+    assert extent(points, 12.0, 14.0) == (-100.0, 1.0)
+    assert extent(curve([], []), 0.0, 1.0) == (np.inf, -np.inf)
