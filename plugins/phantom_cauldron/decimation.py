@@ -25,15 +25,6 @@ def on_show(times: Array, left: float, right: float) -> slice:
     return slice(max(start - 1, 0), min(stop + 1, len(times)))
 
 
-def extent(points: Points, left: float, right: float) -> tuple[float, float]:
-    """The lowest and highest value a curve shows between times `left` and `right`
-    (``(inf, -inf)`` if none)."""
-    shown = points.values[on_show(points.times, left, right)]
-    if not len(shown):
-        return np.inf, -np.inf
-    return float(shown.min()), float(shown.max())
-
-
 def peak_decimate(points: Points, left: float, right: float, columns: int) -> Points:
     """The part of `points` on show between `left` and `right`, at most two points per
     column of the `columns` the span is drawn on: the minimum, then the maximum, at the

@@ -167,9 +167,10 @@ class History:
         """Each filled bucket that ends by `before` as two points at its centre: min, then max."""
         if self.origin is None:
             return Points(_empty(), _empty())
-        ends = self.origin + self.width * np.arange(1, self.used + 1)
-        keep = np.flatnonzero((ends <= before) & ~np.isnan(self._min[: self.used]))
-        centres = ends[keep] - self.width / 2
+        ended = (before - self.origin) // self.width if before < math.inf else self.used
+        count = int(min(self.used, max(ended, 0)))
+        keep = np.flatnonzero(~np.isnan(self._min[:count]))
+        centres = self.origin + self.width * (keep + 0.5)
         values = np.column_stack((self._min[keep], self._max[keep])).ravel()
         return Points(np.repeat(centres, 2), values)
 

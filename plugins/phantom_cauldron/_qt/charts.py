@@ -28,10 +28,9 @@ from PySide6.QtWidgets import (
 
 from phantom_cauldron._qt.curves import MarkerDots, SeriesCurve
 from phantom_cauldron._qt.legend import Legend, LegendEntry
-from phantom_cauldron.decimation import extent
 from phantom_cauldron.directory import SensorDirectory
 from phantom_cauldron.names import sensor_names, sensor_tooltip
-from phantom_cauldron.series import Points, Series, SeriesStore
+from phantom_cauldron.series import Series, SeriesStore
 from phantom_cauldron.topics import TopicTree
 from phantom_gui.qt.theme import ASH, BLOOD, BONE, CRYPT, ECTOPLASM, MIST, NIGHT, PUMPKIN
 
@@ -233,17 +232,13 @@ class QuantityPlot(QWidget):
             self._silent = silent
             self._show_legend()
 
-    def fit_values(self, left: float, right: float, *, anew: bool = False) -> None:
-        """Fit the value axis to the visible curves between times `left` and `right`, keeping
-        its range (see `REFIT_FILL`) unless `anew`."""
+    def fit_values(self, *, anew: bool = False) -> None:
+        """Fit the value axis to the visible curves' values on show, keeping its range (see
+        `REFIT_FILL`) unless `anew`."""
         low, high = np.inf, -np.inf
         for series in self.visible:
-            recent = series.recent_view()
-            if not len(recent.times):
-                continue
-            for part in (series.older(recent.times[0]), Points(recent.times, recent.values)):
-                part_low, part_high = extent(part, left, right)
-                low, high = min(low, part_low), max(high, part_high)
+            curve_low, curve_high = self.curves[series].value_range()
+            low, high = min(low, curve_low), max(high, curve_high)
         if low > high:
             return
         (bottom, top) = self.view_box.viewRange()[1]
@@ -422,7 +417,7 @@ class CauldronCharts(QWidget):
         for plot in self._visible_plots():
             plot.draw(stale, right, unseen_after)
         if self._following:
-            self._fit_values(right)
+            self._fit_values()
         self._drawn_revision = store.revision
         self._drawn_layout = layout
         self._drawn_stale = stale
@@ -526,8 +521,7 @@ class CauldronCharts(QWidget):
         plot = next(iter(self._visible_plots()), None)
         return np.inf if plot is None else float(plot.view_box.viewRange()[0][1])
 
-    def _fit_values(self, right: float) -> None:
-        left = right - self.window_s if self.window_s is not None else -np.inf
+    def _fit_values(self) -> None:
         for plot in self._visible_plots():
-            plot.fit_values(left, right, anew=self._refit)
+            plot.fit_values(anew=self._refit)
         self._refit = False

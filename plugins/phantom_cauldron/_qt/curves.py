@@ -84,13 +84,26 @@ class SeriesCurve(ViewCovering):
         xy = pg.functions.ndarray_from_qpolygonf(self._line)
         return Points(xy[:, 0].copy(), xy[:, 1].copy())
 
+    def value_range(self) -> tuple[float, float]:
+        """The lowest and highest value on show (``(inf, -inf)`` if none), from the line
+        made for the current view (made now if the series grew or the view moved)."""
+        self.prepare()
+        values = pg.functions.ndarray_from_qpolygonf(self._line)[:, 1]
+        if not len(values):
+            return np.inf, -np.inf
+        return float(values.min()), float(values.max())
+
+    def prepare(self) -> None:
+        """Make the line for the current view, unless it is made already."""
+        span = self.view_span()
+        if span != self._made_for:
+            self._make_line(*span)
+
     def paint(
         self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
     ) -> None:
         """Qt API: the line, made again first if the series grew or the view moved."""
-        span = self.view_span()
-        if span != self._made_for:
-            self._make_line(*span)
+        self.prepare()
         line = self._line
         if line.size() > 1:
             painter.setPen(self._pen)
