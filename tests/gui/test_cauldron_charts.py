@@ -20,6 +20,7 @@ from phantom_cauldron.readings import SensorReading
 from phantom_cauldron.series import Points, Series, SeriesStore, StalenessRule
 from phantom_cauldron.topics import TopicTree
 from phantom_gui.mqtt.messages import MqttMessage
+from phantom_gui.qt.theme import BLOOD
 
 from support.clock import Clock
 
@@ -638,9 +639,10 @@ def test_the_topic_tree_names_sensors_says_which_devices_are_online_and_shows_by
     assert "Cellar probe (Cellar): cellar, temperature in °C" in sensor.data(
         Qt.ItemDataRole.ToolTipRole
     )
-    assert cellar.data(Qt.ItemDataRole.DecorationRole) is not None
+    assert cellar.data() == "○ cellar"
+    assert cellar.data(Qt.ItemDataRole.ForegroundRole) == QColor(BLOOD)
     assert "device offline" in cellar.data(Qt.ItemDataRole.ToolTipRole)
-    assert tele.data(Qt.ItemDataRole.DecorationRole) is None
+    assert tele.data(Qt.ItemDataRole.ForegroundRole) is None
     raw = model.index(0, 0, model.index(1, 0))
     assert raw.siblingAtColumn(1).data() == "0a 12 ff 00"
     assert "binary payload" in raw.data(Qt.ItemDataRole.ToolTipRole)

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
+from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QHeaderView, QTreeView, QWidget
 
 from phantom_cauldron.directory import SensorDirectory, SensorInfo
@@ -28,24 +28,12 @@ OnlineStates = Callable[[], Iterable[tuple[str, bool]]]
 online), as their availability topics last said."""
 
 COLUMNS = ("Topic", "Last payload", "Rate", "Retained")
+ONLINE_MARKS = {True: "●", False: "○"}
 CHECK_STATES = {
     "charted": Qt.CheckState.Checked,
     "hidden": Qt.CheckState.Unchecked,
     "mixed": Qt.CheckState.PartiallyChecked,
 }
-
-
-def status_dot(colour: str) -> QIcon:
-    """A small round dot of `colour` (a device's online state)."""
-    pixmap = QPixmap(10, 10)
-    pixmap.fill(Qt.GlobalColor.transparent)
-    painter = QPainter(pixmap)
-    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    painter.setPen(Qt.PenStyle.NoPen)
-    painter.setBrush(QColor(colour))
-    painter.drawEllipse(1, 1, 8, 8)
-    painter.end()
-    return QIcon(pixmap)
 
 
 def format_rate(rate: float) -> str:
@@ -83,7 +71,6 @@ class TopicTreeModel(QAbstractItemModel):
         """The named sensors whose readings arrive on each topic."""
         self._named_revision = -1
         self._online: dict[str, bool] = {}
-        self._dots = {True: status_dot(ECTOPLASM), False: status_dot(BLOOD)}
 
     def refresh(self) -> None:
         """Announce new topics, and new figures if anything arrived, a second went by, or
@@ -106,9 +93,12 @@ class TopicTreeModel(QAbstractItemModel):
             self._announce_all_changed()
 
     def label(self, node: TopicNode) -> str:
-        """The topic column's text: the level's name, and what its sensors are called."""
+        """The topic column's text: the level's name, what its sensors are called, and a
+        device's online state (● online, ○ offline)."""
         friendly = topic_label(self._sensors_on.get(node.path, ()))
-        return f"{node.name} · {friendly}" if friendly else node.name
+        text = f"{node.name} · {friendly}" if friendly else node.name
+        online = self._online.get(node.path)
+        return text if online is None else f"{ONLINE_MARKS[online]} {text}"
 
     def node(self, index: Index) -> TopicNode:
         """The tree node behind `index` (the root for an invalid index)."""
@@ -178,15 +168,10 @@ class TopicTreeModel(QAbstractItemModel):
             if column == 2:
                 return format_rate(stats.rate(self._now))
             return "retained" if stats.retained else ""
-        if role == Qt.ItemDataRole.DecorationRole and column == 0:
-            online = self._online.get(node.path)
-            return None if online is None else self._dots[online]
         if role == Qt.ItemDataRole.FontRole and column == 1:
             return self._mono
-        if role == Qt.ItemDataRole.ForegroundRole and (
-            column in (2, 3) or (column == 1 and stats is not None and stats.binary)
-        ):
-            return QColor(ECTOPLASM if column == 2 else ASH)
+        if role == Qt.ItemDataRole.ForegroundRole:
+            return self._colour(node, column)
         if role == Qt.ItemDataRole.TextAlignmentRole and column == 2:
             return Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
         return None
@@ -219,6 +204,17 @@ class TopicTreeModel(QAbstractItemModel):
                 binary + stats.excerpt,
             ]
         )
+
+    def _colour(self, node: TopicNode, column: int) -> QColor | None:
+        """Rates in green, flags and binary payloads in grey, devices by their state."""
+        if column == 0:
+            online = self._online.get(node.path)
+            return None if online is None else QColor(ECTOPLASM if online else BLOOD)
+        if column == 2:
+            return QColor(ECTOPLASM)
+        if column == 3 or (column == 1 and node.stats is not None and node.stats.binary):
+            return QColor(ASH)
+        return None
 
     def _learn_sensors(self) -> None:
         """Which named sensors arrive on which topic (again when the directory moved)."""
