@@ -13,8 +13,9 @@ import numpy as np
 
 from phantom_cauldron.series import Array, Points
 
-SPARSE_POINTS_PER_COLUMN = 2
-"""Up to this many points per column are drawn as they are."""
+EDGE_COLUMNS = 3
+"""Bins beside the columns: the point before the left edge, a point right on the right
+edge, and the point beyond it."""
 
 
 def on_show(times: Array, left: float, right: float) -> slice:
@@ -28,11 +29,11 @@ def on_show(times: Array, left: float, right: float) -> slice:
 def peak_decimate(points: Points, left: float, right: float, columns: int) -> Points:
     """The part of `points` on show between `left` and `right`, at most two points per
     column of the `columns` the span is drawn on: the minimum, then the maximum, at the
-    time of the column's first point. Where it is sparse enough, the points as they are
-    (views, not copies)."""
+    time of the column's first point. Where that would not make fewer points, the points
+    as they are (views, not copies)."""
     shown = on_show(points.times, left, right)
     times, values = points.times[shown], points.values[shown]
-    if len(times) <= SPARSE_POINTS_PER_COLUMN * max(columns, 1) or right <= left:
+    if len(times) <= 2 * (max(columns, 1) + EDGE_COLUMNS) or right <= left:
         return Points(times, values)
     column = ((times - left) * (columns / (right - left)) + 1.0).astype(np.intp)
     starts = np.flatnonzero(column[1:] != column[:-1]) + 1
