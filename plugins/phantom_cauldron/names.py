@@ -1,8 +1,8 @@
 """The names a user reads for sensors: friendly where the sensor directory knows them.
 
-A legend names each curve by the directory's friendly name ("Rim temperature"); two
-sensors that share one are told apart by their devices' names; a sensor the directory
-does not know yet keeps the shortest distinct end of its id (`display_names`). The topic
+A legend names each curve by the directory's friendly name (the device's name and the
+sensor's, as Home Assistant composes them); a sensor the directory does not know yet
+keeps the shortest distinct end of its id (`display_names`). The topic
 tree says what a topic carries (`topic_label`). The raw ids go in tooltips
 (`sensor_tooltip`). Qt-free.
 """
@@ -16,24 +16,33 @@ from phantom_cauldron.directory import SensorDirectory, SensorInfo
 from phantom_cauldron.series import display_names
 
 
+def friendly_name(info: SensorInfo) -> str:
+    """The name Home Assistant would show: the device's name before the sensor's, unless the
+    sensor's name already starts with it ("Kitchen sensor Temperature", "Rim temperature")."""
+    device = info.device
+    if not device or info.name.casefold().startswith(device.casefold()):
+        return info.name
+    return f"{device} {info.name}"
+
+
 def sensor_names(
     sensor_ids: Sequence[str], quantity: str, directory: SensorDirectory | None
 ) -> dict[str, str]:
-    """A name for each of `sensor_ids` (sensors of `quantity` shown together), by id."""
+    """A name for each of `sensor_ids` (sensors of `quantity` shown together), by id: the
+    friendly name where the directory has one, else the shortest distinct end of the id;
+    two sensors of one friendly name are told apart by the ends of their ids."""
     known = {
-        sensor_id: info
+        sensor_id: friendly_name(info)
         for sensor_id in sensor_ids
         if directory is not None
         and (info := directory.get(sensor_id, quantity)) is not None
         and info.name
     }
     names = display_names([sensor_id for sensor_id in sensor_ids if sensor_id not in known])
-    shared = Counter(info.name for info in known.values())
-    for sensor_id, info in known.items():
-        if shared[info.name] > 1 and info.device and info.device != info.name:
-            names[sensor_id] = f"{info.device} · {info.name}"
-        else:
-            names[sensor_id] = info.name
+    shared = Counter(known.values())
+    ids = display_names([sensor_id for sensor_id, name in known.items() if shared[name] > 1])
+    for sensor_id, name in known.items():
+        names[sensor_id] = f"{name} ({ids[sensor_id]})" if sensor_id in ids else name
     return names
 
 
@@ -60,14 +69,14 @@ TOPIC_LABEL_NAMES = 3
 
 
 def topic_label(sensors: Sequence[SensorInfo]) -> str:
-    """What a topic carries, in friendly words: its one sensor's name, its one device's
-    name, or the first few sensors' names ("" when none is named)."""
+    """What a topic carries, in friendly words: its one device's name, or its sensors'
+    friendly names (the first few), "" when none is named."""
     named = [info for info in sensors if info.name]
     if not named:
         return ""
     devices = {info.device for info in named}
     if len(named) > 1 and len(devices) == 1 and None not in devices:
         return str(next(iter(devices)))
-    names = list(dict.fromkeys(info.name for info in named))
+    names = list(dict.fromkeys(map(friendly_name, named)))
     more = len(names) - TOPIC_LABEL_NAMES
     return ", ".join(names[:TOPIC_LABEL_NAMES]) + (f" +{more}" if more > 0 else "")

@@ -14,7 +14,6 @@ from phantom_cauldron._qt.charts import CURVE_COLOURS, CauldronCharts, QuantityP
 from phantom_cauldron._qt.curves import SeriesCurve
 from phantom_cauldron._qt.legend import EntryLabel, dimmed
 from phantom_cauldron._qt.panel import CauldronPanel
-from phantom_cauldron._qt.topic_tree import TopicTreeModel
 from phantom_cauldron.directory import SensorDirectory, SensorInfo
 from phantom_cauldron.readings import SensorReading
 from phantom_cauldron.series import Points, Series, SeriesStore, StalenessRule
@@ -619,18 +618,18 @@ def test_a_retained_state_is_not_called_silent_unless_its_expiry_says_so(
 
 
 def test_the_topic_tree_names_sensors_says_which_devices_are_online_and_shows_bytes_as_hex(
-    qtbot, topics: TopicTree, clock: Clock, sensors: SensorDirectory
+    qtbot, store: SeriesStore, topics: TopicTree, clock: Clock, sensors: SensorDirectory
 ) -> None:  # type: ignore[no-untyped-def]
     topics.record(MqttMessage("home", "tele/cellar/SENSOR", b'{"DS18B20":{}}', 0, False, START))
     topics.record(MqttMessage("home", "tele/cellar/LWT", b"Offline", 0, True, START))
     topics.record(MqttMessage("home", "tracker/raw", b"\x0a\x12\xff\x00", 0, False, START))
-    sensors.learn(
-        SensorInfo(
-            "cellar", "temperature", "Cellar probe", "Cellar", "°C", topic="tele/cellar/SENSOR"
-        )
+    topic = "tele/cellar/SENSOR"
+    sensors.learn(SensorInfo("cellar", "temperature", "Cellar probe", "Cellar", "°C", topic=topic))
+    panel = CauldronPanel(
+        store, topics, clock=clock, sensors=sensors, online=lambda: [("tele/cellar", False)]
     )
-    model = TopicTreeModel(topics, clock, sensors=sensors, online=lambda: [("tele/cellar", False)])
-    model.refresh()
+    qtbot.addWidget(panel)
+    model = panel.topic_model
 
     tele = model.index(0, 0)
     cellar = model.index(0, 0, tele)

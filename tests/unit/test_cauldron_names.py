@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from phantom_cauldron.directory import SensorDirectory, SensorInfo
-from phantom_cauldron.names import sensor_names, sensor_tooltip, topic_label
+from phantom_cauldron.names import friendly_name, sensor_names, sensor_tooltip, topic_label
 
 
 def directory(*infos: SensorInfo) -> SensorDirectory:
@@ -19,7 +19,7 @@ def test_known_sensors_get_their_friendly_names_and_the_others_their_short_ids()
         ["cauldron_rim", "tele/cellar/DS18B20-1", "tele/attic/DS18B20-2"], "temperature", known
     )
     assert names == {
-        "cauldron_rim": "Rim temperature",
+        "cauldron_rim": "Cauldron Rim temperature",
         "tele/cellar/DS18B20-1": "DS18B20-1",
         "tele/attic/DS18B20-2": "DS18B20-2",
     }
@@ -27,14 +27,26 @@ def test_known_sensors_get_their_friendly_names_and_the_others_their_short_ids()
     assert sensor_names(["a/b"], "temperature", None) == {"a/b": "b"}
 
 
-def test_two_sensors_of_one_name_are_told_apart_by_their_devices() -> None:
-    known = directory(
-        SensorInfo("0xabc", "temperature", "Temperature", "Kitchen sensor"),
-        SensorInfo("0xdef", "temperature", "Temperature", "Hall sensor"),
+def test_a_friendly_name_says_the_device_once() -> None:
+    assert friendly_name(SensorInfo("0xabc", "temperature", "Temperature", "Kitchen sensor")) == (
+        "Kitchen sensor Temperature"
     )
-    assert sensor_names(["0xabc", "0xdef"], "temperature", known) == {
-        "0xabc": "Kitchen sensor · Temperature",
-        "0xdef": "Hall sensor · Temperature",
+    assert friendly_name(
+        SensorInfo("x", "temperature", "Kitchen sensor temp", "kitchen sensor")
+    ) == ("Kitchen sensor temp")
+    assert friendly_name(SensorInfo("x", "temperature", "Rim temperature")) == "Rim temperature"
+
+
+def test_two_sensors_of_one_friendly_name_are_told_apart_by_their_ids() -> None:
+    known = directory(
+        SensorInfo("plug/1", "power", "Power", "Plug"),
+        SensorInfo("plug/2", "power", "Power", "Plug"),
+        SensorInfo("oven", "power", "Power", "Oven"),
+    )
+    assert sensor_names(["plug/1", "plug/2", "oven"], "power", known) == {
+        "plug/1": "Plug Power (1)",
+        "plug/2": "Plug Power (2)",
+        "oven": "Oven Power",
     }
 
 
@@ -50,7 +62,7 @@ def test_tooltips_carry_the_raw_id_and_topic() -> None:
 
 def test_a_topic_is_labelled_by_its_sensor_its_device_or_its_first_names() -> None:
     rim = SensorInfo("rim", "temperature", "Rim temperature", "Cauldron")
-    assert topic_label([rim]) == "Rim temperature"
+    assert topic_label([rim]) == "Cauldron Rim temperature"
     plug = [
         SensorInfo("plug", quantity, f"Plug {quantity}", "Cellar plug")
         for quantity in ("power", "voltage", "current")

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from phantom_cauldron._qt.charts import DEFAULT_WINDOW_S, CauldronCharts
-from phantom_cauldron._qt.topic_tree import TopicTreeModel, TopicTreeView
+from phantom_cauldron._qt.topic_tree import OnlineStates, TopicTreeModel, TopicTreeView
 from phantom_cauldron.directory import SensorDirectory
 from phantom_cauldron.series import SeriesStore
 from phantom_cauldron.topics import TopicTree
@@ -95,7 +95,8 @@ def problem_table() -> QTableWidget:
 
 class CauldronPanel(QWidget):
     """Header (source, refused payloads), toolbar (follow, pause, window), the topic tree
-    beside the charts, and a status line."""
+    beside the charts, and a status line. `sensors` names the sensors in both; `online`
+    says which devices are online (see `OnlineStates`)."""
 
     def __init__(
         self,
@@ -106,6 +107,7 @@ class CauldronPanel(QWidget):
         parent: QWidget | None = None,
         *,
         sensors: SensorDirectory | None = None,
+        online: OnlineStates | None = None,
     ) -> None:
         super().__init__(parent)
         self.store = store
@@ -132,7 +134,7 @@ class CauldronPanel(QWidget):
         self.status = QLabel(objectName="cauldronStatus")
 
         self.charts = CauldronCharts(store, topics, clock, sensors=sensors)
-        self.topic_model = TopicTreeModel(topics, clock, self, sensors=sensors)
+        self.topic_model = TopicTreeModel(topics, clock, self, sensors=sensors, online=online)
         self.topic_view = TopicTreeView(self.topic_model)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.topic_view)
