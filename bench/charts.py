@@ -13,15 +13,18 @@ always exits 0: the figures are for humans, not a test. No display is needed (it
 Measured:
 
 (a) one chart frame with 8 sensors of 10k points each (4 quantities, 2 sensors each, the
-    whole run on show): bare pyqtgraph, 4 `PlotWidget`s whose 8 curves get `setData` with
-    the same arrays, then each plot's viewport is repainted; against the cauldron's
-    `CauldronCharts.refresh()` (which reads the series store, finds the dirty series and
-    draws them, markers and staleness) and the same repaint. Before each chart frame 40
-    readings per sensor arrive (10k readings/s at 30 frames/s), outside the timing. The
-    curves of both have the same options (peak downsampling, clip to view, 1 px pens).
-    Twice: with the view still (charts paused) and with the view moving on by those 40
-    readings each frame (charts following: the time axes are redrawn every frame). A frame
-    in which nothing arrived is measured too;
+    whole run on show, 1400x900): bare pyqtgraph, 4 `PlotWidget`s whose 8 curves get
+    `setData` with the same arrays, then each plot's viewport is repainted; against the
+    cauldron's `CauldronCharts.refresh()` (which reads the series store, finds the dirty
+    series and draws them, markers and staleness) and the same repaint. Before each chart
+    frame 40 readings per sensor arrive (10k readings/s at 30 frames/s), outside the
+    timing. The bare curves have pyqtgraph's fastest options for this (peak downsampling to
+    a min and max per pixel column, clip to view, 1 px pens); the charts' own curves keep
+    the same min and max per pixel column. Twice: with the view still (charts paused)
+    and with the view moving on by those 40 readings each frame (charts following: the
+    time axes are redrawn every frame). The goal is a ratio: at most 0.7 times bare
+    pyqtgraph's time for the same frame, measured in the same run. A frame in which
+    nothing arrived is measured too;
 (b) `SeriesStore.add(reading, topic)` against appending the same readings to a list;
 (c) `TopicTree.record(message)` against appending the same messages to a list.
 """
@@ -45,7 +48,7 @@ from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
 from report import Row, goal_table, interleaved
 
-from phantom_cauldron._qt.charts import SAMPLES_PER_PIXEL, CauldronCharts
+from phantom_cauldron._qt.charts import CauldronCharts
 from phantom_cauldron.readings import SensorReading
 from phantom_cauldron.series import SeriesStore
 from phantom_cauldron.topics import TopicTree
@@ -60,6 +63,10 @@ READINGS_PER_FRAME = 40
 """Per sensor: 8 sensors x 40 readings x 30 frames/s is about 10k readings/s."""
 SIZE = (1400, 900)
 START = 1_761_900_000.0
+SAMPLES_PER_PIXEL = 1.0
+"""The bare curves' peak downsampling: a min and a max per pixel column, as the charts keep."""
+FRAME_RATIO_GOAL = 0.7
+"""A chart frame costs at most this much of bare pyqtgraph's for the same frame."""
 
 Runners = dict[str, Callable[[], float]]
 """Named measurements, each returning its figure."""
@@ -282,7 +289,7 @@ ROWS = [
         "ms/frame",
         "bare_still",
         "bare, still",
-        max_value=16,
+        max_ratio=FRAME_RATIO_GOAL,
     ),
     Row("(a) bare pyqtgraph, view moving with the data", "bare_scrolling", "ms/frame"),
     Row(
@@ -291,7 +298,7 @@ ROWS = [
         "ms/frame",
         "bare_scrolling",
         "bare, moving",
-        max_value=16,
+        max_ratio=FRAME_RATIO_GOAL,
     ),
     Row("(a) charts: refresh with nothing new", "idle", "ms/frame"),
     Row("(b) list.append(reading)", "append", "readings/s"),

@@ -34,6 +34,7 @@ class Row:
     baseline: str | None = None
     baseline_label: str = ""
     min_ratio: float | None = None
+    max_ratio: float | None = None
     min_value: float | None = None
     max_value: float | None = None
 
@@ -64,6 +65,8 @@ def goal_table(rows: list[Row], figures: dict[str, float]) -> tuple[str, int, in
             cells[3:6] = [row.baseline_label, number(base), f"{value / base:.2f}"]
             if row.min_ratio is not None:
                 cells[6], ok = f"ratio >= {row.min_ratio}", value / base >= row.min_ratio
+            if row.max_ratio is not None:
+                cells[6], ok = f"ratio <= {row.max_ratio}", value / base <= row.max_ratio
         if row.max_value is not None:
             cells[6], ok = f"< {row.max_value:g} {row.unit}", value < row.max_value
         if row.min_value is not None:

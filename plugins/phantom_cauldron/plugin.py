@@ -81,11 +81,20 @@ class Cauldron:
         from phantom_cauldron._qt.panel import CauldronPanel
 
         panel = CauldronPanel(
-            self.ingest.store, self.ingest.topics, self.problem_counts, parent=parent
+            self.ingest.store,
+            self.ingest.topics,
+            self.problem_counts,
+            parent=parent,
+            sensors=self.ingest.parser.sensors,
+            online=self.online_devices,
         )
         panel.set_source(self.source)
         panel.follow_connections(self.context.owned(self.mqtt.states()))
         return panel
+
+    def online_devices(self) -> list[tuple[str, bool]]:
+        """Each device's topic-tree node and whether its availability topic says it is online."""
+        return [(device.node, device.online) for device in self.ingest.parser.sensors.devices()]
 
     def snapshot(self) -> dict[str, Any]:
         """The topics chosen for charting, kept across a hot reload."""

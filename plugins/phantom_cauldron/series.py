@@ -1,6 +1,7 @@
 """The cauldron's chart data: one series per (quantity, sensor), bounded whatever the run length.
 
-Each series keeps its most recent readings raw in a ring buffer and the whole run as
+Each series keeps its most recent readings raw in a ring buffer (`Ring`, written twice
+so that the newest readings are always one contiguous slice) and the whole run as
 min/max per time bucket (`History`), plus its last few anomalous points. `add` runs
 once per reading (10k a second is normal), so it only appends to short Python lists;
 a block at a time is then copied into the numpy arrays, when the block is full or when
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -36,8 +37,9 @@ BLOCK = 256
 """Readings gathered in Python lists before they are copied into the arrays."""
 FIRST_ALLOCATION = 1_024
 """Ring arrays start this small and double up to their capacity."""
-INTERVAL_SMOOTHING = 0.125
-"""Weight of the newest gap in a series' typical interval between readings."""
+CADENCE_DECAY = 0.98
+"""A series' cadence is the longest gap between its readings, shrunk by this factor at
+each reading that comes sooner."""
 
 
 class Points(NamedTuple):
@@ -65,6 +67,61 @@ class Marker(NamedTuple):
 
 def _empty() -> Array:
     return np.empty(0, dtype=np.float64)
+
+
+class Ring:
+    """The latest `capacity` columns of a few rows of numbers (times, values, scores).
+
+    Each column is written twice, at `i` and at `i + allocation`, in an array twice the
+    allocation wide, so the newest columns always lie in one contiguous slice: a read
+    never concatenates. The allocation starts at `first_allocation` and doubles up to
+    `capacity`.
+    """
+
+    def __init__(self, rows: int, capacity: int, first_allocation: int = FIRST_ALLOCATION):
+        self.capacity = capacity
+        self.size = 0
+        """How many columns the ring holds (at most `capacity`)."""
+        self._head = 0
+        """Where the next column goes, in `[0, allocation)`."""
+        self._data = np.empty((rows, 2 * min(capacity, first_allocation)))
+
+    @property
+    def allocation(self) -> int:
+        """Columns the arrays have room for (each written twice)."""
+        return int(self._data.shape[1]) // 2
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the array."""
+        return int(self._data.nbytes)
+
+    def write(self, block: NDArray[np.float64]) -> None:
+        """Append the columns of `block` (one row per row of the ring), oldest first."""
+        block = block[:, -self.capacity :]
+        count = block.shape[1]
+        allocation = self.allocation
+        if allocation < self.capacity and self.size + count > allocation:
+            self._grow(min(self.capacity, max(2 * allocation, self.size + count)))
+            allocation = self.allocation
+        head, data = self._head, self._data
+        data[:, head : head + count] = block
+        direct = min(count, allocation - head)
+        data[:, head + allocation : head + allocation + direct] = block[:, :direct]
+        data[:, : count - direct] = block[:, direct:]
+        self._head = (head + count) % allocation
+        self.size = min(allocation, self.size + count)
+
+    def latest(self) -> NDArray[np.float64]:
+        """The columns held, oldest first: a view, valid until the next `write`."""
+        stop = self._head + self.allocation
+        return self._data[:, stop - self.size : stop]
+
+    def _grow(self, allocation: int) -> None:
+        held = self.latest().copy()
+        self._data = np.empty((self._data.shape[0], 2 * allocation))
+        self._head = self.size = 0
+        self.write(held)
 
 
 class History:
@@ -110,9 +167,10 @@ class History:
         """Each filled bucket that ends by `before` as two points at its centre: min, then max."""
         if self.origin is None:
             return Points(_empty(), _empty())
-        ends = self.origin + self.width * np.arange(1, self.used + 1)
-        keep = np.flatnonzero((ends <= before) & ~np.isnan(self._min[: self.used]))
-        centres = ends[keep] - self.width / 2
+        ended = (before - self.origin) // self.width if before < math.inf else self.used
+        count = int(min(self.used, max(ended, 0)))
+        keep = np.flatnonzero(~np.isnan(self._min[:count]))
+        centres = self.origin + self.width * (keep + 0.5)
         values = np.column_stack((self._min[keep], self._max[keep])).ravel()
         return Points(np.repeat(centres, 2), values)
 
@@ -131,9 +189,9 @@ class Series:
 
     `total` counts the readings accepted (a view redraws the curve when it changes)
     and `marked` those at which the series was in alarm (`in_alarm`, by the store's
-    `AlarmPolicy`); `first_seen` is the oldest timestamp, `last_seen` the
-    newest and `interval` the typical gap between readings (smoothed), which the staleness
-    rule uses.
+    `AlarmPolicy`); `first_seen` is the oldest timestamp, `last_seen` the newest and
+    `cadence` the longest gap between readings lately (see `CADENCE_DECAY`), which the
+    staleness rule uses.
     """
 
     def __init__(
@@ -154,30 +212,23 @@ class Series:
         self.marked = 0
         self.first_seen = math.inf
         self.last_seen = -math.inf
-        self.interval = math.nan
+        self.cadence = 0.0
+        """The longest recent gap between readings, in seconds (0 before the second)."""
         self.history = History(history_buckets)
         self.markers: deque[Marker] = deque(maxlen=marker_capacity)
         self.in_alarm = False
         self._pending_times: list[float] = []
         self._pending_values: list[float] = []
         self._pending_scores: list[float] = []
-        allocation = min(capacity, FIRST_ALLOCATION)
-        self._times = np.empty(allocation)
-        self._values = np.empty(allocation)
-        self._scores = np.empty(allocation)
-        self._size = 0
-        self._head = 0
-        """Where the next point goes; while the ring has not wrapped, `_head == _size`."""
+        self._ring = Ring(len(Recent._fields), capacity)
 
     def append(self, timestamp: float, value: float, score: float, policy: AlarmPolicy) -> None:
         """Add one reading (already checked: finite, not older than `last_seen`); marked
         if `policy` has the series in alarm after its `score` (NaN: unscored)."""
         if self.total:
             gap = timestamp - self.last_seen
-            interval = self.interval
-            self.interval = (
-                gap if self.total == 1 else interval + INTERVAL_SMOOTHING * (gap - interval)
-            )
+            shrunk = self.cadence * CADENCE_DECAY
+            self.cadence = gap if gap > shrunk else shrunk
         else:
             self.first_seen = timestamp
         self.total += 1
@@ -197,30 +248,35 @@ class Series:
         """Copy the readings gathered since the last flush into the ring and the history."""
         if not self._pending_times:
             return
-        times = np.array(self._pending_times)
-        values = np.array(self._pending_values)
-        scores = np.array(self._pending_scores)
+        block = np.array((self._pending_times, self._pending_values, self._pending_scores))
         self._pending_times.clear()
         self._pending_values.clear()
         self._pending_scores.clear()
-        self.history.add(times, values)
-        self._write(times[-self.capacity :], values[-self.capacity :], scores[-self.capacity :])
+        self.history.add(block[0], block[1])
+        self._ring.write(block)
+
+    def recent_view(self) -> Recent:
+        """The raw readings the ring holds, oldest first, as views into the ring: no copy,
+        valid until the next reading arrives."""
+        self.flush()
+        return Recent(*self._ring.latest())
 
     def recent(self) -> Recent:
         """Copies of the raw readings the ring holds, oldest first."""
-        self.flush()
-        arrays = self._arrays()
-        if self._size < len(self._times):
-            return Recent(*(a[: self._size].copy() for a in arrays))
-        head = self._head
-        return Recent(*(np.concatenate((a[head:], a[:head])) for a in arrays))
+        return Recent(*(row.copy() for row in self.recent_view()))
+
+    def older(self, before: float) -> Points:
+        """The history envelope of the readings the ring no longer holds (those before
+        `before`, the ring's oldest time); empty while the ring holds every reading."""
+        if self.total <= self.capacity:
+            return Points(_empty(), _empty())
+        return self.history.envelope(before=before)
 
     def points(self) -> Points:
-        """The whole run as one curve: history envelope older than the ring, then the ring."""
-        times, values, _ = self.recent()
-        if self.total <= self.capacity:
-            return Points(times, values)
-        older = self.history.envelope(before=times[0])
+        """The whole run as one curve (copies): the history envelope older than the ring,
+        then the ring."""
+        times, values, _ = self.recent_view()
+        older = self.older(times[0])
         return Points(np.concatenate((older.times, times)), np.concatenate((older.values, values)))
 
     @property
@@ -231,34 +287,7 @@ class Series:
     @property
     def nbytes(self) -> int:
         """Bytes held by the arrays (the pending lists hold at most `BLOCK` readings)."""
-        return sum(a.nbytes for a in self._arrays()) + self.history.nbytes
-
-    def _arrays(self) -> tuple[Array, Array, Array]:
-        return self._times, self._values, self._scores
-
-    def _write(self, times: Array, values: Array, scores: Array) -> None:
-        count = len(times)
-        allocation = len(self._times)
-        if allocation < self.capacity and self._size + count > allocation:
-            self._grow(min(self.capacity, max(2 * allocation, self._size + count)))
-        allocation = len(self._times)
-        head = self._head
-        first = min(count, allocation - head)
-        for ring, block in zip(self._arrays(), (times, values, scores), strict=True):
-            ring[head : head + first] = block[:first]
-            ring[: count - first] = block[first:]
-        self._head = (head + count) % allocation
-        self._size = min(allocation, self._size + count)
-
-    def _grow(self, allocation: int) -> None:
-        size = self._size
-        grown = []
-        for ring in self._arrays():
-            array = np.empty(allocation)
-            array[:size] = ring[:size]
-            grown.append(array)
-        self._times, self._values, self._scores = grown
-        self._head = size
+        return self._ring.nbytes + self.history.nbytes
 
 
 class Quantity:
@@ -277,25 +306,30 @@ class Quantity:
 
 @dataclass(frozen=True, slots=True)
 class StalenessRule:
-    """A series is stale once silent for `periods` typical intervals, and at least `floor_s`.
+    """A series is stale once silent for `periods` times its cadence, and at least `floor_s`;
+    or, for a sensor that says how long its readings stay valid (`expire_after_s`), once
+    silent that long.
 
-    A series with a single reading has no typical interval yet: it goes stale after
-    `unknown_s`.
+    The cadence is the longest recent gap (`Series.cadence`), not a mean or a median: a
+    sensor that reports on change (a retained state, a door) sends bursts between long
+    silences, and its usual silence is what must not count as stale. A series with one
+    reading has no cadence yet, so it never goes stale by this rule (only by its expiry).
     """
 
     periods: float = 5.0
     floor_s: float = 3.0
-    unknown_s: float = 60.0
 
-    def deadline(self, series: Series) -> float:
+    def deadline(self, series: Series, expire_after_s: float | None = None) -> float:
         """When `series` turns stale if nothing more arrives."""
+        if expire_after_s is not None:
+            return series.last_seen + expire_after_s
         if series.total < 2:
-            return series.last_seen + self.unknown_s
-        return series.last_seen + max(self.floor_s, self.periods * series.interval)
+            return math.inf
+        return series.last_seen + max(self.floor_s, self.periods * series.cadence)
 
-    def is_stale(self, series: Series, now: float) -> bool:
+    def is_stale(self, series: Series, now: float, expire_after_s: float | None = None) -> bool:
         """Whether `series` has been silent too long at time `now`."""
-        return now > self.deadline(series)
+        return now > self.deadline(series, expire_after_s)
 
 
 class SeriesStore:
@@ -374,9 +408,18 @@ class SeriesStore:
         """Bytes held by every series' arrays."""
         return sum(series.nbytes for series in self._series.values())
 
-    def stale(self, now: float) -> list[Series]:
-        """The series silent for too long at time `now` (by `staleness`)."""
-        return [s for s in self._series.values() if self.staleness.is_stale(s, now)]
+    def stale(
+        self, now: float, expire_after: Mapping[tuple[str, str], float] | None = None
+    ) -> list[Series]:
+        """The series silent for too long at time `now` (by `staleness`); `expire_after`
+        gives the sensors that declare how long a reading stays valid, by (sensor id,
+        quantity)."""
+        rule, expiries = self.staleness, expire_after or {}
+        return [
+            series
+            for key, series in self._series.items()
+            if rule.is_stale(series, now, expiries.get((key[1], key[0])))
+        ]
 
     def clear(self) -> None:
         """Forget every series (a replay starts over)."""

@@ -3,7 +3,8 @@
 `TopicTree.record` runs once per message, so it touches only the message's own node:
 a count, the start of the payload, and a per-second count for the rate. Views read
 the tree on their own clock and compare `revision` (messages) and `choice_revision`
-(charting choices) to know what changed.
+(charting choices) to know what changed. A payload that is not text (protobuf, CBOR,
+an image) is shown as hex bytes, never as undecodable characters.
 
 Charting choices are MQTT patterns of the form ``path/#`` (a topic and everything
 below it) or ``#`` (every topic), each charted or not; the nearest choice above a
@@ -12,6 +13,7 @@ topic decides, and with no choices everything is charted.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Literal
 
@@ -24,6 +26,20 @@ RATE_WINDOW_S = 10
 
 CheckState = Literal["charted", "hidden", "mixed"]
 ALL = "#"
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+"""Characters no text payload carries (tabs and line breaks aside)."""
+
+
+def as_text(payload: bytes, *, cut: bool = False) -> str | None:
+    """`payload` as text, if it is UTF-8 text (a character cut off at its end allowed if it
+    was `cut` from a longer payload); None if it is binary."""
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError as error:
+        if not (cut and error.reason == "unexpected end of data"):
+            return None
+        text = payload[: error.start].decode("utf-8")
+    return None if _CONTROL.search(text) else text
 
 
 def _below(pattern: str) -> str:
@@ -65,9 +81,19 @@ class TopicStats:
         self._counts[second % RATE_WINDOW_S] += 1
 
     @property
+    def binary(self) -> bool:
+        """Whether the last payload is not text (`excerpt` shows it as hex)."""
+        return self._text() is None
+
+    @property
     def excerpt(self) -> str:
-        """The start of the last payload as text (undecodable bytes shown as �)."""
-        return self.payload.decode("utf-8", errors="replace")
+        """The start of the last payload: as text, or as hex bytes (``ff fe 33 31``) if it
+        is not text."""
+        text = self._text()
+        return self.payload.hex(" ") if text is None else text
+
+    def _text(self) -> str | None:
+        return as_text(self.payload, cut=len(self.payload) == EXCERPT_BYTES)
 
     def rate(self, now: float) -> float:
         """Messages per second: the mean over the `RATE_WINDOW_S` whole seconds before `now`'s."""

@@ -418,3 +418,14 @@ def test_without_a_broker_or_mosquitto_the_cauldron_loads_and_says_what_to_insta
     finally:
         loop.run_until_complete(services.stop())
         loop.close()
+
+
+def test_a_devices_last_will_marks_it_offline_for_the_topic_tree(
+    start_cauldron: Callable[[], RunningCauldron], device: mqtt.Client
+) -> None:
+    cauldron = start_cauldron()
+    send(device, "tele/vat/LWT", "Online", retain=True)
+    cauldron.wait_for(lambda: cauldron.plugin.online_devices() == [("tele/vat", True)])
+    send(device, "tele/vat/LWT", "Offline", retain=True)
+    cauldron.wait_for(lambda: cauldron.plugin.online_devices() == [("tele/vat", False)])
+    assert cauldron.plugin.ingest.parser.problems.total == 0, "a last will is not refused"

@@ -12,6 +12,7 @@ from phantom_cauldron.readings import SensorReading
 from phantom_cauldron.series import (
     BLOCK,
     History,
+    Ring,
     SeriesStore,
     StalenessRule,
     display_names,
@@ -80,6 +81,37 @@ def test_reads_are_copies_that_later_readings_do_not_change() -> None:
         store.add(reading(float(i), 2.0))
     series.recent()
     assert before.tolist() == [1.0] * BLOCK
+
+
+def test_the_ring_hands_out_its_readings_as_one_contiguous_slice_at_any_fill() -> None:
+    """Written twice, the ring never concatenates: what a frame reads is a view."""
+    ring = Ring(rows=2, capacity=1_000, first_allocation=64)
+    written = 0
+    for block in (10, 54, 100, 300, 999, 1_000, 1_500, 7, 333):
+        ring.write(np.arange(written, written + block, dtype=float).repeat(2).reshape(-1, 2).T)
+        written += block
+        latest = ring.latest()
+        held = min(written, 1_000)
+        assert latest.shape == (2, held)
+        assert latest[0].tolist() == list(range(written - held, written))
+        assert latest[1].tolist() == latest[0].tolist()
+        assert latest.base is not None and latest[0].flags.c_contiguous
+    assert ring.allocation == 1_000
+    assert ring.nbytes == 2 * 2 * 1_000 * 8
+
+
+def test_a_frame_reads_views_into_the_ring_not_copies() -> None:
+    store = SeriesStore(capacity=1_000)
+    for i in range(2_345):
+        store.add(reading(float(i), float(i)))
+    series = store.get("temperature", "cauldron-core/DS18B20-1")
+    assert series is not None
+    times = series.recent_view().times
+    assert times.tolist() == [float(i) for i in range(1_345, 2_345)]
+    assert np.shares_memory(times, series.recent_view().times)
+    assert not np.shares_memory(times, series.recent().times)
+    older = series.older(before=times[0])
+    assert len(older.times) > 0 and older.times[-1] < times[0]
 
 
 def test_memory_stays_bounded_over_a_million_readings() -> None:
@@ -166,18 +198,62 @@ def test_revisions_tell_a_view_what_changed() -> None:
     assert store.structure_revision == structure + 1
 
 
-def test_a_series_goes_stale_after_some_of_its_usual_intervals() -> None:
-    store = SeriesStore(staleness=StalenessRule(periods=5, floor_s=3.0, unknown_s=60.0))
+def test_a_series_goes_stale_after_some_of_its_usual_gaps() -> None:
+    store = SeriesStore(staleness=StalenessRule(periods=5, floor_s=3.0))
     for second in range(0, 20, 2):
         store.add(reading(float(second)))
-    store.add(reading(0.0, sensor_id="once"))
     series = store.get("temperature", "cauldron-core/DS18B20-1")
     assert series is not None
-    assert series.interval == pytest.approx(2.0)
+    assert series.cadence == pytest.approx(2.0)
 
     assert store.stale(18.0 + 9.9) == []
     assert store.stale(18.0 + 10.1) == [series]
-    assert [s.sensor_id for s in store.stale(60.5)] == ["cauldron-core/DS18B20-1", "once"]
+
+
+def test_a_single_reading_is_never_called_silent_without_an_expiry() -> None:
+    store = SeriesStore()
+    store.add(reading(0.0, sensor_id="retained/state"))
+    assert store.stale(7 * 24 * 3600.0) == []
+
+
+def test_a_sensor_reporting_on_change_is_not_stale_during_its_usual_silences() -> None:
+    """Bursts of changes a second apart between silences of about an hour: the sensor's
+    usual silence is its cadence, not the seconds between the changes of a burst."""
+    store = SeriesStore(staleness=StalenessRule(periods=5, floor_s=3.0))
+    at = 0.0
+    for _ in range(6):
+        for _ in range(4):
+            at += 1.0
+            store.add(reading(at, sensor_id="door"))
+        at += 3_600.0
+    at -= 3_600.0
+    assert store.stale(at + 2 * 3_600.0) == [], "two hours: a usual silence for this sensor"
+    assert [s.sensor_id for s in store.stale(at + 6 * 3_600.0)] == ["door"]
+
+
+def test_a_long_outage_is_forgotten_as_regular_readings_come_back() -> None:
+    store = SeriesStore(staleness=StalenessRule(periods=5, floor_s=3.0))
+    for second in range(10):
+        store.add(reading(float(second)))
+    for second in range(600, 1_200):
+        store.add(reading(float(second)))
+    series = store.get("temperature", "cauldron-core/DS18B20-1")
+    assert series is not None
+    assert series.cadence < 1.5
+    assert store.stale(1_199.0 + 10.0) == [series]
+
+
+def test_a_declared_expiry_decides_instead_of_the_cadence() -> None:
+    store = SeriesStore(staleness=StalenessRule(periods=5, floor_s=3.0))
+    for second in range(10):
+        store.add(reading(float(second)))
+    store.add(reading(0.0, sensor_id="once"))
+    expiry = {("cauldron-core/DS18B20-1", "temperature"): 300.0, ("once", "temperature"): 60.0}
+    assert store.stale(9.0 + 50.0, expiry) == []
+    assert [s.sensor_id for s in store.stale(9.0 + 301.0, expiry)] == [
+        "cauldron-core/DS18B20-1",
+        "once",
+    ]
 
 
 def test_fast_sensors_are_not_stale_before_the_floor() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from phantom_cauldron.topics import EXCERPT_BYTES, RATE_WINDOW_S, TopicTree
+from phantom_cauldron.topics import EXCERPT_BYTES, RATE_WINDOW_S, TopicTree, as_text
 from phantom_gui.mqtt.messages import MqttMessage
 
 
@@ -43,15 +43,32 @@ def test_topics_form_a_tree_with_the_last_payload_count_and_retained_flag() -> N
     ]
 
 
-def test_payload_excerpts_are_short_and_survive_bad_bytes() -> None:
+def test_payload_excerpts_are_short_and_binary_payloads_are_shown_as_hex() -> None:
     tree = TopicTree()
     tree.record(message("big", 1.0, b"x" * 100_000))
     tree.record(message("binary", 1.0, b"\xff\xfe31"))
-    big, binary = tree.find("big"), tree.find("binary")
+    tree.record(message("protobuf", 1.0, b"\x0a\x04ab\x00c"))
+    big, binary, protobuf = (tree.find(topic) for topic in ("big", "binary", "protobuf"))
     assert big is not None and big.stats is not None
     assert binary is not None and binary.stats is not None
+    assert protobuf is not None and protobuf.stats is not None
     assert len(big.stats.payload) == EXCERPT_BYTES
-    assert binary.stats.excerpt == "\ufffd\ufffd31"
+    assert not big.stats.binary
+    assert (binary.stats.excerpt, binary.stats.binary) == ("ff fe 33 31", True)
+    assert protobuf.stats.excerpt == "0a 04 61 62 00 63", "valid UTF-8, but control bytes"
+
+
+def test_text_cut_in_the_middle_of_a_character_stays_text() -> None:
+    tree = TopicTree()
+    tree.record(message("accents", 1.0, ("a" + "é" * EXCERPT_BYTES).encode()))
+    tree.record(message("short", 1.0, "é".encode()[:1]))
+    accents, short = tree.find("accents"), tree.find("short")
+    assert accents is not None and accents.stats is not None
+    assert short is not None and short.stats is not None
+    assert accents.stats.payload[-1:] == "é".encode()[:1], "the excerpt cut the last é"
+    assert accents.stats.excerpt == "a" + "é" * (EXCERPT_BYTES // 2 - 1)
+    assert short.stats.excerpt == "c3", "a whole payload that ends mid-character is binary"
+    assert as_text(b'{"t": 21.5}\r\n\t') == '{"t": 21.5}\r\n\t'
 
 
 def test_the_rate_is_messages_per_second_over_the_window() -> None:

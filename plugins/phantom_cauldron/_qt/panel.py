@@ -1,4 +1,5 @@
-"""The Cauldron panel: a thin Qt view over the plugin's `SeriesStore` and `TopicTree`.
+"""The Cauldron panel: a thin Qt view over the plugin's `SeriesStore` and `TopicTree`,
+naming sensors from the parser's `SensorDirectory`.
 
 The plugin feeds the models; the panel only reads them: the charts on their 30 Hz
 frame clock, the topic tree, the parser's refused payloads and the status line twice
@@ -29,7 +30,8 @@ from PySide6.QtWidgets import (
 from reactivex import Observable
 
 from phantom_cauldron._qt.charts import DEFAULT_WINDOW_S, CauldronCharts
-from phantom_cauldron._qt.topic_tree import TopicTreeModel, TopicTreeView
+from phantom_cauldron._qt.topic_tree import OnlineStates, TopicTreeModel, TopicTreeView
+from phantom_cauldron.directory import SensorDirectory
 from phantom_cauldron.series import SeriesStore
 from phantom_cauldron.topics import TopicTree
 from phantom_gui.mqtt.states import MqttConnections
@@ -98,7 +100,8 @@ def problem_table() -> QTableWidget:
 
 class CauldronPanel(QWidget):
     """Header (source, refused payloads), toolbar (follow, pause, window), the topic tree
-    beside the charts, and a status line."""
+    beside the charts, and a status line. `sensors` names the sensors in both; `online`
+    says which devices are online (see `OnlineStates`)."""
 
     def __init__(
         self,
@@ -107,6 +110,9 @@ class CauldronPanel(QWidget):
         problems: ProblemCounts | None = None,
         clock: Callable[[], float] = time.time,
         parent: QWidget | None = None,
+        *,
+        sensors: SensorDirectory | None = None,
+        online: OnlineStates | None = None,
     ) -> None:
         super().__init__(parent)
         self.store = store
@@ -134,8 +140,8 @@ class CauldronPanel(QWidget):
         self.window_choice.setCurrentIndex(self.window_choice.findData(DEFAULT_WINDOW_S))
         self.status = QLabel(objectName="cauldronStatus")
 
-        self.charts = CauldronCharts(store, topics, clock)
-        self.topic_model = TopicTreeModel(topics, clock, self)
+        self.charts = CauldronCharts(store, topics, clock, sensors=sensors)
+        self.topic_model = TopicTreeModel(topics, clock, self, sensors=sensors, online=online)
         self.topic_view = TopicTreeView(self.topic_model)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.topic_view)

@@ -1,13 +1,15 @@
 """The topic tree: a Qt view of a `TopicTree`, updated on the panel's clock, not per message.
 
 Check boxes choose which topics go on the charts (the choice covers the topic and
-everything below it).
+everything below it). A topic whose sensors the `SensorDirectory` names shows their
+friendly name beside its own (the raw ids in its tooltip); a device's node shows whether
+it is online, where its availability topic said; binary payloads show as hex.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -15,12 +17,18 @@ from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelInde
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QHeaderView, QTreeView, QWidget
 
+from phantom_cauldron.directory import SensorDirectory, SensorInfo
+from phantom_cauldron.names import sensor_line, topic_label
 from phantom_cauldron.topics import TopicNode, TopicTree
-from phantom_gui.qt.theme import ASH, ECTOPLASM
+from phantom_gui.qt.theme import ASH, BLOOD, ECTOPLASM
 
 Index = QModelIndex | QPersistentModelIndex
+OnlineStates = Callable[[], Iterable[tuple[str, bool]]]
+"""Whether devices are online: (the topic of the tree node that stands for the device,
+online), as their availability topics last said."""
 
 COLUMNS = ("Topic", "Last payload", "Rate", "Retained")
+ONLINE_MARKS = {True: "●", False: "○"}
 CHECK_STATES = {
     "charted": Qt.CheckState.Checked,
     "hidden": Qt.CheckState.Unchecked,
@@ -44,26 +52,53 @@ class TopicTreeModel(QAbstractItemModel):
         tree: TopicTree,
         clock: Callable[[], float] = time.time,
         parent: QWidget | None = None,
+        *,
+        sensors: SensorDirectory | None = None,
+        online: OnlineStates | None = None,
     ) -> None:
         super().__init__(parent)
         self.tree = tree
+        self.sensors = sensors
+        self._online_states = online
         self._clock = clock
         self._now = clock()
         self._rows: dict[TopicNode, int] = {tree.root: 0}
         """How many children of each node the view has been told of."""
         self._announced = 0
-        self._drawn: tuple[int, int, int] = (-1, -1, -1)
+        self._drawn: tuple[object, ...] = ()
         self._mono = QFont("DejaVu Sans Mono")
+        self._sensors_on: dict[str, list[SensorInfo]] = {}
+        """The named sensors whose readings arrive on each topic."""
+        self._named_revision = -1
+        self._online: dict[str, bool] = {}
 
     def refresh(self) -> None:
-        """Announce new topics, and new figures if anything arrived or a second went by."""
+        """Announce new topics, and new figures if anything arrived, a second went by, or
+        what is known of the sensors and devices changed."""
         self._now = self._clock()
         tree = self.tree
         self._announce_new_nodes()
-        state = (tree.revision, tree.choice_revision, int(self._now))
+        self._learn_sensors()
+        if self._online_states is not None:
+            self._online = dict(self._online_states())
+        state = (
+            tree.revision,
+            tree.choice_revision,
+            int(self._now),
+            self._named_revision,
+            tuple(self._online.items()),
+        )
         if state != self._drawn:
             self._drawn = state
             self._announce_all_changed()
+
+    def label(self, node: TopicNode) -> str:
+        """The topic column's text: the level's name, what its sensors are called, and a
+        device's online state (● online, ○ offline)."""
+        friendly = topic_label(self._sensors_on.get(node.path, ()))
+        text = f"{node.name} · {friendly}" if friendly else node.name
+        online = self._online.get(node.path)
+        return text if online is None else f"{ONLINE_MARKS[online]} {text}"
 
     def node(self, index: Index) -> TopicNode:
         """The tree node behind `index` (the root for an invalid index)."""
@@ -125,7 +160,7 @@ class TopicTreeModel(QAbstractItemModel):
         stats = node.stats
         if role == Qt.ItemDataRole.DisplayRole:
             if column == 0:
-                return node.name
+                return self.label(node)
             if stats is None:
                 return None
             if column == 1:
@@ -135,8 +170,8 @@ class TopicTreeModel(QAbstractItemModel):
             return "retained" if stats.retained else ""
         if role == Qt.ItemDataRole.FontRole and column == 1:
             return self._mono
-        if role == Qt.ItemDataRole.ForegroundRole and column in (2, 3):
-            return QColor(ECTOPLASM if column == 2 else ASH)
+        if role == Qt.ItemDataRole.ForegroundRole:
+            return self._colour(node, column)
         if role == Qt.ItemDataRole.TextAlignmentRole and column == 2:
             return Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
         return None
@@ -151,15 +186,46 @@ class TopicTreeModel(QAbstractItemModel):
         return True
 
     def _tooltip(self, node: TopicNode) -> str:
+        lines = [node.path]
+        online = self._online.get(node.path)
+        if online is not None:
+            lines.append("device online" if online else "device offline")
+        lines.extend(map(sensor_line, self._sensors_on.get(node.path, ())))
         stats = node.stats
         if stats is None:
-            return f"{node.path}\n{len(node.children)} subtopics"
+            return "\n".join([*lines, f"{len(node.children)} subtopics"])
         seen = datetime.fromtimestamp(stats.last_seen).strftime("%H:%M:%S")
         retained = ", retained" if stats.retained else ""
-        return (
-            f"{node.path}\n{stats.count:,} messages, last at {seen} (QoS {stats.qos}{retained})\n"
-            f"{stats.excerpt}"
+        binary = "binary payload, in hex:\n" if stats.binary else ""
+        return "\n".join(
+            [
+                *lines,
+                f"{stats.count:,} messages, last at {seen} (QoS {stats.qos}{retained})",
+                binary + stats.excerpt,
+            ]
         )
+
+    def _colour(self, node: TopicNode, column: int) -> QColor | None:
+        """Rates in green, flags and binary payloads in grey, devices by their state."""
+        if column == 0:
+            online = self._online.get(node.path)
+            return None if online is None else QColor(ECTOPLASM if online else BLOOD)
+        if column == 2:
+            return QColor(ECTOPLASM)
+        if column == 3 or (column == 1 and node.stats is not None and node.stats.binary):
+            return QColor(ASH)
+        return None
+
+    def _learn_sensors(self) -> None:
+        """Which named sensors arrive on which topic (again when the directory moved)."""
+        sensors = self.sensors
+        if sensors is None or sensors.revision == self._named_revision:
+            return
+        self._named_revision = sensors.revision
+        self._sensors_on = {}
+        for info in sensors:
+            if info.topic is not None and info.name:
+                self._sensors_on.setdefault(info.topic, []).append(info)
 
     def _announce_new_nodes(self) -> None:
         """Tell the view of the nodes made since the last refresh, a parent at a time.
