@@ -193,7 +193,7 @@ class _Range:
             return 0.0
         width = high - low
         growth = settings.range_growth * width if settled and width > 0.0 else math.inf
-        hour = int(timestamp % DAY_S // HOUR_S)
+        hour = int(timestamp % DAY_S // HOUR_S) % 24
         span = settings.excursion_span_h
         hours = [(hour + step) % 24 for step in range(-span, span + 1)]
         if value > high:
