@@ -352,3 +352,10 @@ def test_a_real_system_failure_alarms_inside_its_window_and_normal_weeks_stay_qu
     month = 30 * 86_400.0
     normal = (times >= times[0] + 3 * month) & (times < times[0] + 5 * month)
     assert alarms(list(np.array(result)[normal])) == 0
+
+
+def test_a_reading_a_hair_before_midnight_is_scored() -> None:
+    """A time whose remainder in the day rounds up to a whole day still has an hour."""
+    detector = AnomalyDetector()
+    detector.update(-1000.0, 1.0)
+    assert detector.update(-1e-12, 5.0) == 0.0
