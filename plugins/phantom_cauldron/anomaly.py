@@ -5,29 +5,47 @@ measured against (`bench/anomaly.py`, `bench/nab.py`). Both take readings one at
 in O(1) time and memory, and never return NaN.
 
 The idea: a reading is news when it breaks a record of the sensor's own. Each reading
-is measured four ways, each in units of what is usual for this sensor:
+is measured five ways, each in units of what is usual for this sensor:
 
-- *range*: whether it lies beyond the lowest or highest reading ever seen (a reading
-  outside anything the sensor has shown), and by what fraction of that range;
+- *range*: how far it lies beyond the range of the readings so far, in tenths of that
+  range. The range widens by at most `range_growth` of itself per reading, so a lone
+  outlier does not make the next one ordinary, while a level the sensor keeps visiting
+  soon becomes part of it; and an excursion is no news where the sensor has gone as far
+  before within `excursion_span_h` hours of this time of day (a nightly backup, the
+  afternoon sun on a window);
 - *shift*: the recent level's distance from the long-run baseline, over the usual such
-  distance (a spike, a level shift, a drift, a burst of activity);
+  distance (a level shift, a drift, a burst of activity);
 - *daily*: the same for the reading less what is usual at this time of day, learnt in
   fixed bins over the day (a daily cycle that fails to happen, or happens wrongly);
+- *point*: the reading's distance from the recent level, over the usual such distance
+  (a spike, a glitch);
 - *stuck*: how many readings in a row have had the same value, against the longest run
   of equal values the sensor has had (a sensor that froze after varying).
 
 Each becomes a ratio R, 1 where a record is just equalled: the range's is 1 for any
-reading beyond it, plus 1 per `range_unit` of the range; the shift and daily measures
-are compared with the largest value they reached before, a record that fades slowly
-(half-life `record_half_life` readings) and is never taken below `record_floor` usual
-distances; a run of equal readings with `stuck_factor` times the longest run before.
-The score is R⁸ / (1 + R⁸) for the highest R: 0.5 at a record, 0.8 when it is broken
-by a fifth. So a sensor's ordinary behaviour (noise, daily cycles, quantised steps,
-gaps, a level it has moved to and kept, a sensor that has always been flat) scores
-low once seen, whatever its scale, and one threshold serves every sensor. After a high
-score, readings that do not go beyond it score half as much for a while (a refractory
-period, half-life `refractory_half_life` readings), so an event rings once rather than
-on every reading of it.
+reading beyond it, plus 1 per `range_unit` of the range; the shift, daily and point
+measures are compared with the largest value they reached before, a record that fades
+slowly (half-life `record_half_life` readings) and is never taken below `record_floor`
+usual distances, and a point must be `point_factor` times its record to count as much
+(noisy sensors spike often; a spike has to stand out from the ones before); a frozen
+sensor is reported once, when its run reaches `stuck_factor` times the longest one
+before. The score is R⁸ / (1 + R⁸) for the highest R: 0.5 at a record, 0.8 when it is
+broken by a fifth. So a sensor's ordinary behaviour (noise, daily cycles, quantised
+steps, gaps, a level it has moved to and kept, a sensor that has always been flat)
+scores low once seen, whatever its scale, and one threshold serves every sensor. After
+a high score, readings that do not go beyond it score half as much for a while (a
+refractory period, half-life `refractory_half_life` readings), so an event rings once
+rather than on every reading of it.
+
+A new sensor earns trust, as the Numenta Anomaly Benchmark gives a detector a
+probationary period: it scores 0 for its first `warmup` readings and `warmup_s`
+seconds, then its ratios are multiplied by a confidence that grows from 0 to 1 over the
+next `confidence_readings` readings (or in `confidence_s`, if that comes first, for a
+sensor that reports seldom). Its range is trusted in proportion to the time it has been
+seen, up to a day, because a day is what shows a sensor's usual highs and lows; the
+daily measure counts once the sensor has been seen for a whole day. So a sensor's first
+cycle teaches rather than alarms, while a fault far beyond anything seen still stands
+out within the first hour.
 
 Time constants count readings at the sensor's usual interval, which the detector
 learns: after a gap the averages move as far as the elapsed time says.
@@ -36,8 +54,8 @@ This borrows ideas from the detectors at the top of the Numenta Anomaly Benchmar
 (`bench/nab.py`): HTM's "spatial anomaly" (a value beyond the range seen so far) and
 its anomaly likelihood's comparison of a short-term average with the long-run one; the
 masking that ARTime applies after an anomaly, and its firing once per novel event;
-relative entropy's and CAD OSE's novelty against the sensor's own history; and the
-seasonal profile of Holt-Winters.
+relative entropy's and CAD OSE's novelty against the sensor's own history; NAB's
+probationary period; and the seasonal profile of Holt-Winters.
 """
 
 from __future__ import annotations
@@ -53,6 +71,7 @@ MAX_RATIO = 1e6
 MIN_INTERVAL_S = 1e-9
 """Shorter times between readings are taken as this long."""
 DAY_S = 86_400.0
+HOUR_S = 3600.0
 SCORE_POWER = 8
 """The score is R^SCORE_POWER / (1 + R^SCORE_POWER) for a ratio R to the record."""
 Z_HALF = 5.0
@@ -92,11 +111,17 @@ class DetectorSettings:
     """Time constants and half-lives are in readings at the sensor's usual interval."""
 
     warmup: int = 150
-    """Readings scored 0 while the averages and records settle."""
+    """Readings scored 0 while the averages and records settle..."""
+    warmup_s: float = 1800.0
+    """...and seconds: a sensor read every second is not known after a few minutes."""
+    confidence_readings: int = 300
+    """Readings after the warm-up over which the confidence grows from 0 to 1..."""
+    confidence_s: float = 7 * DAY_S
+    """...or seconds since the first reading, whichever gives it sooner."""
     fast_tau: float = 10.0
     """The recent level: an average over about this many readings."""
     slow_tau: float = 2000.0
-    """The long-run baseline, and how fast the usual distance from it is learnt."""
+    """The long-run baseline, and how fast usual distances are learnt."""
     day_bins: int = 144
     """The daily profile's bins (10 minutes each)."""
     day_rate: float = 0.05
@@ -104,20 +129,30 @@ class DetectorSettings:
     record_half_life: float = 5000.0
     """How fast a record fades."""
     record_floor: float = 4.0
-    """The least record of the shift and daily measures, in usual distances."""
+    """The least record of the shift, daily and point measures, in usual distances."""
+    point_factor: float = 2.0
+    """A reading's distance from the recent level has a ratio of 1 at this many times its
+    record."""
     stuck_floor: float = 10.0
     """The least record of a run of equal readings."""
     stuck_factor: float = 4.0
-    """A run of equal readings this many times the record has a ratio of 1."""
+    """A run of equal readings this many times the record is reported..."""
+    stuck_ratio: float = 2.0
+    """...with this ratio, once per run."""
     range_base: float = 1.0
     """The ratio of a reading just beyond the range."""
     range_unit: float = 0.1
     """A reading beyond the range has a ratio of 1, plus 1 for each this fraction of the
     range it lies beyond."""
+    range_growth: float = 0.1
+    """After the warm-up the range widens by at most this fraction of itself per reading."""
+    range_trust_s: float = DAY_S
+    """The range's ratio is multiplied by the time seen over this, up to 1."""
+    excursion_span_h: int = 2
+    """An excursion beyond the range is no news if the sensor has gone as far within this
+    many hours of the same time of day."""
     refractory_half_life: float = 100.0
     """How fast the memory of a high score fades."""
-    refractory_margin: float = 1.0
-    """A ratio must go this many times beyond the remembered one not to be damped."""
     refractory_damping: float = 0.5
     """What the score of a ratio that does not go beyond the remembered one is multiplied
     by."""
@@ -135,6 +170,48 @@ class _Average:
         self.distance = 0.0
 
 
+class _Range:
+    """The range of a sensor's readings, which widens slowly, and the furthest excursions
+    beyond it by hour of the day."""
+
+    __slots__ = ("_highest", "_lowest", "high", "low", "settings")
+
+    def __init__(self, settings: DetectorSettings, start: float) -> None:
+        self.settings = settings
+        self.low = self.high = start
+        self._highest = [-math.inf] * 24
+        """The highest reading beyond the range in each hour of the day."""
+        self._lowest = [math.inf] * 24
+
+    def ratio(self, value: float, timestamp: float, settled: bool) -> float:
+        """The ratio of `value` beyond the range (0 within it, or where the sensor has
+        gone as far at about this time of day); then the range takes it in, all of it
+        until `settled`, at most `range_growth` of the range after."""
+        settings = self.settings
+        low, high = self.low, self.high
+        if low <= value <= high:
+            return 0.0
+        width = high - low
+        growth = settings.range_growth * width if settled and width > 0.0 else math.inf
+        hour = int(timestamp % DAY_S // HOUR_S) % 24
+        span = settings.excursion_span_h
+        hours = [(hour + step) % 24 for step in range(-span, span + 1)]
+        if value > high:
+            known = value <= max(self._highest[h] for h in hours)
+            self._highest[hour] = max(self._highest[hour], value)
+            self.high = min(value, high + growth)
+            beyond = value - high
+        else:
+            known = value >= min(self._lowest[h] for h in hours)
+            self._lowest[hour] = min(self._lowest[hour], value)
+            self.low = max(value, low - growth)
+            beyond = low - value
+        unit = settings.range_unit * width
+        if known or unit <= 0.0:
+            return 0.0
+        return settings.range_base + min(beyond / unit, MAX_RATIO)
+
+
 class AnomalyDetector:
     """Record-breaking scores for one sensor (see the module's docstring for the idea and
     `DetectorSettings` for the knobs)."""
@@ -144,20 +221,22 @@ class AnomalyDetector:
         "_day",
         "_day_baseline",
         "_day_fast",
+        "_deviation",
         "_fast",
-        "_high",
+        "_first_time",
         "_keep_record",
         "_keep_refractory",
         "_last_time",
         "_last_value",
         "_log_interval",
-        "_low",
         "_mean_weight",
+        "_range",
         "_readings",
         "_records",
         "_refractory",
         "_run",
         "_run_record",
+        "_run_reported",
         "settings",
     )
 
@@ -168,19 +247,22 @@ class AnomalyDetector:
         self._readings = 0
         self._mean_weight = 1.0
         """The weight of a running mean: averages are no slower while they have few readings."""
-        self._last_time = 0.0
+        self._first_time = self._last_time = 0.0
         self._last_value = 0.0
         self._log_interval = 0.0
-        self._low = self._high = 0.0
+        self._range = _Range(settings, 0.0)
         self._fast = _Average(0.0)
         self._baseline = _Average(0.0)
+        self._deviation = 0.0
+        """The usual distance of a reading from the recent level."""
         self._day = [math.nan] * settings.day_bins
         self._day_fast = _Average(0.0)
         self._day_baseline = _Average(0.0)
-        self._records = [0.0, 0.0]
-        """The faded records of the shift and daily measures."""
+        self._records = [0.0, 0.0, 0.0]
+        """The faded records of the shift, daily and point measures."""
         self._run = 1
         self._run_record = 0.0
+        self._run_reported = False
         self._refractory = 0.0
 
     def update(self, timestamp: float, value: float) -> float:
@@ -194,24 +276,41 @@ class AnomalyDetector:
         if self._readings == 1:
             self._start(timestamp, value)
             return 0.0
+        settings = self.settings
         self._mean_weight = 1.0 / self._readings
         steps = self._steps(timestamp)
-        range_ratio = self._beyond_range(value)
-        self._follow(value, steps)
+        age = timestamp - self._first_time
+        warming = self._readings <= settings.warmup or age < settings.warmup_s
+        range_ratio = self._range.ratio(value, timestamp, not warming)
+        point = self._point(value, steps)
+        self._fast.mean += self._fast_weight(steps) * (value - self._fast.mean)
         shift = self._shift(self._fast, self._baseline, steps)
         daily = self._daily(timestamp, value, steps)
         stuck = self._stuck(value, steps)
-        if self._readings <= self.settings.warmup:
-            self._records[:] = (0.0, 0.0)
+        if warming:
+            self._records[:] = (0.0, 0.0, 0.0)
             return 0.0
-        ratio = max(range_ratio, self._against_records(shift, daily, steps), stuck)
+        measured = self._against_records(
+            (shift, daily if age >= DAY_S else 0.0, point / settings.point_factor),
+            (shift, daily, point),
+            steps,
+        )
+        trust = min(1.0, age / settings.range_trust_s)
+        ratio = max(range_ratio * trust, measured, stuck) * self._confidence(age)
         return self._refract(ratio, steps)
 
     def _start(self, timestamp: float, value: float) -> None:
-        self._last_time = timestamp
-        self._last_value = self._low = self._high = value
+        self._first_time = self._last_time = timestamp
+        self._last_value = value
+        self._range = _Range(self.settings, value)
         for average in (self._fast, self._baseline):
             average.mean = value
+
+    def _confidence(self, age: float) -> float:
+        """How far the sensor is trusted after its warm-up, from 0 to 1."""
+        settings = self.settings
+        readings = (self._readings - settings.warmup) / settings.confidence_readings
+        return min(1.0, max(readings, age / settings.confidence_s))
 
     def _weight(self, steps: float, tau: float) -> float:
         """The EWMA weight for `steps` readings at time constant `tau`, a running mean
@@ -238,28 +337,16 @@ class AnomalyDetector:
         self._log_interval += weight * max(-1.0, min(1.0, deviation))
         return min(math.exp(deviation), MAX_RATIO)
 
-    def _beyond_range(self, value: float) -> float:
-        """The ratio of `value` beyond every earlier reading: 0 within their range, else 1
-        plus its distance beyond in `range_unit`s of the range."""
-        settings = self.settings
-        low, high = self._low, self._high
-        if value > high:
-            self._high = value
-            beyond = value - high
-        elif value < low:
-            self._low = value
-            beyond = low - value
-        else:
-            return 0.0
-        unit = settings.range_unit * (high - low)
-        if unit <= 0.0:
-            return 0.0
-        return settings.range_base + min(beyond / unit, MAX_RATIO)
-
-    def _follow(self, value: float, steps: float) -> None:
-        """Moves the recent level towards `value`."""
-        fast = self._fast
-        fast.mean += self._fast_weight(steps) * (value - fast.mean)
+    def _point(self, value: float, steps: float) -> float:
+        """The reading's distance from the recent level, in usual such distances; then
+        the usual distance learns from it."""
+        distance = abs(value - self._fast.mean)
+        usual = max(self._deviation, 1e-9 * (1.0 + abs(value)))
+        point = distance / usual if self._readings > 2 else 0.0
+        self._deviation += self._weight(steps, self.settings.slow_tau) * (
+            distance - self._deviation
+        )
+        return point
 
     def _shift(self, fast: _Average, baseline: _Average, steps: float) -> float:
         """The recent level's distance from the long-run baseline, in usual distances; then
@@ -286,31 +373,39 @@ class AnomalyDetector:
         return self._shift(fast, self._day_baseline, steps)
 
     def _stuck(self, value: float, steps: float) -> float:
-        """The run of equal readings over the longest usual run; 0 for a sensor that has
-        never changed."""
+        """The run of equal readings over `stuck_factor` times the longest usual run, up
+        to 1, except `stuck_ratio` at the reading where it first reaches 1; 0 for a
+        sensor that has never changed."""
         if value != self._last_value:
             self._last_value = value
             faded = self._run_record * math.exp(self._keep_record * steps)
             self._run_record = max(faded, self._run)
             self._run = 1
+            self._run_reported = False
             return 0.0
         self._run += 1
         if self._run_record == 0.0:
             return 0.0
         settings = self.settings
-        return self._run / (settings.stuck_factor * max(self._run_record, settings.stuck_floor))
+        ratio = self._run / (settings.stuck_factor * max(self._run_record, settings.stuck_floor))
+        if ratio < 1.0 or self._run_reported:
+            return min(ratio, 1.0)
+        self._run_reported = True
+        return settings.stuck_ratio
 
-    def _against_records(self, shift: float, daily: float, steps: float) -> float:
-        """The higher ratio of the shift and daily measures to their records; then updates
-        the records."""
+    def _against_records(
+        self, scored: tuple[float, ...], measures: tuple[float, ...], steps: float
+    ) -> float:
+        """The highest ratio of the `scored` measures to their records; then the records
+        learn the `measures`."""
         records = self._records
         fade = math.exp(self._keep_record * steps)
         floor = self.settings.record_floor
         ratio = 0.0
-        for index, measure in enumerate((shift, daily)):
+        for index, measure in enumerate(measures):
             record = records[index]
             if record > 0.0:
-                ratio = max(ratio, measure / max(record, floor))
+                ratio = max(ratio, scored[index] / max(record, floor))
             records[index] = max(record * fade, measure)
         return ratio
 
@@ -319,7 +414,7 @@ class AnomalyDetector:
         remembered = self._refractory
         self._refractory = max(remembered * math.exp(self._keep_refractory * steps), ratio)
         score = record_score(ratio)
-        if ratio <= remembered * self.settings.refractory_margin:
+        if ratio <= remembered:
             return score * self.settings.refractory_damping
         return score
 

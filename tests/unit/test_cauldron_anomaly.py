@@ -61,6 +61,8 @@ def with_values(readings: list[Reading], change: Callable[[int, float], float]) 
 
 SETTLED = 2000
 """By then the quiet wave (period about 1,900 readings) has shown its whole range once."""
+DAY_READINGS = 86_400
+"""A day of readings, one a second."""
 
 
 def test_quiet_noise_scores_low_once_its_range_is_known_and_the_warmup_scores_nothing() -> None:
@@ -89,13 +91,27 @@ def test_a_level_shift_alarms_then_is_accepted() -> None:
 
 
 def test_a_drift_alarms_while_it_runs_and_its_end_level_is_then_accepted() -> None:
-    """The reading walks away by 5 (50 noise widths, ten times the slow wave's swing)
-    over ten minutes, and stays there."""
-    readings = with_values(quiet(7000), lambda i, v: v + 5.0 * min(max(i - 2500, 0) / 600, 1))
+    """A day after the sensor was first seen, the reading walks away by 5 (50 noise
+    widths, ten times the slow wave's swing) over ten minutes, and stays there. Once it
+    has stayed a quarter of an hour, at most one more alarm comes: where the wave first
+    takes the new level beyond the highest reading yet."""
+    start = DAY_READINGS + 2500
+    readings = with_values(
+        quiet(start + 4500), lambda i, v: v + 5.0 * min(max(i - start, 0) / 600, 1)
+    )
     result = scores(readings)
-    assert alarms(result[SETTLED:2500]) == 0
-    assert max(result[2500:3100]) >= DEFAULT_THRESHOLD
-    assert alarms(result[6000:]) == 0
+    assert alarms(result[SETTLED:start]) == 0
+    assert max(result[start : start + 600]) >= DEFAULT_THRESHOLD
+    assert alarms(result[start + 1500 :]) <= 1
+
+
+def test_a_new_sensor_learns_its_range_for_a_day_while_spikes_count_from_its_first_hour() -> None:
+    """Half an hour in, a climb beyond the readings seen so far is learnt, not alarmed
+    (the sensor's usual highs and lows take a day to show); a spike is news."""
+    climb = with_values(quiet(7000), lambda i, v: v + 5.0 * min(max(i - 2500, 0) / 600, 1))
+    assert alarms(scores(climb)) == 0
+    spike = with_values(quiet(3000), lambda i, v: v + 3.0 if i == 2500 else v)
+    assert scores(spike)[2500] >= DEFAULT_THRESHOLD
 
 
 def test_a_sensor_that_freezes_after_varying_alarms_while_it_is_stuck() -> None:
@@ -336,3 +352,10 @@ def test_a_real_system_failure_alarms_inside_its_window_and_normal_weeks_stay_qu
     month = 30 * 86_400.0
     normal = (times >= times[0] + 3 * month) & (times < times[0] + 5 * month)
     assert alarms(list(np.array(result)[normal])) == 0
+
+
+def test_a_reading_a_hair_before_midnight_is_scored() -> None:
+    """A time whose remainder in the day rounds up to a whole day still has an hour."""
+    detector = AnomalyDetector()
+    detector.update(-1000.0, 1.0)
+    assert detector.update(-1e-12, 5.0) == 0.0
