@@ -43,6 +43,7 @@ class Cauldron:
             SeriesStore(alarm_policy=settings.alarm_policy()),
             TopicTree(),
             record_interval=settings.record_interval_s,
+            detector_factory=settings.new_detector,
         )
         self.ingest.topics.restore_choices(settings.charted)
         context.owned(mqtt.messages()).subscribe(self.ingest.on_message)

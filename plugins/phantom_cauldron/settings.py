@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from phantom_cauldron.alarms import DEFAULT_THRESHOLD, AlarmPolicy
+from phantom_cauldron.anomaly import AnomalyDetector, DetectorSettings
 from phantom_gui.core.settings import SettingsModel, same_fields
 
 
@@ -15,6 +16,9 @@ class CauldronSettings(SettingsModel):
 
     anomaly_threshold: float = Field(DEFAULT_THRESHOLD, gt=0.0, le=1.0)
     """A reading scoring this or more raises an alarm."""
+    learning_s: float = Field(DetectorSettings().warmup_s, ge=0.0)
+    """A new sensor is learnt, never alarmed, for this many seconds (and its first
+    readings) after the Cauldron first hears it."""
     record_interval_s: float = Field(10.0, gt=0.0)
     """At most one reading per series goes to the audit log in this many seconds."""
     charted: dict[str, bool] = Field(default_factory=dict)
@@ -25,3 +29,7 @@ class CauldronSettings(SettingsModel):
     def alarm_policy(self) -> AlarmPolicy:
         """When a series is in alarm: from `anomaly_threshold` on, with the usual hysteresis."""
         return AlarmPolicy.at(self.anomaly_threshold)
+
+    def new_detector(self) -> AnomalyDetector:
+        """A detector for a sensor heard for the first time, learning for `learning_s`."""
+        return AnomalyDetector(DetectorSettings(warmup_s=self.learning_s))

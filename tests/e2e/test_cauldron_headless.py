@@ -19,6 +19,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 import pytest
 
+from phantom_cauldron.settings import CauldronSettings
 from phantom_gui.audit.database import DATABASE_NAME
 from phantom_gui.core.settings import Settings
 from phantom_gui.plugins.host_settings import PluginHostSettings
@@ -70,7 +71,9 @@ def test_headless_the_remembered_cauldron_records_readings_and_alarms(
 ) -> None:
     data = tmp_path / "data"
     data.mkdir()
-    Settings(data / "settings.json").save(PluginHostSettings(active=("phantom_cauldron",)))
+    settings = Settings(data / "settings.json")
+    settings.save(PluginHostSettings(active=("phantom_cauldron",)))
+    settings.save(CauldronSettings(learning_s=0.0), section="plugin/phantom_cauldron")
     discovery = {
         "name": "Vat temperature",
         "uniq_id": "vat-temperature",

@@ -21,8 +21,12 @@ import pytest
 from phantom_cauldron.plugin import Cauldron
 from phantom_cauldron.readings import SensorReading
 from phantom_cauldron.series import Series
+from phantom_cauldron.settings import CauldronSettings
+from phantom_gui.core.settings import Settings
 from phantom_gui.mqtt.states import SubscriptionOutcome
 from phantom_gui.runtime import Services
+
+SECTION = "plugin/phantom_cauldron"
 
 
 @dataclass
@@ -89,6 +93,7 @@ def start_cauldron(tmp_path: Path, mosquitto: Any) -> Iterator[Callable[..., Run
 
     def start(opened: bool = True) -> RunningCauldron:
         loop = asyncio.new_event_loop()
+        learn_by_readings_alone(tmp_path / "data")
         services = Services.create(
             tmp_path / "data",
             broker=mosquitto.config(id="devices", name="Devices", client_id=""),
@@ -110,6 +115,13 @@ def start_cauldron(tmp_path: Path, mosquitto: Any) -> Iterator[Callable[..., Run
     for running in started:
         running.loop.run_until_complete(running.services.stop())
         running.loop.close()
+
+
+def learn_by_readings_alone(data: Path) -> None:
+    """Set the Cauldron's learning period to no time at all, as a user may in the settings
+    file, so that a new sensor's warm-up is its first readings."""
+    data.mkdir(exist_ok=True)
+    Settings(data / "settings.json").save(CauldronSettings(learning_s=0.0), section=SECTION)
 
 
 @pytest.fixture

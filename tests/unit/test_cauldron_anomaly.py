@@ -28,6 +28,7 @@ from phantom_cauldron.anomaly import (
     squash,
 )
 from phantom_cauldron.scoring import EventCounts, detector_scores, evaluate
+from phantom_cauldron.settings import CauldronSettings
 from phantom_cauldron.simulator.faults import random_faults
 from phantom_cauldron.simulator.model import CauldronSimulator, record
 from phantom_cauldron.simulator.sensors import SENSORS
@@ -359,3 +360,15 @@ def test_a_reading_a_hair_before_midnight_is_scored() -> None:
     detector = AnomalyDetector()
     detector.update(-1000.0, 1.0)
     assert detector.update(-1e-12, 5.0) == 0.0
+
+
+@pytest.mark.parametrize(("learning_s", "alarmed"), [(None, False), (0.0, True)])
+def test_the_learning_period_the_user_sets_decides_when_a_new_sensor_may_alarm(
+    learning_s: float | None, alarmed: bool
+) -> None:
+    """Eight minutes in, past its first readings: by default the sensor is still being
+    learnt, while with no learning time set a spike alarms."""
+    settings = CauldronSettings() if learning_s is None else CauldronSettings(learning_s=learning_s)
+    readings = with_values(quiet(600), lambda i, v: v + 3.0 if i == 500 else v)
+    result = scores(readings, settings.new_detector())
+    assert (result[500] >= DEFAULT_THRESHOLD) is alarmed
