@@ -219,3 +219,29 @@ def no_keyring() -> Iterator[None]:
     keyring.set_keyring(fail.Keyring())
     yield
     keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def virtual_audio() -> Iterator[Any]:
+    """A PulseAudio daemon with a null sink for this test (device ``pulse``: the sink for
+    output, its monitor for input), reached through $PULSE_SERVER; stopped by PID after."""
+    import shutil
+    import tempfile
+
+    from support.virtual_audio import VirtualAudio
+
+    folder = Path(tempfile.mkdtemp(prefix="phantom-pulse-"))  # a short unix socket path
+    audio = VirtualAudio.start(folder)
+    try:
+        with audio.in_environment():
+            yield audio
+    finally:
+        audio.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _audio_for_marked_tests(request: pytest.FixtureRequest) -> None:
+    """Tests marked `audio` get the virtual audio device even if they don't ask for it."""
+    if request.node.get_closest_marker("audio"):
+        request.getfixturevalue("virtual_audio")

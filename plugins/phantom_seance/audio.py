@@ -27,11 +27,9 @@ from phantom_seance.ring import AudioRing
 from phantom_seance.settings import SeanceSettings
 from phantom_seance.sources import BlockSource, SyntheticSource
 
-FIRST_BLOCK_TIMEOUT_S = 5.0
-"""A stream that has delivered no block this long after it started is taken as lost
-(PulseAudio's first block can take two seconds)."""
-STALL_TIMEOUT_S = 1.0
-"""A stream that delivered blocks and then none for this long is taken as lost."""
+STALL_TIMEOUT_S = 3.0
+"""A stream that delivers no block for this long is taken as lost (PulseAudio may pause
+for about two seconds when a stream starts, after its first blocks or before them)."""
 CLOSE_TIMEOUT_S = 2.0
 """How long closing a lost stream may block before it is left to finish on its own."""
 DURATIONS_KEPT = 1 << 16
@@ -342,8 +340,7 @@ class AudioEngine:
         if self.stats.blocks != self._watched_blocks:
             self._watched_blocks, self._watched_since = self.stats.blocks, now
             return False
-        timeout = STALL_TIMEOUT_S if self._watched_blocks else FIRST_BLOCK_TIMEOUT_S
-        return now - self._watched_since > timeout
+        return now - self._watched_since > STALL_TIMEOUT_S
 
     def _synthetic_source(self) -> SyntheticSource:
         if self._synthetic is None:

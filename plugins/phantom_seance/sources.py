@@ -99,7 +99,8 @@ def resample(samples: np.ndarray, rate: int, samplerate: int) -> np.ndarray:
             samples = np.convolve(samples, np.full(width, 1.0 / width), mode="same")
     frames = max(1, round(samples.shape[0] * samplerate / rate))
     times = np.arange(frames) * (rate / samplerate)
-    return np.interp(times, np.arange(samples.shape[0]), samples).astype(np.float32)
+    resampled: np.ndarray = np.interp(times, np.arange(samples.shape[0]), samples)
+    return resampled.astype(np.float32)
 
 
 class SyntheticSource(LoopedSamples):
@@ -141,8 +142,8 @@ def _air(frames: int, samplerate: int, random: np.random.Generator) -> np.ndarra
     frequency = np.fft.rfftfreq(frames, 1.0 / samplerate)
     spectrum /= np.sqrt(np.maximum(frequency, 20.0))
     spectrum /= 1.0 + (frequency / 3000.0) ** 2
-    air = np.fft.irfft(spectrum, n=frames)
-    return air / np.sqrt(np.mean(air**2))
+    air: np.ndarray = np.fft.irfft(spectrum, n=frames)
+    return air / float(np.sqrt(np.mean(air**2)))
 
 
 VOWELS = ((730.0, 1090.0), (530.0, 1840.0), (300.0, 870.0), (570.0, 840.0), (400.0, 2000.0))
