@@ -58,6 +58,22 @@ class FrameFeatures:
     pitch_hz: np.ndarray
     bands_db: np.ndarray
 
+    def __len__(self) -> int:
+        return len(self.energy_db)
+
+    def followed_by(self, later: FrameFeatures, keep: int) -> FrameFeatures:
+        """These frames then `later`'s, only the last `keep` of them."""
+        return FrameFeatures(
+            np.concatenate([self.energy_db, later.energy_db])[-keep:],
+            np.concatenate([self.periodicity, later.periodicity])[-keep:],
+            np.concatenate([self.pitch_hz, later.pitch_hz])[-keep:],
+            np.concatenate([self.bands_db, later.bands_db])[-keep:],
+        )
+
+
+def no_frames() -> FrameFeatures:
+    return FrameFeatures(np.zeros(0), np.zeros(0), np.zeros(0), np.zeros((0, FLUX_BANDS)))
+
 
 def frame_hop(samplerate: int) -> int:
     return round(FRAME_S * samplerate)
@@ -105,11 +121,16 @@ def _bands_db(spans: np.ndarray, samplerate: int) -> np.ndarray:
     return np.asarray(10 * np.log10(band_power + 1e-12))
 
 
-def speech_evidence(features: FrameFeatures) -> np.ndarray:
-    """Frames that are loud, periodic and whose context looks like speech (module docstring)."""
+def periodic_frames(features: FrameFeatures) -> np.ndarray:
+    """Frames that are loud and periodic with a pitch in the range of the voice."""
     loud = features.energy_db > SILENCE_DB
     pitched = (features.pitch_hz >= PITCH_MIN_HZ) & (features.pitch_hz <= PITCH_MAX_HZ)
-    periodic = loud & pitched & (features.periodicity >= PERIODIC)
+    return np.asarray(loud & pitched & (features.periodicity >= PERIODIC))
+
+
+def speech_evidence(features: FrameFeatures) -> np.ndarray:
+    """Frames that are loud, periodic and whose context looks like speech (module docstring)."""
+    periodic = periodic_frames(features)
     bands = features.bands_db - features.bands_db.max(axis=1, keepdims=True)
     bands = np.maximum(bands, -FLUX_FLOOR_DB)
     flux = np.zeros(len(bands))
