@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-PROMINENCE_DB = 3.0
+PROMINENCE_DB = 2.0
 
 
 def syllable_nuclei(energy_db: np.ndarray, speech: np.ndarray) -> np.ndarray:

@@ -26,6 +26,7 @@ pauses of speech around its vowels count as speech, and isolated evidence frames
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -108,17 +109,21 @@ def features_of_tail(history: np.ndarray, samplerate: int, count: int) -> FrameF
 
 
 def _bands_db(spans: np.ndarray, samplerate: int) -> np.ndarray:
-    size = spans.shape[1]
-    power = np.abs(np.fft.rfft(spans * np.hanning(size), axis=1)) ** 2
+    window, weights = _band_weights(spans.shape[1], samplerate)
+    power = np.abs(np.fft.rfft(spans * window, axis=1)) ** 2
+    return np.asarray(10 * np.log10(power @ weights + 1e-12))
+
+
+@functools.cache
+def _band_weights(size: int, samplerate: int) -> tuple[np.ndarray, np.ndarray]:
+    """The Hann window and the (bins × FLUX_BANDS) matrix that averages bins into bands."""
     freqs = np.fft.rfftfreq(size, 1 / samplerate)
     edges = np.geomspace(FLUX_LOW_HZ, min(FLUX_HIGH_HZ, 0.45 * samplerate), FLUX_BANDS + 1)
     which = np.searchsorted(edges, freqs) - 1
     inside = (which >= 0) & (which < FLUX_BANDS)
     weights = np.zeros((len(freqs), FLUX_BANDS))
     weights[np.flatnonzero(inside), which[inside]] = 1.0
-    counts = np.maximum(weights.sum(axis=0), 1.0)
-    band_power = power @ (weights / counts)
-    return np.asarray(10 * np.log10(band_power + 1e-12))
+    return np.hanning(size), weights / np.maximum(weights.sum(axis=0), 1.0)
 
 
 def periodic_frames(features: FrameFeatures) -> np.ndarray:
