@@ -17,8 +17,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from phantom_seance.dsp import Analyser, detect_voice  # noqa: E402
-from support.speech import DISTRACTORS, SpeechCorpus, at_rms, mix_at_snr, speech_rms  # noqa: E402
+from phantom_seance.dsp import Analyser, detect_voice
+
+from support.speech import DISTRACTORS, SpeechCorpus, at_rms, mix_at_snr, speech_rms
 
 SNRS = (20, 10, 5, 0)
 
@@ -26,7 +27,11 @@ SNRS = (20, 10, 5, 0)
 def scores(found: np.ndarray, truth: np.ndarray) -> tuple[float, float, float]:
     truth = truth[: len(found)]
     hits = float(np.sum(found & truth))
-    return float(np.mean(found == truth)), hits / max(float(found.sum()), 1.0), hits / float(truth.sum())
+    return (
+        float(np.mean(found == truth)),
+        hits / max(float(found.sum()), 1.0),
+        hits / float(truth.sum()),
+    )
 
 
 def accuracy_tables(corpus: SpeechCorpus, samplerate: int, seeds: range) -> None:
@@ -36,7 +41,10 @@ def accuracy_tables(corpus: SpeechCorpus, samplerate: int, seeds: range) -> None
     print("| signal | SNR dB | accuracy | precision | recall |")
     print("|---|---|---|---|---|")
     found = [detect_voice(s.samples, samplerate) for s in scenes]
-    row = scores(np.concatenate(found), np.concatenate([s.voice[: len(f)] for s, f in zip(scenes, found, strict=True)]))
+    row = scores(
+        np.concatenate(found),
+        np.concatenate([s.voice[: len(f)] for s, f in zip(scenes, found, strict=True)]),
+    )
     print(f"| speech in silence | clean | {row[0]:.3f} | {row[1]:.3f} | {row[2]:.3f} |")
     for kind, make in DISTRACTORS.items():
         for snr in SNRS:
@@ -49,7 +57,10 @@ def accuracy_tables(corpus: SpeechCorpus, samplerate: int, seeds: range) -> None
     print("|---|---|")
     for kind, make in DISTRACTORS.items():
         called = np.concatenate(
-            [detect_voice(at_rms(make(len(s.samples), samplerate), speech_rms(s)), samplerate) for s in scenes]
+            [
+                detect_voice(at_rms(make(len(s.samples), samplerate), speech_rms(s)), samplerate)
+                for s in scenes
+            ]
         )
         print(f"| {kind} | {called.mean():.2%} |")
 
@@ -74,7 +85,8 @@ def analysis_cost(corpus: SpeechCorpus, repeats: int) -> None:
     print("| what | µs per frame | × bare rfft | share of a 16.7 ms frame |")
     print("|---|---|---|---|")
     print(f"| `np.fft.rfft(frame)` (baseline) | {bare * 1e6:.1f} | 1.0 | {bare / (1 / 60):.2%} |")
-    print(f"| `Analyser.analyse(frame)` | {cost * 1e6:.1f} | {cost / bare:.0f} | {cost / (1 / 60):.2%} |")
+    share = cost / (1 / 60)
+    print(f"| `Analyser.analyse(frame)` | {cost * 1e6:.1f} | {cost / bare:.0f} | {share:.2%} |")
 
 
 def main() -> None:

@@ -62,7 +62,9 @@ class Analyser:
 
     def __init__(self, samplerate: int) -> None:
         if samplerate < 8000:
-            raise ValueError(f"the analyser needs a sample rate of at least 8000 Hz, got {samplerate}")
+            raise ValueError(
+                f"the analyser needs a sample rate of at least 8000 Hz, got {samplerate}"
+            )
         self.samplerate = samplerate
         self._hop = frame_hop(samplerate)
         self._spectrum = BandSpectrum(samplerate)
@@ -73,7 +75,7 @@ class Analyser:
         self._frames = round(RATE_WINDOW_S / FRAME_S) + CONTEXT_FRAMES
         self._features = no_frames()
         self._last = Analysis(FLOOR_DB, np.full(BANDS, FLOOR_DB), False, None, 0.0)
-        self._voice = (False, None, 0.0)
+        self._voice: tuple[bool, float | None, float] = (False, None, 0.0)
 
     def analyse(self, samples: np.ndarray) -> Analysis:
         """The analysis after `samples` (mono, the audio since the previous call)."""

@@ -90,5 +90,9 @@ def _parabola_offset(curve: np.ndarray, index: np.ndarray) -> np.ndarray:
     mid = curve[rows, index]
     right = curve[rows, np.minimum(index + 1, curve.shape[1] - 1)]
     denominator = left - 2 * mid + right
-    offset = np.where(np.abs(denominator) > 1e-12, 0.5 * (left - right) / np.where(denominator == 0, 1, denominator), 0.0)
+    offset = np.where(
+        np.abs(denominator) > 1e-12,
+        0.5 * (left - right) / np.where(denominator == 0, 1, denominator),
+        0.0,
+    )
     return np.where(inner, np.clip(offset, -0.5, 0.5), 0.0)

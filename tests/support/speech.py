@@ -10,6 +10,7 @@ envelope; `mix_at_snr` adds a noise at a stated SNR. The distractors (`white_noi
 from __future__ import annotations
 
 import hashlib
+import itertools
 import subprocess
 import wave
 from collections.abc import Callable
@@ -104,7 +105,7 @@ def fill_gaps(mask: np.ndarray, max_gap: int) -> np.ndarray:
     """`mask` with runs of False up to `max_gap` long between two True frames set True."""
     filled = mask.copy()
     on = np.flatnonzero(mask)
-    for left, right in zip(on[:-1], on[1:], strict=True):
+    for left, right in itertools.pairwise(on):
         if 1 < right - left <= max_gap + 1:
             filled[left:right] = True
     return filled
@@ -192,7 +193,10 @@ def melody(count: int, samplerate: int, seed: int = 3, note_s: float = 0.3) -> n
     envelope = np.minimum(np.arange(length) / (0.01 * samplerate), 1.0) * np.exp(
         -np.arange(length) / (0.4 * length)
     )
-    notes = [_harmonic(rng.choice(scale), length, samplerate) * envelope for _ in range(count // length + 1)]
+    notes = [
+        _harmonic(rng.choice(scale), length, samplerate) * envelope
+        for _ in range(count // length + 1)
+    ]
     return np.concatenate(notes)[:count].astype(np.float32)
 
 

@@ -10,6 +10,7 @@ from phantom_seance.pitch import track_pitch
 from phantom_seance.spectrum import FLOOR_DB, band_edges
 from phantom_seance.syllables import syllable_nuclei
 from phantom_seance.voice import detect_voice, frame_features, periodic_frames
+
 from support.speech import (
     ESPEAK_RATE,
     SENTENCES,
@@ -41,7 +42,9 @@ def utterance(corpus: SpeechCorpus, text: str, voice: str, speed: int = 175) -> 
 
 def test_level_is_the_rms_in_dbfs() -> None:
     sine = 0.5 * pure_tone(BLOCK, RATE)
-    assert Analyser(RATE).analyse(sine).level_dbfs == pytest.approx(20 * np.log10(0.5 / np.sqrt(2)), abs=0.1)
+    assert Analyser(RATE).analyse(sine).level_dbfs == pytest.approx(
+        20 * np.log10(0.5 / np.sqrt(2)), abs=0.1
+    )
     assert Analyser(RATE).analyse(np.zeros(BLOCK, np.float32)).level_dbfs == FLOOR_DB
 
 
@@ -115,7 +118,9 @@ def test_syllables_are_counted_within_a_third_of_the_truth(corpus: SpeechCorpus)
 
 def test_fast_speech_has_a_higher_speaking_rate_than_slow_speech(corpus: SpeechCorpus) -> None:
     def rate_after(speed: int) -> float:
-        talk = np.concatenate([utterance(corpus, text, "en-us+m3", speed) for text in SENTENCES[:3]])
+        talk = np.concatenate(
+            [utterance(corpus, text, "en-us+m3", speed) for text in SENTENCES[:3]]
+        )
         return stream(talk[: 5 * RATE])[-1].speaking_rate
 
     slow, fast = rate_after(120), rate_after(240)

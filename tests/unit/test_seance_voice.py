@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from phantom_seance.dsp import detect_voice
+
 from support.speech import (
     DISTRACTORS,
     Scene,
