@@ -130,13 +130,13 @@ VOICES: dict[str, Voice] = {
         melody_semitones=1.0,
         glide_semitones=-1.0,
         syllables_per_s=4.3,
-        breathiness=0.25,
-        whisper_share=0.25,
+        breathiness=0.18,
+        whisper_share=0.2,
         consonants=("sh", "k", "h", "s"),
         consonant_share=0.6,
         vibrato=(3.5, 0.3),
         tremolo=(0.0, 0.0),
-        roughness=0.35,
+        roughness=0.2,
         tract_scale=0.86,
         tail_s=1.2,
         tail_mix=0.18,
@@ -165,7 +165,7 @@ def speak(voice_model: str, rng: np.random.Generator, samplerate: int) -> np.nda
     tail_s = min(voice.tail_s * 0.6, 0.8)
     syllables = _plan(voice, rng, MAX_S - tail_s)
     speech_s = syllables[-1].start_s + syllables[-1].duration_s
-    length = int(round(max(MIN_S, min(MAX_S, speech_s + tail_s)) * samplerate))
+    length = round(max(MIN_S, min(MAX_S, speech_s + tail_s)) * samplerate)
     t = np.arange(length) / samplerate
     envelope, voicing, centres = _syllable_envelopes(syllables, t, length, samplerate)
     f0 = _pitch(voice, syllables, rng, t, samplerate)
@@ -189,7 +189,7 @@ def speak(voice_model: str, rng: np.random.Generator, samplerate: int) -> np.nda
 def _plan(voice: Voice, rng: np.random.Generator, longest_s: float) -> list[_Syllable]:
     """Syllables in words of one to four, with short pauses between words; the first
     syllable is voiced, and no two whispered ones follow each other."""
-    target_s = rng.uniform(0.7, longest_s)
+    target_s = rng.uniform(0.9, longest_s)
     syllables: list[_Syllable] = []
     time_s = 0.04
     vowel = -1
@@ -263,7 +263,8 @@ def _pitch(
     rate, depth = voice.vibrato
     semitones += depth * np.sin(2 * np.pi * rate * t + rng.uniform(0, 2 * np.pi))
     semitones += 0.4 * _smooth_noise(rng, len(t), samplerate, 3.0)
-    return np.clip(base * 2 ** (semitones / 12), PITCH_FLOOR_HZ, PITCH_CEILING_HZ)
+    pitch: np.ndarray = np.clip(base * 2 ** (semitones / 12), PITCH_FLOOR_HZ, PITCH_CEILING_HZ)
+    return pitch
 
 
 def _excitation(
