@@ -94,7 +94,6 @@ Event = SpeechChanged | ParticipantChanged | RitualChanged | AtmosphereChanged |
 E = TypeVar("E", SpeechChanged, ParticipantChanged, RitualChanged, AtmosphereChanged, Manifestation)
 
 
-
 def from_plain(kind: type[E], data: object) -> E:
     """`data` as a `kind`: itself if it already is one, or made from a plain dict with its
     fields (as the audit log stores it). Raises ValueError naming the field at fault."""

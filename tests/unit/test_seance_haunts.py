@@ -139,9 +139,9 @@ def test_the_first_tick_only_starts_the_clock() -> None:
 
 
 def test_bad_haunts_are_refused_with_their_name() -> None:
-    with pytest.raises(ValueError, match="'pip'.*personality 'cheerful'"):
+    with pytest.raises(ValueError, match=r"'pip'.*personality 'cheerful'"):
         Haunt("pip", "cheerful", "imp", 0.1, 1.0)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="'pip'.*interruption_probability"):
+    with pytest.raises(ValueError, match=r"'pip'.*interruption_probability"):
         Haunt("pip", "mischievous", "imp", -0.1, 1.0)
     with pytest.raises(ValueError, match="must differ"):
         HauntCircle([Haunt("pip", "mischievous", "imp", 0.1, 1.0)] * 2, seed=0)

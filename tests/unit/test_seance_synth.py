@@ -110,5 +110,5 @@ def test_one_seed_says_the_same_and_another_seed_something_else() -> None:
 
 
 def test_an_unknown_voice_model_is_refused_with_the_known_ones() -> None:
-    with pytest.raises(ValueError, match="unknown voice model 'ghoul'.*imp"):
+    with pytest.raises(ValueError, match=r"unknown voice model 'ghoul'.*imp"):
         speak("ghoul", np.random.default_rng(0), RATE)
