@@ -1,1 +1,1 @@
-"""The séance: live audio driving a 3D shadow realm, with synthesised haunts (a built-in haunt pack)."""
+"""The séance: live audio driving a 3D shadow realm, with synthesised haunts."""
