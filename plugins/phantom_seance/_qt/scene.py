@@ -15,7 +15,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
-from PySide6.QtGui import QOffscreenSurface, QOpenGLContext
+from PySide6.QtGui import QGuiApplication, QOffscreenSurface, QOpenGLContext
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from phantom_seance._qt.scene_style import (
@@ -37,6 +37,8 @@ FIGURE_POINTS = 1400
 ORBIT_DEG_PER_S = 4.0
 QUIET_DBFS = -66.0
 LOUD_DBFS = -6.0
+PAUSE_S = 1.0
+WITHOUT_GL_WIDGETS = ("offscreen", "minimal")
 GL_VERSION = 0x1F02
 
 
@@ -64,7 +66,8 @@ def ring_energies(spectrum: np.ndarray, bands: int = RING_BANDS) -> np.ndarray:
 @dataclass
 class ParticleBudget:
     """How many motes to draw: fewer while frames come slower than `min_fps`, more again
-    (slowly) once they come comfortably faster. Decides at most once per `settle_s`."""
+    (slowly) once they come comfortably faster. Decides at most once per `settle_s`; a gap
+    longer than `PAUSE_S` is a pause (the realm was hidden), not a slow frame."""
 
     capacity: int = MAX_PARTICLES
     floor: int = MIN_PARTICLES
@@ -82,9 +85,12 @@ class ParticleBudget:
         """Note a frame shown at `now` (seconds) and return the motes to draw."""
         if self._last_frame is not None and now > self._last_frame:
             interval = now - self._last_frame
-            self._interval_s = (
-                interval if self._interval_s is None else 0.8 * self._interval_s + 0.2 * interval
-            )
+            if interval > PAUSE_S:
+                self._interval_s = None
+            elif self._interval_s is None:
+                self._interval_s = interval
+            else:
+                self._interval_s = 0.8 * self._interval_s + 0.2 * interval
         self._last_frame = now
         if self._interval_s is None or now - self._last_change < self.settle_s:
             return self.count
@@ -100,6 +106,12 @@ class ParticleBudget:
 
 def _check_opengl() -> None:
     """Raise `SceneUnavailable` unless this display gives an OpenGL 2.1+ context."""
+    platform = QGuiApplication.platformName()
+    if platform in WITHOUT_GL_WIDGETS:
+        raise SceneUnavailable(
+            f"the shadow realm needs OpenGL on a screen, and Qt's {platform!r} platform "
+            "draws widgets without it"
+        )
     context = QOpenGLContext()
     if not context.create():
         raise SceneUnavailable(
@@ -183,7 +195,7 @@ class Ectoplasm:
             tint = (1.0 - 0.35 * atmosphere) * tint + 0.35 * atmosphere * DREAD
         rgba[:, :3] = tint
         fade = np.clip((1.6 - height) * 1.5, 0.0, 1.0) * np.clip((height + 1.0) * 2.0, 0.0, 1.0)
-        rgba[:, 3] = (0.13 + 0.3 * surge + 0.3 * energy) * fade
+        rgba[:, 3] = (0.16 + 0.3 * surge + 0.3 * energy) * fade
         self.size[:count] = self.grain[:count] * (2.5 + 2.5 * surge + 2.5 * energy)
 
 

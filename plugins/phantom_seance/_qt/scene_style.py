@@ -17,7 +17,7 @@ DREAD = np.array([0.85, 0.20, 0.55], dtype=np.float32)
 TEXT = (0.55, 0.75, 0.78, 0.8)
 
 APPARITION_COLOURS: dict[str, np.ndarray] = {
-    "mischievous": np.array([0.55, 1.00, 0.55], dtype=np.float32),
+    "mischievous": np.array([0.40, 1.00, 0.30], dtype=np.float32),
     "melancholy": np.array([0.55, 0.70, 1.00], dtype=np.float32),
     "malevolent": np.array([1.00, 0.22, 0.28], dtype=np.float32),
 }
