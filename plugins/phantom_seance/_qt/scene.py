@@ -1,0 +1,428 @@
+"""The shadow realm: a vispy scene that breathes with the room's sound.
+
+Ectoplasm (a cloud of glowing motes) swirls around a glowing orb ringed by the spectrum;
+louder sound makes it surge and glow, each band of the spectrum lifts and lights the motes
+in its sector of the ring. A haunt that manifests rises as a translucent figure in its
+personality's colour, fading in and out. The camera orbits slowly. `show_frame` is called
+from the app's frame clock; when frames come slowly the realm draws fewer motes.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+from PySide6.QtGui import QGuiApplication, QOffscreenSurface, QOpenGLContext
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from phantom_seance._qt.scene_style import (
+    APPARITION_COLOURS,
+    BACKGROUND,
+    DREAD,
+    MIST,
+    ORB_CORE,
+    TEXT,
+    band_colours,
+)
+from phantom_seance.frame import Apparition, Personality, SceneFrame
+
+RING_BANDS = 48
+MAX_PARTICLES = 10_000
+MIN_PARTICLES = 1_500
+MIST_PUFFS = 60
+FIGURE_POINTS = 1400
+ORBIT_DEG_PER_S = 4.0
+QUIET_DBFS = -66.0
+LOUD_DBFS = -6.0
+PAUSE_S = 1.0
+WITHOUT_GL_WIDGETS = ("offscreen", "minimal")
+GL_VERSION = 0x1F02
+
+
+class SceneUnavailable(RuntimeError):
+    """The shadow realm cannot be drawn here (no OpenGL, no vispy); the message says why."""
+
+
+def loudness(dbfs: np.ndarray | float) -> np.ndarray:
+    """A level in dBFS as 0 (silence) to 1 (as loud as the realm shows)."""
+    level = np.nan_to_num(np.asarray(dbfs, dtype=np.float32), nan=-np.inf)
+    return np.clip((level - QUIET_DBFS) / (LOUD_DBFS - QUIET_DBFS), 0.0, 1.0)
+
+
+def ring_energies(spectrum: np.ndarray, bands: int = RING_BANDS) -> np.ndarray:
+    """A spectrum of any length resampled to the ring's bands, each as loudness in [0, 1]."""
+    if spectrum.size == 0:
+        return np.zeros(bands, dtype=np.float32)
+    values = loudness(spectrum)
+    if values.size == 1:
+        return np.full(bands, values[0], dtype=np.float32)
+    where = np.linspace(0.0, values.size - 1, bands)
+    return np.interp(where, np.arange(values.size), values).astype(np.float32)
+
+
+@dataclass
+class ParticleBudget:
+    """How many motes to draw: fewer while frames come slower than `min_fps`, more again
+    (slowly) once they come comfortably faster. Decides at most once per `settle_s`; a gap
+    longer than `PAUSE_S` is a pause (the realm was hidden), not a slow frame."""
+
+    capacity: int = MAX_PARTICLES
+    floor: int = MIN_PARTICLES
+    min_fps: float = 24.0
+    settle_s: float = 1.0
+    count: int = field(init=False)
+    _interval_s: float | None = field(init=False, default=None)
+    _last_frame: float | None = field(init=False, default=None)
+    _last_change: float = field(init=False, default=-math.inf)
+
+    def __post_init__(self) -> None:
+        self.count = self.capacity
+
+    def frame_at(self, now: float) -> int:
+        """Note a frame shown at `now` (seconds) and return the motes to draw."""
+        if self._last_frame is not None and now > self._last_frame:
+            interval = now - self._last_frame
+            if interval > PAUSE_S:
+                self._interval_s = None
+            elif self._interval_s is None:
+                self._interval_s = interval
+            else:
+                self._interval_s = 0.8 * self._interval_s + 0.2 * interval
+        self._last_frame = now
+        if self._interval_s is None or now - self._last_change < self.settle_s:
+            return self.count
+        slowest = 1.0 / self.min_fps
+        if self._interval_s > slowest and self.count > self.floor:
+            self.count = max(self.floor, int(self.count * 0.75))
+            self._last_change = now
+        elif self._interval_s < 0.85 * slowest and self.count < self.capacity:
+            self.count = min(self.capacity, int(self.count * 1.1) + 1)
+            self._last_change = now
+        return self.count
+
+
+def _check_opengl() -> None:
+    """Raise `SceneUnavailable` unless this display gives an OpenGL 2.1+ context."""
+    platform = QGuiApplication.platformName()
+    if platform in WITHOUT_GL_WIDGETS:
+        raise SceneUnavailable(
+            f"the shadow realm needs OpenGL on a screen, and Qt's {platform!r} platform "
+            "draws widgets without it"
+        )
+    context = QOpenGLContext()
+    if not context.create():
+        raise SceneUnavailable(
+            "the shadow realm needs OpenGL, and this display offers none "
+            "(a headless or remote session without GL?)"
+        )
+    surface = QOffscreenSurface()
+    surface.setFormat(context.format())
+    surface.create()
+    try:
+        if not context.makeCurrent(surface):
+            raise SceneUnavailable("the shadow realm could not start an OpenGL context here")
+        version = context.functions().glGetString(GL_VERSION) or ""
+        context.doneCurrent()
+    finally:
+        surface.destroy()
+    major_minor = version.split(" ")[0].split(".")[:2]
+    if len(major_minor) < 2 or not all(part.isdigit() for part in major_minor):
+        return
+    if (int(major_minor[0]), int(major_minor[1])) < (2, 1):
+        raise SceneUnavailable(f"the shadow realm needs OpenGL 2.1 or later; this has {version}")
+
+
+def _vispy_scene():  # type: ignore[no-untyped-def]
+    try:
+        import vispy
+        from vispy import scene
+
+        vispy.use("pyside6")
+    except (ImportError, RuntimeError) as error:
+        raise SceneUnavailable(f"the shadow realm needs vispy with PySide6: {error}") from error
+    return scene
+
+
+class Ectoplasm:
+    """The motes: base positions in cylindrical coordinates, moved in numpy each frame."""
+
+    def __init__(self, capacity: int, rng: np.random.Generator) -> None:
+        self.rng = rng
+        self.theta = rng.uniform(0.0, 2 * np.pi, capacity).astype(np.float32)
+        self.radius = self._radii(capacity)
+        self.height = rng.uniform(-1.0, 1.6, capacity).astype(np.float32)
+        self.phase = rng.uniform(0.0, 2 * np.pi, capacity).astype(np.float32)
+        self.lift = rng.uniform(0.3, 1.0, capacity).astype(np.float32)
+        self.speed = rng.uniform(0.5, 1.5, capacity).astype(np.float32)
+        self.grain = rng.uniform(0.6, 1.4, capacity).astype(np.float32)
+        self.colours = band_colours(RING_BANDS)
+        self.pos = np.zeros((capacity, 3), dtype=np.float32)
+        self.rgba = np.zeros((capacity, 4), dtype=np.float32)
+        self.size = np.zeros(capacity, dtype=np.float32)
+
+    def _radii(self, count: int) -> np.ndarray:
+        return (0.35 + 1.9 * np.sqrt(self.rng.uniform(0.0, 1.0, count))).astype(np.float32)
+
+    def step(
+        self, count: int, dt: float, t: float, surge: float, energies: np.ndarray, atmosphere: float
+    ) -> None:
+        """Move the first `count` motes on by `dt` seconds and fill their position, colour
+        and size for this frame."""
+        theta, radius, height = self.theta[:count], self.radius[:count], self.height[:count]
+        speed = self.speed[:count]
+        theta += dt * (0.25 + 1.6 * surge) * speed / (0.4 + radius)
+        theta %= 2 * np.pi
+        height += dt * (0.06 + 0.9 * surge) * speed
+        risen = height > 1.6
+        if risen.any():
+            height[risen] = -1.0
+            radius[risen] = self._radii(int(risen.sum()))
+        band = (theta * (RING_BANDS / (2 * np.pi))).astype(np.intp) % RING_BANDS
+        energy = energies[band]
+        waver = 0.06 * np.sin(self.phase[:count] + t * 1.3 * speed)
+        crest = np.clip(1.0 - ((height - 0.25) / 1.45) ** 2, 0.0, 1.0)
+        spread = radius * (0.3 + 0.7 * np.sqrt(crest)) * (1.0 + 0.5 * surge) + 0.35 * energy + waver
+        pos = self.pos[:count]
+        pos[:, 0] = spread * np.cos(theta)
+        pos[:, 1] = spread * np.sin(theta)
+        pos[:, 2] = height + 0.9 * energy * self.lift[:count] + waver
+        rgba = self.rgba[:count]
+        tint = self.colours[band]
+        if atmosphere > 0:
+            tint = (1.0 - 0.35 * atmosphere) * tint + 0.35 * atmosphere * DREAD
+        rgba[:, :3] = tint
+        fade = np.clip((1.6 - height) * 1.5, 0.0, 1.0) * np.clip((height + 1.0) * 2.0, 0.0, 1.0)
+        rgba[:, 3] = (0.16 + 0.3 * surge + 0.3 * energy) * fade
+        self.size[:count] = self.grain[:count] * (2.5 + 2.5 * surge + 2.5 * energy)
+
+
+def _figure_points(personality: Personality, rng: np.random.Generator) -> np.ndarray:
+    """A sheet-ghost's face and body as points in its own plane (x across, z up)."""
+    candidates = rng.uniform((-0.6, -0.8), (0.6, 1.0), (FIGURE_POINTS * 4, 2))
+    x, z = candidates[:, 0], candidates[:, 1]
+    head = x**2 + (z - 0.5) ** 2 < 0.40**2
+    width = 0.40 + (0.5 - z) * 0.14
+    hem = -0.62 + 0.09 * np.sin(x * 16.0)
+    body = (z <= 0.5) & (np.abs(x) < width) & (z > hem)
+    inside = head | body
+    eye_x, eye_z = np.abs(x) - 0.15, z - 0.55
+    if personality == "melancholy":
+        eye_z = eye_z + 0.25 * eye_x
+        mouth = (np.abs(x) < 0.13) & (np.abs(z - 0.24 - 1.4 * x**2) < 0.035)
+    elif personality == "malevolent":
+        eye_z = eye_z - 0.6 * eye_x
+        mouth = (np.abs(x) < 0.2) & (np.abs(z - 0.27 + 0.04 * np.sin(x * 40.0)) < 0.04)
+    else:
+        mouth = (np.abs(x) < 0.22) & (np.abs(z - 0.33 + 2.2 * x**2) < 0.04)
+    eyes = (eye_x / 0.085) ** 2 + (eye_z / 0.11) ** 2 < 1.0
+    kept = candidates[inside & ~eyes & ~mouth][:FIGURE_POINTS]
+    return kept.astype(np.float32)
+
+
+class Figures:
+    """Apparitions: each haunt on show as a translucent figure that fades in and out."""
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self.shapes = {
+            personality: _figure_points(personality, rng) for personality in APPARITION_COLOURS
+        }
+        self.fade: dict[str, float] = {}
+        self.personality: dict[str, Personality] = {}
+
+    def step(self, apparitions: tuple[Apparition, ...], dt: float) -> None:
+        """Fade figures of the haunts in `apparitions` in, and all others out."""
+        present = {apparition.haunt for apparition in apparitions}
+        for apparition in apparitions:
+            self.personality[apparition.haunt] = apparition.personality
+            self.fade.setdefault(apparition.haunt, 0.0)
+        for haunt in list(self.fade):
+            if haunt in present:
+                self.fade[haunt] = min(1.0, self.fade[haunt] + dt / 0.8)
+            else:
+                self.fade[haunt] = self.fade[haunt] - dt / 1.5
+                if self.fade[haunt] <= 0.0:
+                    del self.fade[haunt], self.personality[haunt]
+
+    def points(self, t: float, azimuth_deg: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Positions, colours and sizes of every figure on show, facing the camera."""
+        shown = sorted(self.fade)
+        across = np.array(
+            [math.cos(math.radians(azimuth_deg)), math.sin(math.radians(azimuth_deg)), 0.0],
+            dtype=np.float32,
+        )
+        positions, colours, sizes = [], [], []
+        for slot, haunt in enumerate(shown):
+            fade = self.fade[haunt]
+            eased = fade * fade * (3.0 - 2.0 * fade)
+            shape = self.shapes[self.personality[haunt]]
+            x, z = shape[:, 0], shape[:, 1]
+            hem_depth = np.clip(0.5 - z, 0.0, None)
+            x = x + 0.06 * hem_depth * np.sin(3.0 * t + 5.0 * z)
+            offset = (slot - (len(shown) - 1) / 2) * 1.5
+            scale = 1.1 + 0.15 * eased
+            rise = 1.3 + 0.08 * math.sin(1.4 * t + slot) - 0.35 * (1.0 - eased)
+            pos = np.empty((len(shape), 3), dtype=np.float32)
+            pos[:] = ((x * scale + offset)[:, None]) * across
+            pos[:, 2] = z * scale + rise
+            rgba = np.empty((len(shape), 4), dtype=np.float32)
+            rgba[:, :3] = APPARITION_COLOURS[self.personality[haunt]]
+            rgba[:, 3] = 0.3 * eased
+            positions.append(pos)
+            colours.append(rgba)
+            sizes.append(np.full(len(shape), 7.0, dtype=np.float32))
+        if not positions:
+            return np.zeros((0, 3), np.float32), np.zeros((0, 4), np.float32), np.zeros(0)
+        return np.concatenate(positions), np.concatenate(colours), np.concatenate(sizes)
+
+
+class ShadowRealm(QWidget):
+    """The vispy scene as a widget. Raises `SceneUnavailable` where it cannot be drawn."""
+
+    def __init__(
+        self, parent: QWidget | None = None, *, seed: int = 0, capacity: int = MAX_PARTICLES
+    ) -> None:
+        _check_opengl()
+        scene = _vispy_scene()
+        super().__init__(parent)
+        self.setObjectName("shadowRealm")
+        self.canvas = scene.SceneCanvas(keys=None, bgcolor=BACKGROUND, show=False, parent=self)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.canvas.native)
+        self.view = self.canvas.central_widget.add_view()
+        self.view.camera = scene.TurntableCamera(
+            fov=50.0, elevation=20.0, azimuth=0.0, distance=6.4, center=(0.0, 0.0, 0.6)
+        )
+        rng = np.random.default_rng(seed)
+        self.budget = ParticleBudget(capacity=capacity, floor=min(MIN_PARTICLES, capacity))
+        self.ectoplasm = Ectoplasm(capacity, rng)
+        self.figures = Figures(rng)
+        self._mist_pos = np.column_stack(
+            (
+                rng.uniform(-2.6, 2.6, MIST_PUFFS),
+                rng.uniform(-2.6, 2.6, MIST_PUFFS),
+                rng.uniform(-1.2, -0.4, MIST_PUFFS),
+            )
+        ).astype(np.float32)
+        self._mist_size = rng.uniform(60.0, 140.0, MIST_PUFFS).astype(np.float32)
+        self._mist_rgba = np.zeros((MIST_PUFFS, 4), dtype=np.float32)
+
+        visuals = scene.visuals
+        self.mist = visuals.Markers(parent=self.view.scene, antialias=30)
+        self.particles = visuals.Markers(parent=self.view.scene, antialias=2.5)
+        self.ring = visuals.Line(parent=self.view.scene, connect="segments", width=2.0)
+        self.orb = visuals.Markers(parent=self.view.scene, antialias=40)
+        self.apparition = visuals.Markers(parent=self.view.scene, antialias=6)
+        for visual in (self.mist, self.particles, self.ring, self.orb, self.apparition):
+            visual.set_gl_state("additive", depth_test=False)
+        self.fps_text = visuals.Text(
+            "", parent=self.canvas.scene, color=TEXT, font_size=8, anchor_x="left", anchor_y="top"
+        )
+        self.fps_text.pos = (10, 10)
+        self.canvas.events.draw.connect(self._count_draw)
+        self._draws: deque[float] = deque(maxlen=120)
+        self._last_now: float | None = None
+        self._surge = 0.0
+        self._energies = np.zeros(RING_BANDS, dtype=np.float32)
+        self._t = 0.0
+        self.show_frame(SceneFrame.silence(), 0.0)
+
+    @property
+    def particle_count(self) -> int:
+        """How many motes the realm draws now."""
+        return self.budget.count
+
+    @property
+    def fps(self) -> float:
+        """Frames drawn per second over the last second or so (0 before two frames)."""
+        if len(self._draws) < 2 or self._draws[-1] <= self._draws[0]:
+            return 0.0
+        return (len(self._draws) - 1) / (self._draws[-1] - self._draws[0])
+
+    def show_frame(self, frame: SceneFrame, now: float) -> None:
+        """Move the realm on to `now` (seconds, monotonic) showing `frame`; a redraw follows."""
+        dt = 0.0 if self._last_now is None else min(max(now - self._last_now, 0.0), 0.25)
+        self._last_now = now
+        self._t += dt
+        count = self.budget.frame_at(now)
+        target = float(loudness(frame.level_dbfs))
+        release = math.exp(-dt / 0.35)
+        self._surge = target if target >= self._surge else target + (self._surge - target) * release
+        energies = ring_energies(frame.spectrum)
+        self._energies = np.maximum(energies, self._energies * math.exp(-dt / 0.2))
+
+        self.ectoplasm.step(count, dt, self._t, self._surge, self._energies, frame.atmosphere)
+        self.particles.set_data(
+            self.ectoplasm.pos[:count],
+            face_color=self.ectoplasm.rgba[:count],
+            size=self.ectoplasm.size[:count],
+            edge_width=0.0,
+        )
+        self._show_orb(frame)
+        self._show_mist(frame.atmosphere)
+        self.figures.step(frame.apparitions, dt)
+        azimuth = (ORBIT_DEG_PER_S * self._t) % 360.0
+        pos, rgba, size = self.figures.points(self._t, azimuth)
+        self.apparition.visible = len(pos) > 0
+        if len(pos):
+            self.apparition.set_data(pos, face_color=rgba, size=size, edge_width=0.0)
+        self.view.camera.azimuth = azimuth
+        self.fps_text.text = f"{self.fps:4.0f} fps · {count:,} motes"
+        self.canvas.update()
+
+    def _show_orb(self, frame: SceneFrame) -> None:
+        surge, energies = self._surge, self._energies
+        angles = np.linspace(0.0, 2 * np.pi, RING_BANDS, endpoint=False)
+        inner = 0.75
+        outer = inner + 0.15 + 0.9 * energies
+        colours = band_colours(RING_BANDS)
+        segments = np.zeros((RING_BANDS * 4, 3), dtype=np.float32)
+        segment_rgba = np.zeros((RING_BANDS * 4, 4), dtype=np.float32)
+        cos, sin = np.cos(angles), np.sin(angles)
+        segments[0::4, 0], segments[0::4, 1] = inner * cos, inner * sin
+        segments[1::4, 0], segments[1::4, 1] = outer * cos, outer * sin
+        segments[2::4, 0], segments[2::4, 1] = outer * cos, outer * sin
+        following = np.roll(np.arange(RING_BANDS), -1)
+        segments[3::4, 0], segments[3::4, 1] = (
+            outer[following] * cos[following],
+            outer[following] * sin[following],
+        )
+        segments[:, 2] = 0.1
+        glow = 0.35 + 0.65 * energies
+        for k in range(4):
+            segment_rgba[k::4, :3] = colours
+            segment_rgba[k::4, 3] = glow * (0.35 if k == 0 else 0.9)
+        self.ring.set_data(pos=segments, color=segment_rgba)
+
+        core = ORB_CORE if frame.voiced else 0.6 * ORB_CORE + 0.4 * MIST
+        sizes = np.array([34.0, 80.0, 160.0, 280.0], dtype=np.float32) * (0.7 + 0.6 * surge)
+        alphas = np.array([1.0, 0.45, 0.18, 0.07], dtype=np.float32) * (0.6 + 0.4 * surge)
+        rgba = np.empty((4, 4), dtype=np.float32)
+        rgba[:, :3] = [core, 0.5 * (core + colours[0]), colours[0], colours[-1]]
+        rgba[:, 3] = alphas
+        self.orb.set_data(
+            np.tile([[0.0, 0.0, 0.1]], (4, 1)).astype(np.float32),
+            face_color=rgba,
+            size=sizes,
+            edge_width=0.0,
+        )
+
+    def _show_mist(self, atmosphere: float) -> None:
+        drift = 0.15 * self._t
+        self._mist_rgba[:, :3] = (1.0 - atmosphere) * MIST + atmosphere * DREAD
+        self._mist_rgba[:, 3] = 0.025 + 0.05 * atmosphere
+        pos = self._mist_pos.copy()
+        pos[:, 0] += 0.2 * np.sin(drift + pos[:, 1])
+        pos[:, 1] += 0.2 * np.cos(drift + pos[:, 0])
+        self.mist.set_data(pos, face_color=self._mist_rgba, size=self._mist_size, edge_width=0.0)
+
+    def _count_draw(self, event: object = None) -> None:
+        self._draws.append(time.perf_counter())
+
+    def dispose(self) -> None:
+        """Release the canvas and its OpenGL context; the widget is dead afterwards."""
+        self.canvas.events.draw.disconnect(self._count_draw)
+        self.canvas.close()
