@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from phantom_seance.dsp import detect_voice
 from phantom_seance.synth import MAX_S, MIN_S, VOICES, speak
 
 RATE = 48_000
@@ -112,3 +113,19 @@ def test_one_seed_says_the_same_and_another_seed_something_else() -> None:
 def test_an_unknown_voice_model_is_refused_with_the_known_ones() -> None:
     with pytest.raises(ValueError, match=r"unknown voice model 'ghoul'.*imp"):
         speak("ghoul", np.random.default_rng(0), RATE)
+
+
+@pytest.mark.parametrize("voice_model", sorted(VOICES))
+def test_the_seances_own_voice_detector_hears_each_voice_and_not_the_silence_around_it(
+    voice_model: str,
+) -> None:
+    """Half a second of silence, an utterance at -7 dBFS, half a second of silence: most of
+    the utterance's 20 ms frames are voice, none of the silence's."""
+    frame = RATE // 50
+    silence = np.zeros(RATE // 2, dtype=np.float32)
+    for seed in range(3):
+        utterance = 0.5 * speak(voice_model, np.random.default_rng(seed), RATE)
+        voice = detect_voice(np.concatenate([silence, utterance, silence]), RATE)
+        first, count = len(silence) // frame, len(utterance) // frame
+        assert voice[first : first + count].mean() >= 0.4
+        assert not voice[: first - 5].any() and not voice[first + count + 15 :].any()
