@@ -10,7 +10,6 @@ an audit run whose events are its `seance/...` events.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 import weakref
 from typing import Any
@@ -46,17 +45,26 @@ class Seance:
         )
         self.engine.start()
         try:
-            self.audit_run: Any = context.open_run(
-                "seance", "Séance", seed=context.seed, source=settings.source.value
-            )
-        except ManifestationError as exc:
-            context.logger.warning("the séance is not recorded: %s", exc)
-            self.audit_run = None
-        self.run = SeanceRun(self.engine, self._publish, context.seed, setup.problem)
-        context.hub.on("seance/#").subscribe(self._heard)
+            self.audit_run = self._open_audit_run(settings)
+            self.run = SeanceRun(self.engine, self._publish, context.seed, setup.problem)
+            context.hub.on("seance/#").subscribe(self._heard)
+        except BaseException:
+            self.engine.close()
+            raise
         self._panels: weakref.WeakSet[Any] = weakref.WeakSet()
         self._failures = 0
-        self._clock = asyncio.get_running_loop().create_task(self._tick_forever())
+        self._loop = asyncio.get_running_loop()
+        self._next_tick: asyncio.TimerHandle | None = self._loop.call_later(0.0, self._tick)
+
+    def _open_audit_run(self, settings: SeanceSettings) -> Any:
+        """The séance's run in the audit log (None where the app keeps no log)."""
+        try:
+            return self.context.open_run(
+                "seance", "Séance", seed=self.context.seed, listening_to=settings.source.value
+            )
+        except ManifestationError as exc:
+            self.context.logger.warning("the séance is not recorded: %s", exc)
+            return None
 
     def _publish(self, topic: str, data: object) -> None:
         metadata: EventMetadata | None = None
@@ -68,17 +76,17 @@ class Seance:
         if event.metadata.get("replayed"):
             self.run.replayed(event.topic, event.data, time.monotonic())
 
-    async def _tick_forever(self) -> None:
-        period = 1.0 / TICK_HZ
-        while True:
-            began = time.monotonic()
-            try:
-                self.run.tick(began)
-            except Exception:
-                if self._failures % ERRORS_LOGGED_EVERY == 0:
-                    self.context.logger.exception("a séance tick failed")
-                self._failures += 1
-            await asyncio.sleep(max(0.0, period - (time.monotonic() - began)))
+    def _tick(self) -> None:
+        """The séance's frame clock, on the asyncio loop (a window or none)."""
+        began = time.monotonic()
+        try:
+            self.run.tick(began)
+        except Exception:
+            if self._failures % ERRORS_LOGGED_EVERY == 0:
+                self.context.logger.exception("a séance tick failed")
+            self._failures += 1
+        delay = max(0.0, 1.0 / TICK_HZ - (time.monotonic() - began))
+        self._next_tick = self._loop.call_later(delay, self._tick)
 
     def process(self, event: SpectralEvent) -> None:
         """Nothing: replayed events arrive through the subscription made in `init`."""
@@ -125,9 +133,9 @@ class Seance:
         """Close the panels' scenes, stop ticking, the voices and the streams; end the run."""
         for panel in list(self._panels):
             panel.dispose()
-        self._clock.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._clock
+        if self._next_tick is not None:
+            self._next_tick.cancel()
+            self._next_tick = None
         self.run.close()
         self.engine.close()
         if self.audit_run is not None:
