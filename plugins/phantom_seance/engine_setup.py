@@ -44,7 +44,8 @@ def source_text(engine: AudioEngine, problem: str | None = None) -> str:
         return f"Synthetic haunted room — {problem}"
     if engine.reason is not None:
         stand_in = "Recording" if isinstance(source, WavSource) else "Synthetic haunted room"
-        return f"{stand_in} — {engine.reason}"
+        why = engine.reason.partition("; playing")[0]
+        return f"{stand_in} — {why}"
     if isinstance(source, WavSource):
         return f"Recording {source.path.name}, played as the microphone"
     if isinstance(source, SyntheticSource):

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from phantom_seance.audio import AudioEngine
+from phantom_seance.audio import AudioEngine, EngineEventKind
 from phantom_seance.dsp import Analyser, Analysis
 from phantom_seance.engine_setup import EngineSetup, source_text
 from phantom_seance.events import Manifestation, haunt_topic
@@ -44,6 +44,14 @@ APPARITION_S = 6.0
 REPLAY_HOLD_S = 5.0
 VOICE_GAIN = 0.7
 MESSAGES_KEPT = 6
+
+
+@dataclass(frozen=True)
+class Message:
+    """Something the panel tells the host; `alarming` when something went wrong."""
+
+    text: str
+    alarming: bool = False
 
 
 @dataclass(frozen=True)
@@ -70,7 +78,7 @@ class SeanceState:
     overflows: int
     underflows: int
     replaying: bool
-    messages: tuple[str, ...]
+    messages: tuple[Message, ...]
 
 
 class SeanceRun:
@@ -86,7 +94,7 @@ class SeanceRun:
         self._problem = problem
         self._voices = ThreadPoolExecutor(max_workers=1, thread_name_prefix="seance-voice")
         self._speaking: list[Future[np.ndarray]] = []
-        self._messages: deque[str] = deque(maxlen=MESSAGES_KEPT)
+        self._messages: deque[Message] = deque(maxlen=MESSAGES_KEPT)
         self._last_words: dict[str, Manifestation] = {}
         self._shown: dict[str, tuple[Manifestation, float]] = {}
         self._started: float | None = None
@@ -108,14 +116,15 @@ class SeanceRun:
         for event in self.engine.poll_events():
             notice = EngineNotice(str(event.kind), event.message, round(at, 3))
             self._publish(ENGINE_TOPIC, notice)
-            self._messages.append(event.message)
+            if event.kind is not EngineEventKind.STARTED:  # the header says where it listens
+                self._messages.append(Message(f"device lost: {event.message}", alarming=True))
         self._play_ready_voices()
         samples, self._position = self.engine.input_ring.read_since(
             self._position, self.engine.input_ring.capacity
         )
         if self._replay is not None and now - self._replay_heard > REPLAY_HOLD_S:
             self._replay = None
-            self._messages.append("the replay ended; back to the live séance")
+            self._say("the replay ended; back to the live séance")
         if self._replay is None:
             self._live_tick(self.analyser.analyse(samples), at, now)
         self.frame = self._frame(now)
@@ -193,7 +202,7 @@ class SeanceRun:
             try:
                 self.engine.mixer.play(voice.result(), VOICE_GAIN)
             except ValueError as error:
-                self._messages.append(f"a haunt's voice could not be played: {error}")
+                self._say(f"a haunt's voice could not be played: {error}", alarming=True)
 
     # -- the host's rituals and choices ------------------------------------------------
 
@@ -222,7 +231,7 @@ class SeanceRun:
             self._replay = SeanceSession(_nowhere)
             self._replay_level = None
             self._last_words = {}
-            self._messages.append("replaying a recorded séance; the live input is ignored")
+            self._say("replaying a recorded séance; the live input is ignored")
         self._replay_heard = now
         try:
             if topic == LEVEL_TOPIC:
@@ -232,7 +241,10 @@ class SeanceRun:
                 if topic.startswith(haunt_topic("")) and words is not None:
                     self._manifest(words, now)
         except ValueError as error:
-            self._messages.append(f"a replayed event was refused: {error}")
+            self._say(f"a replayed event was refused: {error}", alarming=True)
+
+    def _say(self, text: str, *, alarming: bool = False) -> None:
+        self._messages.append(Message(text, alarming))
 
     # -- what the panel shows ----------------------------------------------------------
 

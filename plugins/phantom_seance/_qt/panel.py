@@ -262,10 +262,11 @@ class SeancePanel(QWidget):
         self._shown_slow = slow
         self.source_label.setText(state.source)
         self.replay_badge.setVisible(state.replaying)
-        latest = state.messages[-1] if state.messages else ""
-        self.message_label.setText(latest)
-        self.message_label.setVisible(bool(latest))
-        set_flag(self.message_label, "alarming", "lost" in latest or "refused" in latest)
+        latest = state.messages[-1] if state.messages else None
+        self.message_label.setVisible(latest is not None)
+        if latest is not None:
+            self.message_label.setText(latest.text)
+            set_flag(self.message_label, "alarming", latest.alarming)
         for button, ritual in ((self.summon_button, SUMMONING), (self.banish_button, BANISHING)):
             button.blockSignals(True)
             button.setChecked(ritual in state.rituals)
