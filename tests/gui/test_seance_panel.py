@@ -5,11 +5,13 @@ its audio engine on the synthetic room (``--no-audio``) or on a PulseAudio null 
 from __future__ import annotations
 
 import threading
+import wave
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from PySide6.QtWidgets import QApplication
 
@@ -186,5 +188,86 @@ def test_a_recorded_seance_replayed_from_the_audit_log_reaches_the_model_and_the
         qtbot.waitUntil(lambda: panel.replay_badge.isVisible())
         assert any(a.haunt == "pip" for a in seance.frame.apparitions)
         assert seance.run.live.active_rituals == frozenset(), "the live séance is untouched"
+    finally:
+        close_panel(host, panel, run_on_loop)
+
+
+@pytest.fixture
+def sounding_host(tmp_path: Path, qt_loop, run_on_loop, virtual_audio) -> Iterator[Host]:  # type: ignore[no-untyped-def]
+    """A host whose plugins may open sound devices (a PulseAudio null sink is running)."""
+    host = Host(tmp_path, qt_loop, audio=True)
+    yield host
+    run_on_loop(host.manager.shutdown())
+    host.audit.stop()
+
+
+def tone_wav(path: Path, seconds: float = 1.0) -> Path:
+    frames = np.arange(int(48_000 * seconds))
+    samples = (0.3 * np.sin(2 * np.pi * 440 * frames / 48_000) * 32767).astype("<i2")
+    with wave.open(str(path), "wb") as writer:
+        writer.setnchannels(1)
+        writer.setsampwidth(2)
+        writer.setframerate(48_000)
+        writer.writeframes(samples.tobytes())
+    return path
+
+
+@pytest.mark.audio
+def test_the_devices_dialog_lists_rescans_and_its_choice_is_remembered_and_applied(
+    qtbot, sounding_host: Host, run_on_loop, tmp_path: Path
+) -> None:
+    from phantom_seance.settings import SeanceSettings, SourceKind
+    from phantom_seance.sources import WavSource
+
+    seance, panel = open_panel(qtbot, sounding_host, run_on_loop)
+    try:
+        assert seance.engine.on_device, seance.engine.reason
+        dialog = panel.open_devices()
+        dialog.rescan_button.click()
+        inputs = [dialog.input_choice.itemData(i) for i in range(dialog.input_choice.count())]
+        assert "pulse" in inputs
+        dialog.source_choice.setCurrentIndex(dialog.source_choice.findData(SourceKind.FILE))
+        dialog.buttons.button(dialog.buttons.StandardButton.Ok).click()
+        assert dialog.isVisible() and "choose the recording" in dialog.problem.text()
+
+        recording = tone_wav(tmp_path / "rehearsal.wav")
+        dialog.file_edit.setText(str(recording))
+        dialog.input_choice.setCurrentIndex(dialog.input_choice.findData("pulse"))
+        dialog.output_choice.setCurrentIndex(dialog.output_choice.findData("pulse"))
+        dialog.buttons.button(dialog.buttons.StandardButton.Ok).click()
+        assert not dialog.isVisible()
+
+        saved = seance.context.settings.load(SeanceSettings)
+        assert (saved.source, saved.source_file, saved.input_device) == (
+            SourceKind.FILE,
+            recording,
+            "pulse",
+        )
+        assert isinstance(seance.engine.source, WavSource)
+        assert seance.engine.on_device, "the recording plays as the microphone, out on the sink"
+        qtbot.waitUntil(lambda: "rehearsal.wav" in panel.source_label.text())
+        qtbot.waitUntil(lambda: panel.level_meter.value() > -20, timeout=5000)
+    finally:
+        close_panel(sounding_host, panel, run_on_loop)
+
+
+def test_a_recording_that_cannot_be_read_is_named_and_the_seance_goes_on_synthetic(
+    qtbot, host: Host, run_on_loop, tmp_path: Path
+) -> None:
+    from phantom_seance.settings import SourceKind
+
+    seance, panel = open_panel(qtbot, host, run_on_loop)
+    try:
+        broken = tmp_path / "not-audio.wav"
+        broken.write_text("a ghost story, in words")
+        dialog = panel.open_devices()
+        dialog.source_choice.setCurrentIndex(dialog.source_choice.findData(SourceKind.FILE))
+        dialog.file_edit.setText(str(broken))
+        dialog.buttons.button(dialog.buttons.StandardButton.Ok).click()
+        qtbot.waitUntil(lambda: "could not be played" in panel.source_label.text())
+        assert "not-audio.wav" in panel.source_label.text()
+        assert seance.engine.running
+        levels = {panel.level_meter.value()}
+        qtbot.waitUntil(lambda: levels.add(panel.level_meter.value()) or len(levels) > 2)
     finally:
         close_panel(host, panel, run_on_loop)

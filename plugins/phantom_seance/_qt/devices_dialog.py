@@ -54,14 +54,14 @@ class DevicesDialog(QDialog):
         self.rescan_button = QPushButton("Rescan")
         self.rescan_button.setToolTip("Look for devices plugged in since Phantom started")
         self.samplerate_choice = QComboBox()
-        for rate in SAMPLERATES:
+        for rate in sorted({*SAMPLERATES, settings.samplerate}):
             self.samplerate_choice.addItem(f"{rate:,} Hz", rate)
         self.blocksize_choice = QComboBox()
-        for size in BLOCKSIZES:
+        for size in sorted({*BLOCKSIZES, settings.blocksize}):
             self.blocksize_choice.addItem(f"{size} frames", size)
         self.source_choice = QComboBox()
         for kind, label in SOURCES:
-            self.source_choice.addItem(label, kind)
+            self.source_choice.addItem(label, kind.value)
         self.file_edit = QLineEdit()
         self.file_edit.setPlaceholderText("a .wav file")
         self.browse_button = QPushButton("Choose…")
@@ -99,7 +99,7 @@ class DevicesDialog(QDialog):
         self.list_devices()
         _select(self.samplerate_choice, settings.samplerate)
         _select(self.blocksize_choice, settings.blocksize)
-        _select(self.source_choice, settings.source)
+        _select(self.source_choice, settings.source.value)
         self.file_edit.setText(str(settings.source_file or ""))
         self._source_changed()
 
@@ -126,7 +126,7 @@ class DevicesDialog(QDialog):
             self._say("No sound device is listed: the séance plays its synthetic room.")
 
     def _source_changed(self) -> None:
-        is_file = self.source_choice.currentData() is SourceKind.FILE
+        is_file = self.source_choice.currentData() == SourceKind.FILE
         self.file_edit.setEnabled(is_file)
         self.browse_button.setEnabled(is_file)
 
@@ -139,12 +139,13 @@ class DevicesDialog(QDialog):
 
     def settings(self) -> SeanceSettings:
         """The settings as the dialog shows them; ValueError says what is missing."""
-        source = self.source_choice.currentData()
+        source = SourceKind(self.source_choice.currentData())
         text = self.file_edit.text().strip()
         if source is SourceKind.FILE and not text:
             raise ValueError("choose the recording to play as the microphone")
-        return self._settings.model_copy(
-            update={
+        return SeanceSettings.model_validate(
+            {
+                **self._settings.model_dump(),
                 "input_device": self.input_choice.currentData(),
                 "output_device": self.output_choice.currentData(),
                 "samplerate": self.samplerate_choice.currentData(),
