@@ -187,6 +187,8 @@ def test_a_recorded_seance_replayed_from_the_audit_log_reaches_the_model_and_the
         assert session.last_manifestation.haunt == "pip"
         qtbot.waitUntil(lambda: panel.replay_badge.isVisible())
         assert any(a.haunt == "pip" for a in seance.frame.apparitions)
+        qtbot.wait(1500)  # the apparition rises
+        panel.grab().save("/tmp/seance_panel_replay.png")
         assert seance.run.live.active_rituals == frozenset(), "the live séance is untouched"
     finally:
         close_panel(host, panel, run_on_loop)
