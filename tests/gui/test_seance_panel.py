@@ -5,8 +5,8 @@ its audio engine on the synthetic room (``--no-audio``) or on a PulseAudio null 
 from __future__ import annotations
 
 import threading
-import wave
 import time
+import wave
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
