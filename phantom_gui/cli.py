@@ -44,6 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
         "[/?client_id=ID] for this run (not saved)",
     )
     parser.add_argument(
+        "--no-audio",
+        action="store_true",
+        help="open no sound device: the séance runs on its synthetic room",
+    )
+    parser.add_argument(
         "--headless",
         action="store_true",
         help="run the hub and plugins without a window until SIGINT or SIGTERM",
@@ -159,6 +164,7 @@ def main(argv: Sequence[str] | None = None, run_gui: WindowRunner | None = None)
             plugin_dirs=options.plugin_dir,
             seed=options.seed,
             broker=options.broker,
+            audio=not options.no_audio,
         )
     except UnusableFolder as exc:
         print(f"phantom: {exc}", file=sys.stderr)

@@ -24,6 +24,7 @@ from phantom_gui.core.settings import Settings
 from phantom_gui.core.unhandled import UnhandledErrorReporter
 from phantom_gui.mqtt.config import ConnectionConfig
 from phantom_gui.mqtt.service import MqttService
+from phantom_gui.plugins.context import AudioAccess
 from phantom_gui.plugins.manager import PluginManager
 from phantom_gui.plugins.sandbox import ProcessPluginHost
 
@@ -59,10 +60,12 @@ class Services:
         plugin_dirs: Sequence[Path] = (),
         seed: int | None = None,
         broker: ConnectionConfig | None = None,
+        audio: bool = True,
     ) -> Services:
         """Resolve the folders, start logging, read the settings, make the hub and plugins.
 
-        `broker` (from ``--broker``) is an MQTT connection for this run only.
+        `broker` (from ``--broker``) is an MQTT connection for this run only; `audio`
+        False (``--no-audio``) tells plugins to open no sound device.
         """
         paths = AppPaths.resolve(data_dir, config_file)
         paths.ensure()
@@ -80,7 +83,7 @@ class Services:
             [*plugin_dirs, paths.plugin_dir],
             seed=seed,
             process_host_factory=ProcessPluginHost,
-            services={"audit": audit, "mqtt": mqtt},
+            services={"audit": audit, "mqtt": mqtt, "audio": AudioAccess(enabled=audio)},
         )
         reporter = UnhandledErrorReporter(hub, log_file)
         log.info("Phantom %s starting; data in %s", __version__, paths.data_dir)

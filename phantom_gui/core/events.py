@@ -24,6 +24,10 @@ class EventMetadata(TypedDict, total=False):
     origin_realm: str
     correlation_id: str
     replayed: bool
+    run: str
+    """The audit run the event belongs to (the recorder files it under that run)."""
+    phase: int
+    """The phase of that run."""
 
 
 @dataclass(frozen=True, slots=True, init=False)

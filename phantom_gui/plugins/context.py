@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -133,8 +134,17 @@ class PluginSettings:
         self._settings.save(value, section=self.section)
 
 
+@dataclass(frozen=True)
+class AudioAccess:
+    """The ``audio`` service: whether plugins may open sound devices in this run
+    (``phantom --no-audio`` says no)."""
+
+    enabled: bool = True
+
+
 class PluginContext:
-    """Everything a plugin may reach: a scoped hub, settings, a data folder, a logger."""
+    """Everything a plugin may reach: a scoped hub, settings, a data folder, a logger, and
+    the run's `seed` (``--seed``) for draws that a run with the same seed repeats."""
 
     def __init__(
         self,
@@ -145,8 +155,11 @@ class PluginContext:
         data_root: Path,
         scheduler: abc.SchedulerBase | None = None,
         services: Mapping[str, Any] | None = None,
+        *,
+        seed: int = 0,
     ) -> None:
         self.plugin_id = plugin_id
+        self.seed = seed
         self._services = dict(services or {})
         self.permissions = permissions
         self.banisher = Banisher(hub, plugin_id)

@@ -79,8 +79,12 @@ class PluginLoader:
         data_root: Path,
         services: Mapping[str, Any],
         process_host_factory: ProcessHostFactory | None,
+        *,
+        seed: int = 0,
     ) -> None:
         self._hub = hub
+        self.seed = seed
+        """The run's seed, handed to each plugin's context."""
         self._settings = settings
         self._data_root = data_root
         self._services = dict(services)
@@ -105,6 +109,7 @@ class PluginLoader:
             self._data_root,
             self.scheduler,
             self._services,
+            seed=self.seed,
         )
         try:
             for pattern in manifest.records:

@@ -73,16 +73,14 @@ class PluginManager:
         """When a failed load is tried again, and after how long."""
         self._registry = PluginRegistry()
         self._board = StatusBoard(hub, self._registry)
-        self._loader = PluginLoader(hub, settings, data_root, services or {}, process_host_factory)
+        if seed is None:
+            seed = random.SystemRandom().randrange(2**32)
+        self._loader = PluginLoader(
+            hub, settings, data_root, services or {}, process_host_factory, seed=seed
+        )
         self._loader.scheduler = scheduler
         self._wiring = OutputWiring(hub, self._board, breaker_clock)
-        self._haunter = Haunter(
-            hub,
-            self._registry,
-            self._wiring,
-            self._board,
-            seed if seed is not None else random.SystemRandom().randrange(2**32),
-        )
+        self._haunter = Haunter(hub, self._registry, self._wiring, self._board, seed)
         self._locks: dict[str, asyncio.Lock] = {}
         self._problems: tuple[DiscoveryNote, ...] = ()
         self._warnings: tuple[DiscoveryNote, ...] = ()
