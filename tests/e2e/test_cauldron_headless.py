@@ -6,13 +6,7 @@ screen is needed and no Qt module is ever imported."""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import sqlite3
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +14,11 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from phantom_cauldron.settings import CauldronSettings
-from phantom_gui.audit.database import DATABASE_NAME
 from phantom_gui.core.settings import Settings
 from phantom_gui.plugins.host_settings import PluginHostSettings
 
+from support.headless import exported, recorded, start_headless, stop, wait_for
 from support.mosquitto import MosquittoBroker
-
-PHANTOM = str(Path(sys.executable).with_name("phantom"))
 
 pytestmark = pytest.mark.e2e
 
@@ -44,26 +36,6 @@ def device(mosquitto: MosquittoBroker) -> Iterator[mqtt.Client]:
 
 def send(client: mqtt.Client, topic: str, payload: str, retain: bool = False) -> None:
     client.publish(topic, payload, qos=1, retain=retain).wait_for_publish(5)
-
-
-def recorded(data: Path, event_type: str) -> int:
-    """Records of `event_type` in the running app's audit log (read-only, beside it; none
-    while it is being made)."""
-    database = data / "audit" / DATABASE_NAME
-    try:
-        with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
-            row = connection.execute("SELECT count(*) FROM events WHERE type = ?", (event_type,))
-            return int(row.fetchone()[0])
-    except sqlite3.OperationalError:
-        return 0
-
-
-def wait_for(condition: Callable[[], bool], process: subprocess.Popen[str], what: str) -> None:
-    deadline = time.monotonic() + 30
-    while not condition():
-        assert process.poll() is None, process.communicate()
-        assert time.monotonic() < deadline, f"{what} within 30 s"
-        time.sleep(0.1)
 
 
 def test_headless_the_remembered_cauldron_records_readings_and_alarms(
@@ -85,47 +57,20 @@ def test_headless_the_remembered_cauldron_records_readings_and_alarms(
     send(device, "homeassistant/sensor/brewery/vat/config", json.dumps(discovery), retain=True)
     send(device, "brewery/vat/state", '{"t": 61.5}', retain=True)
 
-    no_screen = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "QT_QPA_PLATFORM")}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-X",
-            "importtime",  # every module imported, on stderr
-            "-m",
-            "phantom_gui",
-            "--headless",
-            "--data-dir",
-            str(data),
-            "--broker",
-            f"mqtt://{mosquitto.host}:{mosquitto.port}",
-        ],
-        stderr=subprocess.PIPE,
-        text=True,
-        env=no_screen,
-    )
+    process = start_headless(data, "--broker", f"mqtt://{mosquitto.host}:{mosquitto.port}")
     try:
-        wait_for(lambda: recorded(data, "mqtt_connection") >= 3, process, "subscribed")
+        wait_for(lambda: recorded(data, "type", "mqtt_connection") >= 3, process, "subscribed")
         for step in range(400):
             send(device, "cellar/probe/temperature", f"{12 + 0.1 * (step % 3):.1f}")
         send(device, "cellar/probe/temperature", "35.0")
-        wait_for(lambda: recorded(data, "anomaly") >= 1, process, "an alarm")
+        wait_for(lambda: recorded(data, "type", "anomaly") >= 1, process, "an alarm")
     finally:
-        process.send_signal(signal.SIGTERM)
-        _, err = process.communicate(timeout=30)
-    assert process.returncode == 0, err
-    imported = [line.rsplit("|", 1)[-1].strip() for line in err.splitlines() if "|" in line]
+        imported = stop(process)
     assert "phantom_cauldron.ingest" in imported, "the imports were listed"
     qt = ("PySide6", "shiboken6", "qasync", "pyqtgraph", "phantom_cauldron._qt")
     assert not [name for name in imported if name.startswith(qt)]
 
-    exported = subprocess.run(
-        [PHANTOM, "audit", "export", "all", "--data-dir", str(data)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert exported.returncode == 0, exported.stderr
-    records = [json.loads(line) for line in exported.stdout.splitlines()]
+    records = exported(data)
 
     def of_type(event_type: str) -> list[dict[str, Any]]:
         return [record["data"] for record in records if record["type"] == event_type]
