@@ -20,11 +20,11 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from phantom_seance._qt.scene_style import (
     APPARITION_COLOURS,
-    BACKGROUND,
     DREAD,
     MIST,
     ORB_CORE,
     TEXT,
+    backdrop,
     band_colours,
 )
 from phantom_seance.frame import Apparition, Personality, SceneFrame
@@ -32,7 +32,8 @@ from phantom_seance.frame import Apparition, Personality, SceneFrame
 RING_BANDS = 48
 MAX_PARTICLES = 10_000
 MIN_PARTICLES = 1_500
-MIST_PUFFS = 60
+MOTE_SOFTNESS = 1.0
+ORB_SOFTNESS = 10.0
 FIGURE_POINTS = 1400
 ORBIT_DEG_PER_S = 4.0
 QUIET_DBFS = -66.0
@@ -196,30 +197,44 @@ class Ectoplasm:
         rgba[:, :3] = tint
         fade = np.clip((1.6 - height) * 1.5, 0.0, 1.0) * np.clip((height + 1.0) * 2.0, 0.0, 1.0)
         rgba[:, 3] = (0.16 + 0.3 * surge + 0.3 * energy) * fade
-        self.size[:count] = self.grain[:count] * (2.5 + 2.5 * surge + 2.5 * energy)
+        self.size[:count] = self.grain[:count] * (2.0 + 2.5 * surge + 2.5 * energy)
+
+
+def _sheet(x: np.ndarray, z: np.ndarray, grow: float) -> np.ndarray:
+    """Inside a sheet ghost's outline (a round head over a flaring, ragged hem)."""
+    head = x**2 + (z - 0.5) ** 2 < (0.40 + grow) ** 2
+    width = 0.40 + grow + (0.5 - z) * 0.14
+    hem = -0.62 - grow + 0.09 * np.sin(x * 16.0)
+    return head | ((z <= 0.5) & (np.abs(x) < width) & (z > hem))
+
+
+def _face(x: np.ndarray, z: np.ndarray, personality: Personality, grow: float) -> np.ndarray:
+    """Inside the eyes or the mouth, shaped by personality: a grin, a droop or a glare."""
+    eye_x, eye_z = np.abs(x) - 0.15, z - 0.55
+    if personality == "melancholy":
+        eye_z = eye_z + 0.3 * eye_x
+        mouth_line, half_length = z - 0.24 - 1.4 * x**2, 0.13
+    elif personality == "malevolent":
+        eye_z = eye_z - 0.7 * eye_x
+        mouth_line, half_length = z - 0.27 + 0.045 * np.sin(x * 40.0), 0.2
+    else:
+        mouth_line, half_length = z - 0.33 + 2.2 * x**2, 0.22
+    eyes = (eye_x / (0.10 + grow)) ** 2 + (eye_z / (0.13 + grow)) ** 2 < 1.0
+    mouth = (np.abs(x) < half_length + grow) & (np.abs(mouth_line) < 0.045 + grow)
+    return eyes | mouth
 
 
 def _figure_points(personality: Personality, rng: np.random.Generator) -> np.ndarray:
-    """A sheet-ghost's face and body as points in its own plane (x across, z up)."""
+    """A sheet ghost as points in its own plane: columns x (across), z (up) and a weight
+    that makes its outline and the rims of its eyes and mouth glow brighter."""
     candidates = rng.uniform((-0.6, -0.8), (0.6, 1.0), (FIGURE_POINTS * 4, 2))
     x, z = candidates[:, 0], candidates[:, 1]
-    head = x**2 + (z - 0.5) ** 2 < 0.40**2
-    width = 0.40 + (0.5 - z) * 0.14
-    hem = -0.62 + 0.09 * np.sin(x * 16.0)
-    body = (z <= 0.5) & (np.abs(x) < width) & (z > hem)
-    inside = head | body
-    eye_x, eye_z = np.abs(x) - 0.15, z - 0.55
-    if personality == "melancholy":
-        eye_z = eye_z + 0.25 * eye_x
-        mouth = (np.abs(x) < 0.13) & (np.abs(z - 0.24 - 1.4 * x**2) < 0.035)
-    elif personality == "malevolent":
-        eye_z = eye_z - 0.6 * eye_x
-        mouth = (np.abs(x) < 0.2) & (np.abs(z - 0.27 + 0.04 * np.sin(x * 40.0)) < 0.04)
-    else:
-        mouth = (np.abs(x) < 0.22) & (np.abs(z - 0.33 + 2.2 * x**2) < 0.04)
-    eyes = (eye_x / 0.085) ** 2 + (eye_z / 0.11) ** 2 < 1.0
-    kept = candidates[inside & ~eyes & ~mouth][:FIGURE_POINTS]
-    return kept.astype(np.float32)
+    kept = _sheet(x, z, 0.0) & ~_face(x, z, personality, 0.0)
+    x, z = x[kept][:FIGURE_POINTS], z[kept][:FIGURE_POINTS]
+    outline = ~_sheet(x, z, -0.06)
+    rims = _face(x, z, personality, 0.05)
+    weight = 1.0 + 1.4 * outline + 1.8 * rims
+    return np.column_stack((x, z, weight)).astype(np.float32)
 
 
 class Figures:
@@ -258,21 +273,21 @@ class Figures:
             fade = self.fade[haunt]
             eased = fade * fade * (3.0 - 2.0 * fade)
             shape = self.shapes[self.personality[haunt]]
-            x, z = shape[:, 0], shape[:, 1]
+            x, z, weight = shape[:, 0], shape[:, 1], shape[:, 2]
             hem_depth = np.clip(0.5 - z, 0.0, None)
             x = x + 0.06 * hem_depth * np.sin(3.0 * t + 5.0 * z)
             offset = (slot - (len(shown) - 1) / 2) * 1.5
-            scale = 1.1 + 0.15 * eased
-            rise = 1.3 + 0.08 * math.sin(1.4 * t + slot) - 0.35 * (1.0 - eased)
+            scale = 1.3 + 0.15 * eased
+            rise = 1.45 + 0.08 * math.sin(1.4 * t + slot) - 0.35 * (1.0 - eased)
             pos = np.empty((len(shape), 3), dtype=np.float32)
             pos[:] = ((x * scale + offset)[:, None]) * across
             pos[:, 2] = z * scale + rise
             rgba = np.empty((len(shape), 4), dtype=np.float32)
             rgba[:, :3] = APPARITION_COLOURS[self.personality[haunt]]
-            rgba[:, 3] = 0.3 * eased
+            rgba[:, 3] = 0.22 * eased * weight * np.clip((z + 0.62) / 0.7, 0.15, 1.0)
             positions.append(pos)
             colours.append(rgba)
-            sizes.append(np.full(len(shape), 7.0, dtype=np.float32))
+            sizes.append(np.full(len(shape), 6.0, dtype=np.float32))
         if not positions:
             return np.zeros((0, 3), np.float32), np.zeros((0, 4), np.float32), np.zeros(0)
         return np.concatenate(positions), np.concatenate(colours), np.concatenate(sizes)
@@ -288,7 +303,7 @@ class ShadowRealm(QWidget):
         scene = _vispy_scene()
         super().__init__(parent)
         self.setObjectName("shadowRealm")
-        self.canvas = scene.SceneCanvas(keys=None, bgcolor=BACKGROUND, show=False, parent=self)
+        self.canvas = scene.SceneCanvas(keys=None, bgcolor=backdrop(0.0), show=False, parent=self)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.canvas.native)
@@ -300,23 +315,13 @@ class ShadowRealm(QWidget):
         self.budget = ParticleBudget(capacity=capacity, floor=min(MIN_PARTICLES, capacity))
         self.ectoplasm = Ectoplasm(capacity, rng)
         self.figures = Figures(rng)
-        self._mist_pos = np.column_stack(
-            (
-                rng.uniform(-2.6, 2.6, MIST_PUFFS),
-                rng.uniform(-2.6, 2.6, MIST_PUFFS),
-                rng.uniform(-1.2, -0.4, MIST_PUFFS),
-            )
-        ).astype(np.float32)
-        self._mist_size = rng.uniform(60.0, 140.0, MIST_PUFFS).astype(np.float32)
-        self._mist_rgba = np.zeros((MIST_PUFFS, 4), dtype=np.float32)
 
         visuals = scene.visuals
-        self.mist = visuals.Markers(parent=self.view.scene, antialias=30)
-        self.particles = visuals.Markers(parent=self.view.scene, antialias=2.5)
+        self.particles = visuals.Markers(parent=self.view.scene, antialias=MOTE_SOFTNESS)
         self.ring = visuals.Line(parent=self.view.scene, connect="segments", width=2.0)
-        self.orb = visuals.Markers(parent=self.view.scene, antialias=40)
-        self.apparition = visuals.Markers(parent=self.view.scene, antialias=6)
-        for visual in (self.mist, self.particles, self.ring, self.orb, self.apparition):
+        self.orb = visuals.Markers(parent=self.view.scene, antialias=ORB_SOFTNESS)
+        self.apparition = visuals.Markers(parent=self.view.scene, antialias=1.5)
+        for visual in (self.particles, self.ring, self.orb, self.apparition):
             visual.set_gl_state("additive", depth_test=False)
         self.fps_text = visuals.Text(
             "", parent=self.canvas.scene, color=TEXT, font_size=8, anchor_x="left", anchor_y="top"
@@ -362,7 +367,7 @@ class ShadowRealm(QWidget):
             edge_width=0.0,
         )
         self._show_orb(frame)
-        self._show_mist(frame.atmosphere)
+        self.canvas.bgcolor = backdrop(frame.atmosphere)
         self.figures.step(frame.apparitions, dt)
         azimuth = (ORBIT_DEG_PER_S * self._t) % 360.0
         pos, rgba, size = self.figures.points(self._t, azimuth)
@@ -398,26 +403,17 @@ class ShadowRealm(QWidget):
         self.ring.set_data(pos=segments, color=segment_rgba)
 
         core = ORB_CORE if frame.voiced else 0.6 * ORB_CORE + 0.4 * MIST
-        sizes = np.array([34.0, 80.0, 160.0, 280.0], dtype=np.float32) * (0.7 + 0.6 * surge)
-        alphas = np.array([1.0, 0.45, 0.18, 0.07], dtype=np.float32) * (0.6 + 0.4 * surge)
-        rgba = np.empty((4, 4), dtype=np.float32)
-        rgba[:, :3] = [core, 0.5 * (core + colours[0]), colours[0], colours[-1]]
+        sizes = np.array([30.0, 80.0, 170.0], dtype=np.float32) * (0.7 + 0.5 * surge)
+        alphas = np.array([1.0, 0.4, 0.12], dtype=np.float32) * (0.6 + 0.4 * surge)
+        rgba = np.empty((3, 4), dtype=np.float32)
+        rgba[:, :3] = [core, 0.5 * (core + colours[0]), 0.5 * (colours[0] + colours[-1])]
         rgba[:, 3] = alphas
         self.orb.set_data(
-            np.tile([[0.0, 0.0, 0.1]], (4, 1)).astype(np.float32),
+            np.tile([[0.0, 0.0, 0.1]], (3, 1)).astype(np.float32),
             face_color=rgba,
             size=sizes,
             edge_width=0.0,
         )
-
-    def _show_mist(self, atmosphere: float) -> None:
-        drift = 0.15 * self._t
-        self._mist_rgba[:, :3] = (1.0 - atmosphere) * MIST + atmosphere * DREAD
-        self._mist_rgba[:, 3] = 0.025 + 0.05 * atmosphere
-        pos = self._mist_pos.copy()
-        pos[:, 0] += 0.2 * np.sin(drift + pos[:, 1])
-        pos[:, 1] += 0.2 * np.cos(drift + pos[:, 0])
-        self.mist.set_data(pos, face_color=self._mist_rgba, size=self._mist_size, edge_width=0.0)
 
     def _count_draw(self, event: object = None) -> None:
         self._draws.append(time.perf_counter())
