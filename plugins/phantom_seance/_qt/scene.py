@@ -49,7 +49,8 @@ class SceneUnavailable(RuntimeError):
 
 def loudness(dbfs: np.ndarray | float) -> np.ndarray:
     """A level in dBFS as 0 (silence) to 1 (as loud as the realm shows)."""
-    level = np.nan_to_num(np.asarray(dbfs, dtype=np.float32), nan=-np.inf)
+    level = np.asarray(dbfs, dtype=np.float32)
+    level = np.where(np.isnan(level), np.float32(-np.inf), level)
     return np.clip((level - QUIET_DBFS) / (LOUD_DBFS - QUIET_DBFS), 0.0, 1.0)
 
 
