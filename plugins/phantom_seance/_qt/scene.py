@@ -325,7 +325,7 @@ class ShadowRealm(QWidget):
         for visual in (self.particles, self.ring, self.orb, self.apparition):
             visual.set_gl_state("additive", depth_test=False)
         self.fps_text = visuals.Text(
-            "", parent=self.canvas.scene, color=TEXT, font_size=8, anchor_x="left", anchor_y="top"
+            "", parent=self.canvas.scene, color=TEXT, font_size=8, anchor_x="left", anchor_y="bottom"
         )
         self.fps_text.pos = (10, 10)
         self.canvas.events.draw.connect(self._count_draw)
