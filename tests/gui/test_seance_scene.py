@@ -197,6 +197,13 @@ def test_opening_and_closing_the_realm_again_and_again_leaves_no_canvas_behind(q
     assert canvases() == canvases_before
 
 
+def test_a_frame_after_the_realm_is_closed_is_ignored(qtbot) -> None:  # type: ignore[no-untyped-def]
+    realm = made_realm(qtbot)
+    closed(realm)
+    realm.show_frame(LOUD, 1.0)
+    realm.dispose()
+
+
 def test_without_opengl_the_realm_says_why_instead_of_crashing(tmp_path) -> None:  # type: ignore[no-untyped-def]
     script = (
         "from PySide6.QtWidgets import QApplication\n"

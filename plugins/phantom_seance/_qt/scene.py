@@ -325,11 +325,17 @@ class ShadowRealm(QWidget):
         for visual in (self.particles, self.ring, self.orb, self.apparition):
             visual.set_gl_state("additive", depth_test=False)
         self.fps_text = visuals.Text(
-            "", parent=self.canvas.scene, color=TEXT, font_size=8, anchor_x="left", anchor_y="bottom"
+            "",
+            parent=self.canvas.scene,
+            color=TEXT,
+            font_size=8,
+            anchor_x="left",
+            anchor_y="bottom",
         )
         self.fps_text.pos = (10, 10)
         self.canvas.events.draw.connect(self._count_draw)
         self._draws: deque[float] = deque(maxlen=120)
+        self._disposed = False
         self._last_now: float | None = None
         self._surge = 0.0
         self._energies = np.zeros(RING_BANDS, dtype=np.float32)
@@ -350,6 +356,8 @@ class ShadowRealm(QWidget):
 
     def show_frame(self, frame: SceneFrame, now: float) -> None:
         """Move the realm on to `now` (seconds, monotonic) showing `frame`; a redraw follows."""
+        if self._disposed:
+            return
         dt = 0.0 if self._last_now is None else min(max(now - self._last_now, 0.0), 0.25)
         self._last_now = now
         self._t += dt
@@ -420,6 +428,9 @@ class ShadowRealm(QWidget):
         self._draws.append(time.perf_counter())
 
     def dispose(self) -> None:
-        """Release the canvas and its OpenGL context; the widget is dead afterwards."""
+        """Release the canvas and its OpenGL context; later frames are ignored."""
+        if self._disposed:
+            return
+        self._disposed = True
         self.canvas.events.draw.disconnect(self._count_draw)
         self.canvas.close()
