@@ -136,6 +136,18 @@ def test_the_realm_calms_down_when_the_room_falls_quiet(feed: Feed) -> None:
     assert feed.picture().mean() < 1.2 * calm
 
 
+def test_low_sounds_light_the_ectoplasm_teal_and_high_sounds_violet(feed: Feed) -> None:
+    def colour_of(peak: float) -> float:
+        feed(QUIET, seconds=2.0)
+        spectrum = -6.0 - 300.0 * (BANDS - peak) ** 2
+        feed(SceneFrame(level_dbfs=-20.0, spectrum=spectrum), seconds=0.3)
+        picture = feed.picture()
+        return float(picture[..., 1].sum() / picture[..., 2].sum())
+
+    low, high = colour_of(0.0), colour_of(1.0)
+    assert low > 1.1 * high, (low, high)
+
+
 def test_a_haunt_that_manifests_appears_in_its_colour_and_fades_away(feed: Feed) -> None:
     feed(QUIET, seconds=1.0)
     empty = tinted(feed.picture(), channel=0)

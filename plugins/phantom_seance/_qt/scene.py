@@ -3,7 +3,9 @@
 Ectoplasm (a cloud of glowing motes) swirls around a glowing orb ringed by the spectrum;
 louder sound makes it surge and glow, each band of the spectrum lifts and lights the motes
 in its sector of the ring. A haunt that manifests rises as a translucent figure in its
-personality's colour, fading in and out. The camera orbits slowly. `show_frame` is called
+personality's colour, fading in and out. The realm turns slowly before a turntable camera
+(which the user may drag); it turns in the per-frame numpy update, where moving vispy's
+camera each frame would cost more than the motes' own update. `show_frame` is called
 from the app's frame clock; when frames come slowly the realm draws fewer motes.
 """
 
@@ -169,7 +171,14 @@ class Ectoplasm:
         return (0.35 + 1.9 * np.sqrt(self.rng.uniform(0.0, 1.0, count))).astype(np.float32)
 
     def step(
-        self, count: int, dt: float, t: float, surge: float, energies: np.ndarray, atmosphere: float
+        self,
+        count: int,
+        dt: float,
+        t: float,
+        surge: float,
+        energies: np.ndarray,
+        atmosphere: float,
+        turn: float,
     ) -> None:
         """Move the first `count` motes on by `dt` seconds and fill their position, colour
         and size for this frame."""
@@ -188,8 +197,9 @@ class Ectoplasm:
         crest = np.clip(1.0 - ((height - 0.25) / 1.45) ** 2, 0.0, 1.0)
         spread = radius * (0.3 + 0.7 * np.sqrt(crest)) * (1.0 + 0.5 * surge) + 0.35 * energy + waver
         pos = self.pos[:count]
-        pos[:, 0] = spread * np.cos(theta)
-        pos[:, 1] = spread * np.sin(theta)
+        seen_at = theta + turn
+        pos[:, 0] = spread * np.cos(seen_at)
+        pos[:, 1] = spread * np.sin(seen_at)
         pos[:, 2] = height + 0.9 * energy * self.lift[:count] + waver
         rgba = self.rgba[:count]
         tint = self.colours[band]
@@ -336,10 +346,15 @@ class ShadowRealm(QWidget):
         self.canvas.events.draw.connect(self._count_draw)
         self._draws: deque[float] = deque(maxlen=120)
         self._disposed = False
+        self._band_colours = band_colours(RING_BANDS)
+        self._orb_shown: tuple[float, bool] | None = None
+        self._fps_shown_at = -math.inf
+        self._fps_shown_count = 0
         self._last_now: float | None = None
         self._surge = 0.0
         self._energies = np.zeros(RING_BANDS, dtype=np.float32)
         self._t = 0.0
+        self._turn = 0.0
         self.show_frame(SceneFrame.silence(), 0.0)
 
     @property
@@ -368,61 +383,76 @@ class ShadowRealm(QWidget):
         energies = ring_energies(frame.spectrum)
         self._energies = np.maximum(energies, self._energies * math.exp(-dt / 0.2))
 
-        self.ectoplasm.step(count, dt, self._t, self._surge, self._energies, frame.atmosphere)
+        self._turn = math.radians(ORBIT_DEG_PER_S * self._t) % (2 * math.pi)
+        self.ectoplasm.step(
+            count, dt, self._t, self._surge, self._energies, frame.atmosphere, self._turn
+        )
         self.particles.set_data(
             self.ectoplasm.pos[:count],
             face_color=self.ectoplasm.rgba[:count],
             size=self.ectoplasm.size[:count],
             edge_width=0.0,
         )
-        self._show_orb(frame)
+        self._show_ring()
+        self._show_orb(frame.voiced)
         self.canvas.bgcolor = backdrop(frame.atmosphere)
         self.figures.step(frame.apparitions, dt)
-        azimuth = (ORBIT_DEG_PER_S * self._t) % 360.0
-        pos, rgba, size = self.figures.points(self._t, azimuth)
+        pos, rgba, size = self.figures.points(self._t, self.view.camera.azimuth)
         self.apparition.visible = len(pos) > 0
         if len(pos):
             self.apparition.set_data(pos, face_color=rgba, size=size, edge_width=0.0)
-        self.view.camera.azimuth = azimuth
-        self.fps_text.text = f"{self.fps:4.0f} fps · {count:,} motes"
+        self._show_fps(now, count)
         self.canvas.update()
 
-    def _show_orb(self, frame: SceneFrame) -> None:
-        surge, energies = self._surge, self._energies
-        angles = np.linspace(0.0, 2 * np.pi, RING_BANDS, endpoint=False)
-        inner = 0.75
-        outer = inner + 0.15 + 0.9 * energies
-        colours = band_colours(RING_BANDS)
-        segments = np.zeros((RING_BANDS * 4, 3), dtype=np.float32)
-        segment_rgba = np.zeros((RING_BANDS * 4, 4), dtype=np.float32)
-        cos, sin = np.cos(angles), np.sin(angles)
-        segments[0::4, 0], segments[0::4, 1] = inner * cos, inner * sin
-        segments[1::4, 0], segments[1::4, 1] = outer * cos, outer * sin
-        segments[2::4, 0], segments[2::4, 1] = outer * cos, outer * sin
+    def _show_ring(self) -> None:
+        """The spectrum as spokes around the orb, their tips joined into a ring."""
+        energies = self._energies
+        angles = np.linspace(0.0, 2 * np.pi, RING_BANDS, endpoint=False) + self._turn
+        inner, outer = 0.75, 0.9 + 0.9 * energies
         following = np.roll(np.arange(RING_BANDS), -1)
-        segments[3::4, 0], segments[3::4, 1] = (
-            outer[following] * cos[following],
-            outer[following] * sin[following],
+        ends = (
+            (inner, angles),
+            (outer, angles),
+            (outer, angles),
+            (outer[following], angles[following]),
         )
-        segments[:, 2] = 0.1
+        segments = np.full((RING_BANDS * 4, 3), 0.1, dtype=np.float32)
+        segment_rgba = np.empty((RING_BANDS * 4, 4), dtype=np.float32)
         glow = 0.35 + 0.65 * energies
-        for k in range(4):
-            segment_rgba[k::4, :3] = colours
+        for k, (radius, angle) in enumerate(ends):
+            segments[k::4, 0], segments[k::4, 1] = radius * np.cos(angle), radius * np.sin(angle)
+            segment_rgba[k::4, :3] = self._band_colours
             segment_rgba[k::4, 3] = glow * (0.35 if k == 0 else 0.9)
         self.ring.set_data(pos=segments, color=segment_rgba)
 
-        core = ORB_CORE if frame.voiced else 0.6 * ORB_CORE + 0.4 * MIST
-        sizes = np.array([30.0, 80.0, 170.0], dtype=np.float32) * (0.7 + 0.5 * surge)
-        alphas = np.array([1.0, 0.4, 0.12], dtype=np.float32) * (0.6 + 0.4 * surge)
+    def _show_orb(self, voiced: bool) -> None:
+        """The glowing centre: brighter with the sound, whiter while someone speaks."""
+        state = (round(self._surge, 2), voiced)
+        if state == self._orb_shown:
+            return
+        self._orb_shown = state
+        surge, colours = self._surge, self._band_colours
+        core = ORB_CORE if voiced else 0.6 * ORB_CORE + 0.4 * MIST
         rgba = np.empty((3, 4), dtype=np.float32)
         rgba[:, :3] = [core, 0.5 * (core + colours[0]), 0.5 * (colours[0] + colours[-1])]
-        rgba[:, 3] = alphas
+        rgba[:, 3] = np.array([1.0, 0.4, 0.12]) * (0.6 + 0.4 * surge)
         self.orb.set_data(
-            np.tile([[0.0, 0.0, 0.1]], (3, 1)).astype(np.float32),
+            np.tile(np.float32([[0.0, 0.0, 0.1]]), (3, 1)),
             face_color=rgba,
-            size=sizes,
+            size=np.array([30.0, 80.0, 170.0], dtype=np.float32) * (0.7 + 0.5 * surge),
             edge_width=0.0,
         )
+
+    def _show_fps(self, now: float, count: int) -> None:
+        """The fps line, rewritten twice a second, or when the motes' count changes (laying
+        out text costs)."""
+        recent = 0.0 <= now - self._fps_shown_at < 0.5
+        if recent and count == self._fps_shown_count:
+            return
+        self._fps_shown_at, self._fps_shown_count = now, count
+        text = f"{self.fps:4.0f} fps · {count:,} motes"
+        if text != self.fps_text.text:
+            self.fps_text.text = text
 
     def _count_draw(self, event: object = None) -> None:
         self._draws.append(time.perf_counter())
