@@ -224,12 +224,12 @@ def _face(x: np.ndarray, z: np.ndarray, personality: Personality, grow: float) -
     eye_x, eye_z = np.abs(x) - 0.15, z - 0.55
     if personality == "melancholy":
         eye_z = eye_z + 0.3 * eye_x
-        mouth_line, half_length = z - 0.24 - 1.4 * x**2, 0.13
+        mouth_line, half_length = z - 0.27 + 1.6 * x**2, 0.14
     elif personality == "malevolent":
         eye_z = eye_z - 0.7 * eye_x
         mouth_line, half_length = z - 0.27 + 0.045 * np.sin(x * 40.0), 0.2
     else:
-        mouth_line, half_length = z - 0.33 + 2.2 * x**2, 0.22
+        mouth_line, half_length = z - 0.27 - 2.2 * x**2, 0.22
     eyes = (eye_x / (0.10 + grow)) ** 2 + (eye_z / (0.13 + grow)) ** 2 < 1.0
     mouth = (np.abs(x) < half_length + grow) & (np.abs(mouth_line) < 0.045 + grow)
     return eyes | mouth
