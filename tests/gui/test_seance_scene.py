@@ -159,6 +159,13 @@ def test_a_haunt_that_manifests_appears_in_its_colour_and_fades_away(feed: Feed)
     assert tinted(feed.picture(), channel=0) < empty + 200
 
 
+def test_a_haunt_joined_midway_shows_at_once(feed: Feed) -> None:
+    feed(QUIET, seconds=0.5)
+    empty = tinted(feed.picture(), channel=0)
+    feed(sound(-72.0, apparitions=(Apparition("Grimwald", "malevolent", 5.0),)))
+    assert tinted(feed.picture(), channel=0) > empty + 2000
+
+
 def test_each_personality_has_its_own_colour(feed: Feed) -> None:
     feed(QUIET, seconds=0.5)
     empty_green = tinted(feed.picture(), channel=1)

@@ -41,6 +41,9 @@ ORBIT_DEG_PER_S = 4.0
 QUIET_DBFS = -66.0
 LOUD_DBFS = -6.0
 PAUSE_S = 1.0
+FADE_IN_S = 0.8
+FADE_OUT_S = 1.5
+FPS_FRAMES = 30
 WITHOUT_GL_WIDGETS = ("offscreen", "minimal")
 GL_VERSION = 0x1F02
 
@@ -259,16 +262,18 @@ class Figures:
         self.personality: dict[str, Personality] = {}
 
     def step(self, apparitions: tuple[Apparition, ...], dt: float) -> None:
-        """Fade figures of the haunts in `apparitions` in, and all others out."""
+        """Fade figures of the haunts in `apparitions` in, and all others out. A haunt first
+        seen already some time into its manifestation (a replay joined midway) starts that
+        far faded in."""
         present = {apparition.haunt for apparition in apparitions}
         for apparition in apparitions:
             self.personality[apparition.haunt] = apparition.personality
-            self.fade.setdefault(apparition.haunt, 0.0)
+            self.fade.setdefault(apparition.haunt, min(1.0, apparition.age_s / FADE_IN_S))
         for haunt in list(self.fade):
             if haunt in present:
-                self.fade[haunt] = min(1.0, self.fade[haunt] + dt / 0.8)
+                self.fade[haunt] = min(1.0, self.fade[haunt] + dt / FADE_IN_S)
             else:
-                self.fade[haunt] = self.fade[haunt] - dt / 1.5
+                self.fade[haunt] = self.fade[haunt] - dt / FADE_OUT_S
                 if self.fade[haunt] <= 0.0:
                     del self.fade[haunt], self.personality[haunt]
 
@@ -344,7 +349,7 @@ class ShadowRealm(QWidget):
         )
         self.fps_text.pos = (10, 10)
         self.canvas.events.draw.connect(self._count_draw)
-        self._draws: deque[float] = deque(maxlen=120)
+        self._draws: deque[float] = deque(maxlen=FPS_FRAMES + 1)
         self._disposed = False
         self._band_colours = band_colours(RING_BANDS)
         self._orb_shown: tuple[float, bool] | None = None
@@ -364,7 +369,7 @@ class ShadowRealm(QWidget):
 
     @property
     def fps(self) -> float:
-        """Frames drawn per second over the last second or so (0 before two frames)."""
+        """Frames drawn per second over the last `FPS_FRAMES` frames (0 before two frames)."""
         if len(self._draws) < 2 or self._draws[-1] <= self._draws[0]:
             return 0.0
         return (len(self._draws) - 1) / (self._draws[-1] - self._draws[0])
