@@ -300,7 +300,8 @@ class Figures:
             pos[:, 2] = z * scale + rise
             rgba = np.empty((len(shape), 4), dtype=np.float32)
             rgba[:, :3] = APPARITION_COLOURS[self.personality[haunt]]
-            rgba[:, 3] = 0.22 * eased * weight * np.clip((z + 0.62) / 0.7, 0.15, 1.0)
+            tail = np.clip((z + 0.62) / 0.7, 0.15, 1.0)
+            rgba[:, 3] = np.minimum(0.22 * eased * weight * tail, 1.0)
             positions.append(pos)
             colours.append(rgba)
             sizes.append(np.full(len(shape), 6.0, dtype=np.float32))
