@@ -30,7 +30,7 @@ class Apparition:
             raise ValueError(f"apparition {self.haunt!r}: age {self.age_s!r} s is not a time")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class SceneFrame:
     """The sound of the room and the state of the séance at one tick of the frame clock.
 
@@ -53,7 +53,7 @@ class SceneFrame:
         spectrum = np.asarray(self.spectrum, dtype=np.float32)
         if spectrum.ndim != 1:
             raise ValueError(f"scene frame: spectrum has shape {spectrum.shape}, not one row")
-        spectrum = np.nan_to_num(spectrum, nan=-np.inf, copy=True)
+        spectrum = np.where(np.isnan(spectrum), np.float32(-np.inf), spectrum)
         spectrum.flags.writeable = False
         object.__setattr__(self, "spectrum", spectrum)
 

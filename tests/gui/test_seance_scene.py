@@ -136,6 +136,18 @@ def test_the_realm_calms_down_when_the_room_falls_quiet(feed: Feed) -> None:
     assert feed.picture().mean() < 1.2 * calm
 
 
+def test_low_sounds_light_the_ectoplasm_teal_and_high_sounds_violet(feed: Feed) -> None:
+    def colour_of(peak: float) -> float:
+        feed(QUIET, seconds=2.0)
+        spectrum = -6.0 - 300.0 * (BANDS - peak) ** 2
+        feed(SceneFrame(level_dbfs=-20.0, spectrum=spectrum), seconds=0.3)
+        picture = feed.picture()
+        return float(picture[..., 1].sum() / picture[..., 2].sum())
+
+    low, high = colour_of(0.0), colour_of(1.0)
+    assert low > 1.1 * high, (low, high)
+
+
 def test_a_haunt_that_manifests_appears_in_its_colour_and_fades_away(feed: Feed) -> None:
     feed(QUIET, seconds=1.0)
     empty = tinted(feed.picture(), channel=0)
@@ -145,6 +157,13 @@ def test_a_haunt_that_manifests_appears_in_its_colour_and_fades_away(feed: Feed)
     assert haunted > empty + 2000, (empty, haunted)
     feed(QUIET, seconds=2.5)
     assert tinted(feed.picture(), channel=0) < empty + 200
+
+
+def test_a_haunt_joined_midway_shows_at_once(feed: Feed) -> None:
+    feed(QUIET, seconds=0.5)
+    empty = tinted(feed.picture(), channel=0)
+    feed(sound(-72.0, apparitions=(Apparition("Grimwald", "malevolent", 5.0),)))
+    assert tinted(feed.picture(), channel=0) > empty + 2000
 
 
 def test_each_personality_has_its_own_colour(feed: Feed) -> None:
@@ -195,6 +214,13 @@ def test_opening_and_closing_the_realm_again_and_again_leaves_no_canvas_behind(q
     QApplication.processEvents()
     assert gl_widgets() == widgets_before
     assert canvases() == canvases_before
+
+
+def test_a_frame_after_the_realm_is_closed_is_ignored(qtbot) -> None:  # type: ignore[no-untyped-def]
+    realm = made_realm(qtbot)
+    closed(realm)
+    realm.show_frame(LOUD, 1.0)
+    realm.dispose()
 
 
 def test_without_opengl_the_realm_says_why_instead_of_crashing(tmp_path) -> None:  # type: ignore[no-untyped-def]
