@@ -1,11 +1,26 @@
-"""How long a haunt's voice takes from the haunt's decision to the output device.
+"""Every figure of the séance, each part in a process of its own.
 
-Measured on a real duplex stream on a PulseAudio null sink (started here, as the audio
-tests start it, and stopped by PID), 48 kHz, 256-frame blocks. For each manifestation:
+Run from the repository root::
+
+    .venv/bin/python bench/seance.py            # the full runs (~4 min)
+    .venv/bin/python bench/seance.py --quick    # shorter runs (~1.5 min)
+
+1. the audio callback's p99 as a share of the block period, against a bare copy-only
+   callback (`bench/seance_audio.py`);
+2. the analysis cost per frame, against a bare FFT of the frame, and the voice
+   detector's accuracy (`bench/voice_activity.py`);
+3. the shadow realm's fps with 10k motes against a bare vispy `Markers` scene, and the
+   frames a loud input takes to show (`bench/seance_scene.py`);
+4. a haunt's voice from decision to the output device, below.
+
+A haunt's voice is measured on a real duplex stream on a PulseAudio null sink (started
+here, as the audio tests start it, and stopped by PID), 48 kHz, 256-frame blocks. For
+each manifestation:
 
 - synthesis: `synth.speak` for the haunt's voice model;
-- to the output, as the stream reports it: the mixer's lead (the blocks it keeps ahead
-  of the play head) plus the output latency PortAudio reports for the stream;
+- decision to the output device, as the stream reports it: the synthesis, the mixer's
+  lead (the blocks it keeps ahead of the play head) and the output latency PortAudio
+  reports for the stream;
 - decision to heard, through the loopback: from the decision until the voice's first
   loud sample arrives on the input, which hears the sink's monitor. This adds the input
   side's latency, so it bounds the glass-to-glass figure from above.
@@ -15,17 +30,28 @@ The script always exits 0: the figures are for humans, not a test.
 
 from __future__ import annotations
 
+import argparse
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
+from report import Row, goal_table
 
-from phantom_seance.audio import AudioEngine, StreamConfig
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from phantom_seance.audio import AudioEngine, StreamConfig, list_devices
 from phantom_seance.haunts import default_haunts
 from phantom_seance.synth import speak
 
-from support.virtual_audio import DEVICE
+from support.virtual_audio import DEVICE, VirtualAudio
+
+BENCH = Path(__file__).resolve().parent
+PARTS = ("seance_audio.py", "voice_activity.py", "seance_scene.py")
 
 SAMPLERATE = 48_000
 BLOCK = 256
@@ -50,7 +76,7 @@ def haunt_latencies(repeats: int) -> dict[str, float]:
             decided = time.perf_counter()
             voice = 0.5 * speak(haunt.voice_model, rng, SAMPLERATE)
             synthesised = time.perf_counter()
-            to_output.append(engine.mixer.play(voice))
+            to_output.append(synthesised - decided + engine.mixer.play(voice))
             arrived = _first_loud_sample(engine, position, 5.0)
             synthesis.append(synthesised - decided)
             heard.append(arrived - decided)
@@ -84,3 +110,34 @@ def _wait(condition: Callable[[], bool], timeout: float) -> None:
         if time.monotonic() > deadline:
             raise RuntimeError("the stream did not start")
         time.sleep(0.01)
+
+
+HAUNT_ROWS = [
+    Row("synthesis of the voice (synth.speak)", "synthesis_ms", "ms"),
+    Row("decision to the output device, as the stream reports", "to_output_ms", "ms"),
+    Row("decision to heard on the input, through the loopback", "heard_ms", "ms"),
+]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="shorter runs")
+    quick = parser.parse_args().quick
+    for part in PARTS:
+        print(f"\n## {part}", flush=True)
+        subprocess.run([sys.executable, str(BENCH / part), *(["--quick"] if quick else [])])
+    repeats = 6 if quick else 15
+    print(f"\n## a haunt's voice, median of {repeats} manifestations", flush=True)
+    audio = VirtualAudio.start(Path(tempfile.mkdtemp(prefix="phantom-bench-pulse-")))
+    try:
+        with audio.in_environment():
+            list_devices(rescan=True)
+            figures = haunt_latencies(repeats)
+    finally:
+        audio.stop()
+    table, _, _ = goal_table(HAUNT_ROWS, figures)
+    print(table)
+
+
+if __name__ == "__main__":
+    main()
