@@ -119,12 +119,12 @@ def sentiment_text(score: float) -> str:
 
 
 def last_words_text(line: HauntLine) -> str:
-    """When a haunt last spoke, and why: ``at 12.3 s · quiet``."""
+    """When a haunt last spoke, in seconds into the séance, and why: ``12 s in · quiet``."""
     words = line.last_words
     if words is None:
         return "silent so far"
-    reason = "the room fell quiet" if words.reason == "quiet" else "on a whim"
-    return f"at {words.at:.1f} s · {reason}"
+    reason = "quiet room" if words.reason == "quiet" else "whim"
+    return f"{words.at:.0f} s in · {reason}"
 
 
 def set_flag(widget: QWidget, name: str, value: bool) -> None:
