@@ -36,6 +36,9 @@ DURATIONS_KEPT = 1 << 16
 """Callback durations kept for percentiles (about 6 minutes of 256-frame blocks at 48 kHz)."""
 RING_SECONDS = 10.0
 MIX_SECONDS = 30.0
+SETTLING_S = 2.0
+"""Xruns in a stream's first this many seconds of blocks are counted apart, as settling:
+PulseAudio drops a block or two while a new stream's buffers fill, which no one hears."""
 
 
 class PortAudioMissing(RuntimeError):
@@ -110,8 +113,11 @@ class StreamConfig:
 class StreamStats:
     """What the callback counts: blocks, xruns, and how long it took for each block."""
 
-    def __init__(self, kept: int = DURATIONS_KEPT) -> None:
+    def __init__(self, kept: int = DURATIONS_KEPT, settling_blocks: int = 0) -> None:
         self.blocks = 0
+        self.settling_blocks = settling_blocks
+        """Xruns in the first this many blocks count as `settling_xruns`."""
+        self.settling_xruns = 0
         self.overflows = 0
         """Input overflows (blocks the device dropped before we read them) and output
         overflows."""
@@ -200,7 +206,10 @@ class AudioEngine:
         """Open the streams, or start the stand-in when that cannot be done."""
         if self.running:
             raise RuntimeError("the audio engine is already running")
-        self.stats = StreamStats()
+        config = self.config
+        self.stats = StreamStats(
+            settling_blocks=round(SETTLING_S * config.samplerate / config.blocksize)
+        )
         reason = self._open_stream()
         if reason is not None:
             self._start_pacer(reason)
@@ -399,6 +408,9 @@ class AudioEngine:
         outdata[:] = block[:, np.newaxis]
 
     def _count_xruns(self, status: Any) -> None:
+        if self.stats.blocks < self.stats.settling_blocks:
+            self.stats.settling_xruns += 1
+            return
         if status.input_overflow or status.output_overflow:
             self.stats.overflows += 1
         if status.input_underflow or status.output_underflow:
