@@ -28,8 +28,10 @@ from phantom_seance.settings import SeanceSettings
 from phantom_seance.sources import BlockSource, SyntheticSource
 
 STALL_TIMEOUT_S = 3.0
-"""A stream that delivers no block for this long is taken as lost (PulseAudio may pause
-for about two seconds when a stream starts, after its first blocks or before them)."""
+"""A stream that delivers no block for this long is taken as lost..."""
+SETTLING_STALL_TIMEOUT_S = 10.0
+"""...or for this long while it settles: PulseAudio may pause for a few seconds when a
+stream starts, after its first blocks or before them."""
 CLOSE_TIMEOUT_S = 2.0
 """How long closing a lost stream may block before it is left to finish on its own."""
 DURATIONS_KEPT = 1 << 16
@@ -349,7 +351,9 @@ class AudioEngine:
         if self.stats.blocks != self._watched_blocks:
             self._watched_blocks, self._watched_since = self.stats.blocks, now
             return False
-        return now - self._watched_since > STALL_TIMEOUT_S
+        settling = self.stats.blocks < self.stats.settling_blocks
+        timeout = SETTLING_STALL_TIMEOUT_S if settling else STALL_TIMEOUT_S
+        return now - self._watched_since > timeout
 
     def _synthetic_source(self) -> SyntheticSource:
         if self._synthetic is None:

@@ -80,7 +80,7 @@ def test_a_tone_played_on_the_output_is_heard_on_the_input() -> None:
     list_devices(rescan=True)
     with AudioEngine(PULSE) as engine:
         engine.start()
-        run_for(engine, 10.0, until=lambda: engine.stats.blocks > 100)
+        run_for(engine, 15.0, until=lambda: engine.stats.blocks > engine.stats.settling_blocks)
         before = engine.input_ring.written
         time_s = np.arange(SAMPLERATE // 2) / SAMPLERATE
         delay = engine.mixer.play((0.5 * np.sin(2 * np.pi * 1000 * time_s)).astype(np.float32))
@@ -126,7 +126,7 @@ def test_a_device_that_vanishes_mid_stream_leaves_the_seance_on_the_synthetic_so
     list_devices(rescan=True)
     with AudioEngine(PULSE, seed=7) as engine:
         engine.start()
-        run_for(engine, 10.0, until=lambda: engine.stats.blocks > 100)
+        run_for(engine, 15.0, until=lambda: engine.stats.blocks > engine.stats.settling_blocks)
         virtual_audio.vanish()
         events = run_for(engine, 15.0, until=lambda: not engine.on_device)
         kinds = [event.kind for event in events]
