@@ -11,7 +11,13 @@ Run from the repository root::
    detector's accuracy (`bench/voice_activity.py`);
 3. the shadow realm's fps with 10k motes against a bare vispy `Markers` scene, and the
    frames a loud input takes to show (`bench/seance_scene.py`);
-4. a haunt's voice from decision to the output device, below.
+4. below: a loud input block to the frame the realm is given (in ticks of the séance's
+   60 Hz clock; add (3)'s frames for the picture), and a haunt's voice from decision to
+   the output device.
+
+A loud block is written into the input ring of an engine running on its stand-in (as
+the callback writes a block); the séance's ticks are counted until the frame it makes
+for the realm is 20 dB louder than before.
 
 A haunt's voice is measured on a real duplex stream on a PulseAudio null sink (started
 here, as the audio tests start it, and stopped by PID), 48 kHz, 256-frame blocks. For
@@ -46,6 +52,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from phantom_seance.audio import AudioEngine, StreamConfig, list_devices
 from phantom_seance.haunts import default_haunts
+from phantom_seance.run import SeanceRun
 from phantom_seance.synth import speak
 
 from support.virtual_audio import DEVICE, VirtualAudio
@@ -112,6 +119,30 @@ def _wait(condition: Callable[[], bool], timeout: float) -> None:
         time.sleep(0.01)
 
 
+def block_to_frame_ticks(repeats: int) -> float:
+    """Median ticks from a loud block's arrival to a frame 20 dB louder (1: the next tick)."""
+    loud = np.full(BLOCK, 0.5, dtype=np.float32)
+    counts = []
+    with AudioEngine(StreamConfig(None, None, SAMPLERATE, BLOCK), enabled=False) as engine:
+        engine.start()
+        run = SeanceRun(engine, lambda topic, data: None, seed=5)
+        try:
+            for _ in range(repeats):
+                for _ in range(30):
+                    run.tick(time.monotonic())
+                    time.sleep(1 / 60)
+                quiet = run.frame.level_dbfs
+                engine.input_ring.write(loud)
+                ticks = 0
+                while run.frame.level_dbfs < quiet + 20 and ticks < 60:
+                    run.tick(time.monotonic())
+                    ticks += 1
+                counts.append(ticks)
+        finally:
+            run.close()
+    return float(statistics.median(counts))
+
+
 HAUNT_ROWS = [
     Row("synthesis of the voice (synth.speak)", "synthesis_ms", "ms"),
     Row("decision to the output device, as the stream reports", "to_output_ms", "ms"),
@@ -127,6 +158,8 @@ def main() -> None:
         print(f"\n## {part}", flush=True)
         subprocess.run([sys.executable, str(BENCH / part), *(["--quick"] if quick else [])])
     repeats = 6 if quick else 15
+    ticks = block_to_frame_ticks(repeats)
+    print(f"\n## a loud input block to the realm's frame: {ticks:g} tick(s) (median of {repeats})")
     print(f"\n## a haunt's voice, median of {repeats} manifestations", flush=True)
     audio = VirtualAudio.start(Path(tempfile.mkdtemp(prefix="phantom-bench-pulse-")))
     try:
