@@ -4,6 +4,7 @@ round trips, and an effect model whose pH and temperature the simulated cauldron
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -124,9 +125,8 @@ def test_a_recipe_survives_a_json_round_trip(catalogue: Catalogue, tmp_path: Pat
     ],
 )
 def test_a_bad_recipe_file_names_its_file_and_field(
-    catalogue: Catalogue, tmp_path: Path, change: object, field: str | None
+    catalogue: Catalogue, tmp_path: Path, change: Callable[[str], str], field: str | None
 ) -> None:
-    assert callable(change)
     recipe = PotionRecipe(
         id="r",
         ingredients=(catalogue["Nettle leaf"],),
