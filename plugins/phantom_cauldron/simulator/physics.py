@@ -49,6 +49,20 @@ class PhysicsSettings:
     energy_daily: float = 2.0
     magic_decay_s: float = 300.0
 
+    @property
+    def thermal_time_s(self) -> float:
+        """The time constant with which the brew approaches its equilibrium temperature."""
+        return self.heat_capacity / self.heat_loss
+
+    def equilibrium(self, room: float, heating: bool) -> float:
+        """The temperature the brew tends to in a room at `room` °C, the heater on or off."""
+        return room + (self.heater_power / self.heat_loss if heating else 0.0)
+
+
+def relax(value: float, target: float, seconds: float, time_constant: float) -> float:
+    """`value` after `seconds` of exponential approach to `target`."""
+    return target + (value - target) * math.exp(-seconds / time_constant)
+
 
 def saturation_vapour_pressure(celsius: float) -> float:
     """hPa over water (Magnus formula)."""
@@ -106,10 +120,8 @@ class Cauldron:
             self.heater_on = self.heater_enabled
         elif self.temperature > self.setpoint + settings.hysteresis or not self.heater_enabled:
             self.heater_on = False
-        power = settings.heater_power if self.heater_on else 0.0
-        equilibrium = self.room_temperature() + power / settings.heat_loss
-        decay = math.exp(-seconds * settings.heat_loss / settings.heat_capacity)
-        self.temperature = equilibrium + (self.temperature - equilibrium) * decay
+        equilibrium = settings.equilibrium(self.room_temperature(), self.heater_on)
+        self.temperature = relax(self.temperature, equilibrium, seconds, settings.thermal_time_s)
         dissolved = self._undissolved * -math.expm1(-seconds / settings.dissolve_s)
         self._undissolved -= dissolved
         self._acidity = self._acidity * math.exp(-seconds / settings.ph_recovery_s) + dissolved
