@@ -21,7 +21,11 @@ class _ArrayGenomes:
 
 
 def _two_point(a: Array, b: Array, rng: np.random.Generator) -> tuple[Array, Array]:
-    start, stop = sorted(rng.choice(np.arange(1, len(a)), 2, replace=False).tolist())
+    """The genes between two distinct cut points (each in 1..len - 1) swapped."""
+    u, v = rng.random(2).tolist()
+    start = 1 + int(u * (len(a) - 1))
+    stop = 1 + int(v * (len(a) - 2))
+    start, stop = sorted((start, stop + (stop >= start)))
     first, second = a.copy(), b.copy()
     first[start:stop], second[start:stop] = b[start:stop], a[start:stop]
     return first, second
@@ -87,17 +91,20 @@ class Sphere(_ArrayGenomes):
     def crossover(self, a: Array, b: Array, rng: np.random.Generator) -> tuple[Array, Array]:
         """Blend crossover (BLX-0.5), per gene, kept in the box."""
         gamma = rng.uniform(-0.5, 1.5, self.dims)
-        first = np.clip((1 - gamma) * a + gamma * b, -self.bound, self.bound)
-        second = np.clip(gamma * a + (1 - gamma) * b, -self.bound, self.bound)
-        return first, second
+        first = (1 - gamma) * a + gamma * b
+        second = a + b - first
+        return self._inside(first), self._inside(second)
 
     def mutate(self, genome: Array, rng: np.random.Generator) -> Array:
         """Gaussian noise, its scale from 1e-4 to 1 times the bound, on a few genes."""
-        genes = rng.random(self.dims) < 1 / self.dims
-        genes[rng.integers(self.dims)] = True
-        scale = self.bound * 10 ** rng.uniform(-4, 0)
-        noise = np.where(genes, rng.normal(0.0, scale, self.dims), 0.0)
-        return np.asarray(np.clip(genome + noise, -self.bound, self.bound))
+        draws = rng.random(self.dims + 2)
+        genes = draws[: self.dims] < 1 / self.dims
+        genes[int(draws[self.dims] * self.dims)] = True
+        scale = self.bound * 10 ** (-4 * draws[self.dims + 1])
+        return self._inside(genome + rng.standard_normal(self.dims) * (scale * genes))
+
+    def _inside(self, genome: Array) -> Array:
+        return np.asarray(np.minimum(np.maximum(genome, -self.bound), self.bound))
 
 
 class ZDT1(_ArrayGenomes):

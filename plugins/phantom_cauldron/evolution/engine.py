@@ -94,7 +94,7 @@ class _Run(Generic[G]):
                 f"genomes at {bad[:5].tolist()}"
             )
         return [
-            Individual(genome, self.fitness(tuple(row)), f"g{gen}-i{index}", parents)
+            Individual(genome, self.fitness(tuple(row)), gen, index, parents)
             for index, ((genome, parents), row) in enumerate(
                 zip(births, values.tolist(), strict=True)
             )
@@ -134,7 +134,8 @@ class _Run(Generic[G]):
         """Log generation `gen` and tell `progress`."""
         entry = GenerationRecord.of(
             gen,
-            np.array([individual.fitness.values for individual in population]),
+            np.array([individual.fitness.wvalues for individual in population])
+            / self.fitness.weights,
             self.fitness.weights,
             self.problem.diversity([individual.genome for individual in population]),
             evaluations,
@@ -144,11 +145,34 @@ class _Run(Generic[G]):
             progress(entry)
 
 
+PRUNE_EVERY = 10
+"""Generations between two prunings of the ancestry."""
+
+
+def _scores(population: list[Individual[G]]) -> np.ndarray:
+    """The weighted first objective of each individual (higher is better)."""
+    return np.array([individual.fitness.wvalues[0] for individual in population])
+
+
+def _best(population: list[Individual[G]], k: int) -> list[Individual[G]]:
+    """The `k` best of `population`, best first (the earlier first among equals)."""
+    order = np.argsort(-_scores(population), kind="stable")[:k]
+    return [population[i] for i in order.tolist()]
+
+
+def _contenders(population: list[Individual[G]], fame: tools.HallOfFame) -> list[Individual[G]]:
+    """Those of `population` that could enter a full hall of fame: better than its last."""
+    if len(fame) < fame.maxsize:
+        return population
+    better = np.flatnonzero(_scores(population) > fame[-1].fitness.wvalues[0])
+    return [population[i] for i in better.tolist()]
+
+
 def _tournament(
     population: list[Individual[G]], k: int, size: int, rng: np.random.Generator
 ) -> list[Individual[G]]:
     """`k` winners of tournaments among `size` individuals drawn at random (first objective)."""
-    scores = np.array([individual.fitness.wvalues[0] for individual in population])
+    scores = _scores(population)
     entrants = rng.integers(0, len(population), (k, size))
     winners = entrants[np.arange(k), scores[entrants].argmax(axis=1)]
     return [population[i] for i in winners.tolist()]
@@ -195,12 +219,13 @@ def evolve(
         if should_stop is not None and should_stop():
             stopped = True
             break
-        elites = tools.selBest(people, elite)
+        elites = _best(people, elite)
         offspring, evaluations = run.vary(run.toolbox.select(people, population - elite), gen)
         people = elites + offspring
-        fame.update(people)
+        fame.update(_contenders(people, fame))
         ancestry.add(individual for individual in offspring if individual.generation == gen)
-        ancestry.prune([*people, *fame], gen)
+        if gen % PRUNE_EVERY == 0:
+            ancestry.prune([*people, *fame], gen)
         run.record(gen, people, evaluations, progress)
     best = fame[0]
     return EvolutionResult(best, list(fame), run.logbook, ancestry.lineage(best), stopped)

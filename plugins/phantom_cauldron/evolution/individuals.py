@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from operator import mul
 from typing import Generic, TypeVar
 
 from deap import base
@@ -11,34 +12,43 @@ G = TypeVar("G")
 
 
 def fitness_class(weights: tuple[float, ...]) -> type[base.Fitness]:
-    """A deap fitness class for `weights`, made without deap's global `creator`."""
+    """A deap fitness class for `weights`, made without deap's global `creator`, whose
+    constructor takes the values as a tuple of floats without checking them again."""
     if not weights or any(weight == 0 for weight in weights):
         raise ValueError(f"problem weights: need one non-zero weight per objective, got {weights}")
-    return type("Fitness", (base.Fitness,), {"weights": tuple(float(w) for w in weights)})
+    factors = tuple(float(w) for w in weights)
+
+    def __init__(self: base.Fitness, values: tuple[float, ...] = ()) -> None:
+        self.wvalues = tuple(map(mul, values, factors))
+
+    return type("Fitness", (base.Fitness,), {"weights": factors, "__init__": __init__})
 
 
 class Individual(Generic[G]):
-    """A genome with its fitness, its id (`g<generation>-i<index>`, from its birth) and the
-    ids of its parents. Treated as a value: deep copies (deap's hall of fame makes them)
-    return the individual itself."""
+    """A genome with its fitness, the generation it was born in, its id
+    (`g<generation>-i<index>`) and the ids of its parents. Treated as a value: deep copies
+    (deap's hall of fame makes them) return the individual itself."""
 
-    __slots__ = ("fitness", "genome", "id", "parents")
+    __slots__ = ("fitness", "generation", "genome", "id", "parents")
 
-    def __init__(self, genome: G, fitness: base.Fitness, ident: str, parents: tuple[str, ...]):
+    def __init__(
+        self,
+        genome: G,
+        fitness: base.Fitness,
+        generation: int,
+        index: int,
+        parents: tuple[str, ...],
+    ) -> None:
         self.genome = genome
         self.fitness = fitness
-        self.id = ident
+        self.generation = generation
+        self.id = f"g{generation}-i{index}"
         self.parents = parents
 
     @property
     def values(self) -> tuple[float, ...]:
         """The objective values (not weighted)."""
         return tuple(self.fitness.values)
-
-    @property
-    def generation(self) -> int:
-        """The generation the individual was born in."""
-        return int(self.id[1 : self.id.index("-")])
 
     def __deepcopy__(self, memo: dict[int, object]) -> Individual[G]:
         return self
