@@ -149,6 +149,14 @@ def test_a_run_to_the_end_is_not_stopped() -> None:
     assert not evolve(Sphere(2), seed=1, population=10, generations=3).stopped
 
 
+def test_without_crossover_or_mutation_nothing_new_is_scored() -> None:
+    result = evolve(
+        OneMax(20), seed=4, population=20, generations=5, crossover_rate=0.0, mutation_rate=0.0
+    )
+    assert result.logbook.select("evaluations") == [20, 0, 0, 0, 0, 0]
+    assert all(individual.generation == 0 for individual in result.hall_of_fame)
+
+
 class _Broken(Sphere):
     def evaluate_all(self, genomes: Sequence[np.ndarray]) -> np.ndarray:
         return np.zeros((len(genomes), 3))

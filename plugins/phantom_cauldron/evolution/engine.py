@@ -9,7 +9,7 @@ all at once. Every random draw comes from one `numpy.random.Generator` seeded by
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -70,6 +70,15 @@ class _Run(Generic[G]):
         self.toolbox.register("mutate", problem.mutate, rng=self.rng)
         self.toolbox.register("evaluate", problem.evaluate_all)
         self.logbook = tools.Logbook()
+        self.stopped = False
+
+    def generations(self, should_stop: ShouldStop | None) -> Iterator[int]:
+        """The numbers of the generations after the first, until `should_stop` says so."""
+        for gen in range(1, self.settings.generations + 1):
+            if should_stop is not None and should_stop():
+                self.stopped = True
+                return
+            yield gen
 
     def first_generation(self) -> list[Individual[G]]:
         """The random, scored generation 0."""
@@ -78,6 +87,8 @@ class _Run(Generic[G]):
 
     def score(self, births: Sequence[tuple[G, tuple[str, ...]]], gen: int) -> list[Individual[G]]:
         """Individuals of generation `gen` for `births` (genome, parent ids), scored together."""
+        if not births:
+            return []
         values = np.asarray(self.toolbox.evaluate([genome for genome, _ in births]), dtype=float)
         objectives = len(self.fitness.weights)
         if values.ndim == 1 and objectives == 1:
@@ -123,10 +134,9 @@ class _Run(Generic[G]):
             genome, ancestors = child
             births.append((self.toolbox.mutate(genome) if mutate else genome, ancestors))
             slots.append(slot)
-        offspring = children
         for slot, individual in zip(slots, self.score(births, gen), strict=True):
-            offspring[slot] = individual
-        return [child for child in offspring if isinstance(child, Individual)], len(births)
+            children[slot] = individual
+        return [child for child in children if isinstance(child, Individual)], len(births)
 
     def record(
         self, gen: int, population: list[Individual[G]], evaluations: int, progress: Progress | None
@@ -214,11 +224,7 @@ def evolve(
     fame.update(people)
     ancestry.add(people)
     run.record(0, people, len(people), progress)
-    stopped = False
-    for gen in range(1, generations + 1):
-        if should_stop is not None and should_stop():
-            stopped = True
-            break
+    for gen in run.generations(should_stop):
         elites = _best(people, elite)
         offspring, evaluations = run.vary(run.toolbox.select(people, population - elite), gen)
         people = elites + offspring
@@ -228,7 +234,7 @@ def evolve(
             ancestry.prune([*people, *fame], gen)
         run.record(gen, people, evaluations, progress)
     best = fame[0]
-    return EvolutionResult(best, list(fame), run.logbook, ancestry.lineage(best), stopped)
+    return EvolutionResult(best, list(fame), run.logbook, ancestry.lineage(best), run.stopped)
 
 
 def _ranked_pairs(population: list[Individual[G]], rng: np.random.Generator) -> list[Individual[G]]:
@@ -256,11 +262,7 @@ def evolve_pareto(
     run.toolbox.register("select", tools.selNSGA2, nd="log")
     people = run.toolbox.select(run.first_generation(), population)
     run.record(0, people, len(people), progress)
-    stopped = False
-    for gen in range(1, generations + 1):
-        if should_stop is not None and should_stop():
-            stopped = True
-            break
+    for gen in run.generations(should_stop):
         offspring, evaluations = run.vary(_ranked_pairs(people, run.rng), gen)
         known = {individual.id for individual in people}
         pool = people + [child for child in offspring if child.id not in known]
@@ -268,7 +270,7 @@ def evolve_pareto(
         run.record(gen, people, evaluations, progress)
     first = tools.sortNondominated(people, len(people), first_front_only=True)[0]
     front = sorted({individual.id: individual for individual in first}.values(), key=_first_value)
-    return ParetoResult(front, run.logbook, stopped)
+    return ParetoResult(front, run.logbook, run.stopped)
 
 
 def _first_value(individual: Individual[G]) -> float:
