@@ -145,6 +145,14 @@ def test_should_stop_ends_the_run_within_a_generation() -> None:
     assert pareto.stopped and len(pareto.logbook) == 1
 
 
+def test_the_pareto_mode_is_reproducible_too() -> None:
+    first = evolve_pareto(ZDT1(10), seed=3, population=30, generations=10)
+    again = evolve_pareto(ZDT1(10), seed=3, population=30, generations=10)
+    other = evolve_pareto(ZDT1(10), seed=4, population=30, generations=10)
+    assert list(first.logbook) == list(again.logbook) != list(other.logbook)
+    assert [i.values for i in first.front] == [i.values for i in again.front]
+
+
 def test_a_run_to_the_end_is_not_stopped() -> None:
     assert not evolve(Sphere(2), seed=1, population=10, generations=3).stopped
 
