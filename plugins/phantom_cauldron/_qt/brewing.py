@@ -1,0 +1,258 @@
+"""The Brewing tab: evolve recipes and watch them improve, inspect the winner and its
+lineage, export and import recipes as JSON.
+
+A thin view over a `BrewingViewModel`: the hub's events go into the model as they come,
+and the tab redraws from it on its frame clock, only when the model has changed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+from reactivex import Observable
+
+from phantom_cauldron._qt.evolution_chart import EvolutionChart
+from phantom_cauldron._qt.lineage_view import LineageView
+from phantom_cauldron._qt.recipe_card import RecipeCard
+from phantom_cauldron._qt.settings_form import SettingsForm
+from phantom_cauldron.brewing_view_model import BrewingViewModel, EvolutionControl
+from phantom_cauldron.evolution.progress import EvolutionFinished
+from phantom_cauldron.recipes.errors import RecipeFileError
+from phantom_cauldron.recipes.files import recipe_from_json, recipe_to_json
+from phantom_cauldron.recipes.model import PotionRecipe
+from phantom_gui.core.events import SpectralEvent
+from phantom_gui.qt.bindings import Subscriptions
+from phantom_gui.qt.theme import ASH, BLOOD, PUMPKIN
+
+FRAME_RATE_HZ = 30.0
+RECIPE_FILES = "Recipes (*.json)"
+UNAVAILABLE = "Evolution unavailable: nothing in this session can run one."
+
+STYLE = f"""
+QLabel#brewingFieldError, QLabel#brewingFileMessage[failed="true"] {{ color: {BLOOD}; }}
+QLabel#brewingFileMessage, QLabel#brewingStatus {{ color: {ASH}; }}
+QLabel#brewingUnavailable {{ color: {PUMPKIN}; font-weight: bold; }}
+"""
+
+
+def finished_text(finished: EvolutionFinished) -> str:
+    """How a run ended, in a few words."""
+    if finished.error is not None:
+        return f"Failed: {finished.error}"
+    best = "" if finished.best is None else f" · best {finished.best.genetic_fitness:.4g}"
+    return ("Cancelled" if finished.cancelled else "Finished") + best
+
+
+class BrewingTab(QWidget):
+    """Settings, Evolve and Cancel, progress, the chart, the lineage of the winner, the
+    recipes with their card, and their export and import. `evolution` runs the evolutions
+    (None: the tab says it is unavailable)."""
+
+    def __init__(
+        self,
+        evolution: EvolutionControl | None,
+        frame_rate: float = FRAME_RATE_HZ,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.evolution = evolution
+        self.model = BrewingViewModel()
+        self._drawn_revision = -1
+        self._drawn_finished: EvolutionFinished | None = None
+        self._listed: list[PotionRecipe] = []
+        self.setStyleSheet(STYLE)
+
+        self.form = SettingsForm()
+        self.evolve_button = QPushButton("Evolve", objectName="brewingEvolve")
+        self.cancel_button = QPushButton("Cancel", objectName="brewingCancel")
+        self.progress = QProgressBar(objectName="brewingProgress")
+        self.progress.setFormat("%v / %m generations")
+        self.status = QLabel("Not started", objectName="brewingStatus")
+        self.status.setWordWrap(True)
+        self.unavailable = QLabel(UNAVAILABLE, objectName="brewingUnavailable")
+        self.unavailable.setWordWrap(True)
+        self.unavailable.setVisible(evolution is None)
+        self.chart = EvolutionChart()
+        self.lineage = LineageView()
+        self.recipe_list = QListWidget(objectName="brewingRecipes")
+        self.card = RecipeCard()
+        self.export_button = QPushButton("Export…", objectName="brewingExport")
+        self.import_button = QPushButton("Import…", objectName="brewingImport")
+        self.file_message = QLabel(objectName="brewingFileMessage")
+        self.file_message.setWordWrap(True)
+        self.file_message.hide()
+
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.evolve_button)
+        buttons.addWidget(self.cancel_button)
+        controls = QVBoxLayout()
+        controls.addWidget(self.unavailable)
+        controls.addWidget(self.form)
+        controls.addLayout(buttons)
+        controls.addWidget(self.progress)
+        controls.addWidget(self.status)
+        controls.addStretch(1)
+        left = QWidget()
+        left.setLayout(controls)
+        left.setMaximumWidth(320)
+
+        middle = QSplitter(Qt.Orientation.Vertical)
+        middle.addWidget(self.chart)
+        middle.addWidget(self.lineage)
+        middle.setStretchFactor(0, 3)
+        middle.setStretchFactor(1, 1)
+
+        files = QHBoxLayout()
+        files.addWidget(self.export_button)
+        files.addWidget(self.import_button)
+        recipes = QVBoxLayout()
+        recipes.setContentsMargins(0, 0, 0, 0)
+        recipes.addWidget(QLabel("Hall of fame"))
+        recipes.addWidget(self.recipe_list, 1)
+        recipes.addLayout(files)
+        recipes.addWidget(self.file_message)
+        recipes.addWidget(self.card, 2)
+        right = QWidget()
+        right.setLayout(recipes)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        for part in (left, middle, right):
+            splitter.addWidget(part)
+        splitter.setStretchFactor(1, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(splitter)
+
+        self.form.changed.connect(self._enable)
+        self.evolve_button.clicked.connect(self.evolve)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.recipe_list.currentRowChanged.connect(self._select)
+        self.export_button.clicked.connect(self.export_recipe)
+        self.import_button.clicked.connect(self.import_recipe)
+        self.frame_clock = QTimer(self, interval=round(1000 / frame_rate))
+        self.frame_clock.timeout.connect(self.refresh)
+        self.frame_clock.start()
+        self.refresh()
+
+    def follow(self, events: Observable[SpectralEvent]) -> None:
+        """Take in the evolution's events (`cauldron/evolution/#`) for as long as the tab lives."""
+        Subscriptions(self).bind(events, self._take)
+
+    def _take(self, event: SpectralEvent) -> None:
+        self.model.on_event(event.data)
+
+    def evolve(self) -> None:
+        """Start a run with the form's settings."""
+        settings = self.form.settings
+        if self.evolution is None or settings is None or self.model.running:
+            return
+        self.model.starting(settings)
+        self.model.started(self.evolution.start(settings))
+        self.refresh()
+
+    def cancel(self) -> None:
+        """Ask the current run to stop."""
+        if self.evolution is not None and self.model.running and self.model.run is not None:
+            self.evolution.cancel(self.model.run)
+            self.status.setText("Cancelling…")
+
+    def refresh(self) -> bool:
+        """One frame: redraw what the model changed since the last; False if nothing did."""
+        model = self.model
+        if model.revision == self._drawn_revision:
+            return False
+        self._drawn_revision = model.revision
+        self.progress.setRange(0, max(model.total, 1))
+        self.progress.setValue(model.done)
+        latest = model.latest
+        self.chart.draw(model.history, latest.front if latest is not None else ())
+        if model.finished is not None:
+            self.status.setText(finished_text(model.finished))
+        elif latest is not None:
+            self.status.setText(
+                f"Generation {latest.record.gen} · best {latest.record.best[0]:.4g}"
+                f" · {latest.generations_per_s:.1f} generations/s"
+            )
+        elif model.running:
+            self.status.setText("Starting…")
+        if model.finished is not self._drawn_finished:
+            self._drawn_finished = model.finished
+            self.lineage.show_lineage(() if model.finished is None else model.finished.lineage)
+        self._list_recipes(model.recipes)
+        self._enable()
+        return True
+
+    def _list_recipes(self, recipes: list[PotionRecipe]) -> None:
+        if recipes == self._listed:
+            return
+        chosen = self.card.recipe
+        self._listed = recipes
+        self.recipe_list.blockSignals(True)
+        self.recipe_list.clear()
+        self.recipe_list.addItems(
+            [f"{recipe.id} · {recipe.genetic_fitness:.4g}" for recipe in recipes]
+        )
+        self.recipe_list.blockSignals(False)
+        row = recipes.index(chosen) if chosen in recipes else 0 if recipes else -1
+        self.recipe_list.setCurrentRow(row)
+        self._select(row)
+
+    def _select(self, row: int) -> None:
+        self.card.show_recipe(self._listed[row] if 0 <= row < len(self._listed) else None)
+        self.export_button.setEnabled(self.card.recipe is not None)
+
+    def _enable(self) -> None:
+        available = self.evolution is not None
+        running = self.model.running
+        self.evolve_button.setEnabled(available and not running and self.form.settings is not None)
+        self.cancel_button.setEnabled(available and running)
+        self.form.setEnabled(not running)
+
+    def export_recipe(self) -> None:
+        """Write the selected recipe to a JSON file the user chooses."""
+        recipe = self.card.recipe
+        if recipe is None:
+            return
+        name, _ = QFileDialog.getSaveFileName(self, "Export recipe", f"{recipe.id}.json", RECIPE_FILES)
+        if not name:
+            return
+        try:
+            recipe_to_json(recipe, Path(name))
+        except OSError as exc:
+            self._say(f"Could not export to {name}: {exc.strerror or exc}", failed=True)
+            return
+        self._say(f"Exported {recipe.id} to {name}", failed=False)
+
+    def import_recipe(self) -> None:
+        """Add the recipe of a JSON file the user chooses; a bad file changes nothing."""
+        name, _ = QFileDialog.getOpenFileName(self, "Import recipe", "", RECIPE_FILES)
+        if not name:
+            return
+        try:
+            recipe = recipe_from_json(Path(name))
+        except RecipeFileError as exc:
+            self._say(str(exc), failed=True)
+            return
+        self.model.add_recipe(recipe)
+        self._say(f"Imported {recipe.id}", failed=False)
+        self.refresh()
+
+    def _say(self, text: str, *, failed: bool) -> None:
+        label = self.file_message
+        label.setText(text)
+        label.setProperty("failed", failed)
+        label.style().unpolish(label)
+        label.style().polish(label)
+        label.show()
