@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from phantom_cauldron.evolution.progress import EVOLUTION_TOPIC
 from phantom_cauldron.ingest import Ingest
 from phantom_cauldron.parsing.parser import PayloadParser
 from phantom_cauldron.series import SeriesStore
@@ -78,7 +79,7 @@ class Cauldron:
         }
 
     def create_panel(self, parent: Any) -> Any:
-        """The charts and the topic tree (Qt is imported only here)."""
+        """The charts, the topic tree and the brewing tab (Qt is imported only here)."""
         from phantom_cauldron._qt.panel import CauldronPanel
 
         panel = CauldronPanel(
@@ -91,6 +92,7 @@ class Cauldron:
         )
         panel.set_source(self.source)
         panel.follow_connections(self.context.owned(self.mqtt.states()))
+        panel.follow_evolution(self.context.hub.on(f"{EVOLUTION_TOPIC}/#"))
         return panel
 
     def online_devices(self) -> list[tuple[str, bool]]:

@@ -69,6 +69,7 @@ class BrewingTab(QWidget):
         super().__init__(parent)
         self.evolution = evolution
         self.model = BrewingViewModel()
+        self.subscriptions = Subscriptions(self)
         self._drawn_revision = -1
         self._drawn_finished: EvolutionFinished | None = None
         self._listed: list[PotionRecipe] = []
@@ -148,7 +149,7 @@ class BrewingTab(QWidget):
 
     def follow(self, events: Observable[SpectralEvent]) -> None:
         """Take in the evolution's events (`cauldron/evolution/#`) for as long as the tab lives."""
-        Subscriptions(self).bind(events, self._take)
+        self.subscriptions.bind(events, self._take)
 
     def _take(self, event: SpectralEvent) -> None:
         self.model.on_event(event.data)

@@ -31,6 +31,8 @@ class EvolutionChart(QWidget):
         self.front_scatter = pg.ScatterPlotItem(size=7, brush=pg.mkBrush(PUMPKIN), pen=None)
         self.front_plot.addItem(self.front_scatter)
         self.front_plot.hide()
+        for plot in (self.fitness_plot, self.diversity_plot, self.front_plot):
+            plot.setMenuEnabled(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.graphics)
@@ -42,5 +44,5 @@ class EvolutionChart(QWidget):
         self.diversity_curve.setData(history.generations, history.diversity)
         self.front_plot.setVisible(bool(front))
         self.front_scatter.setData(
-            pos=[(potency, cost) for potency, cost in front] if front else None
+            x=[potency for potency, _ in front], y=[cost for _, cost in front]
         )

@@ -24,16 +24,20 @@ from PySide6.QtWidgets import (
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 from reactivex import Observable
 
+from phantom_cauldron._qt.brewing import BrewingTab
 from phantom_cauldron._qt.charts import DEFAULT_WINDOW_S, CauldronCharts
 from phantom_cauldron._qt.topic_tree import OnlineStates, TopicTreeModel, TopicTreeView
+from phantom_cauldron.brewing_view_model import EvolutionControl
 from phantom_cauldron.directory import SensorDirectory
 from phantom_cauldron.series import SeriesStore
 from phantom_cauldron.topics import TopicTree
+from phantom_gui.core.events import SpectralEvent
 from phantom_gui.mqtt.states import MqttConnections
 from phantom_gui.qt.bindings import Subscriptions
 from phantom_gui.qt.theme import ASH, BLOOD, BONE, CRYPT, MIST, NIGHT, PUMPKIN
@@ -99,9 +103,10 @@ def problem_table() -> QTableWidget:
 
 
 class CauldronPanel(QWidget):
-    """Header (source, refused payloads), toolbar (follow, pause, window), the topic tree
-    beside the charts, and a status line. `sensors` names the sensors in both; `online`
-    says which devices are online (see `OnlineStates`)."""
+    """Header (source, refused payloads) above two tabs: the charts (toolbar with follow,
+    pause and window, the topic tree beside the charts, a status line) and the brewing of
+    recipes (see `BrewingTab`). `sensors` names the sensors in both; `online` says which
+    devices are online (see `OnlineStates`); `evolution` runs the evolutions."""
 
     def __init__(
         self,
@@ -113,6 +118,7 @@ class CauldronPanel(QWidget):
         *,
         sensors: SensorDirectory | None = None,
         online: OnlineStates | None = None,
+        evolution: EvolutionControl | None = None,
     ) -> None:
         super().__init__(parent)
         self.store = store
@@ -163,12 +169,20 @@ class CauldronPanel(QWidget):
         toolbar.addWidget(self.window_choice)
         toolbar.addStretch(1)
         toolbar.addWidget(self.status)
+        live = QWidget()
+        live_layout = QVBoxLayout(live)
+        live_layout.setContentsMargins(0, 4, 0, 0)
+        live_layout.addLayout(toolbar)
+        live_layout.addWidget(splitter, 1)
+        self.brewing = BrewingTab(evolution)
+        self.tabs = QTabWidget(objectName="cauldronTabs")
+        self.tabs.addTab(live, "Sensors")
+        self.tabs.addTab(self.brewing, "Brewing")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 6)
         layout.addLayout(header)
         layout.addWidget(self.problem_list)
-        layout.addLayout(toolbar)
-        layout.addWidget(splitter, 1)
+        layout.addWidget(self.tabs, 1)
 
         self.follow_button.clicked.connect(self.charts.follow)
         self.pause_button.clicked.connect(self.charts.pause)
@@ -189,6 +203,10 @@ class CauldronPanel(QWidget):
         """Say in the header which MQTT connections fail or reconnect, the reasons in the
         tooltip (`connections`: the current `MqttConnections`, then each change)."""
         Subscriptions(self).bind(connections, self._show_trouble)
+
+    def follow_evolution(self, events: Observable[SpectralEvent]) -> None:
+        """Show the evolutions whose events (`cauldron/evolution/#`) come from `events`."""
+        self.brewing.follow(events)
 
     def _show_trouble(self, connections: object) -> None:
         if not isinstance(connections, MqttConnections):
