@@ -212,7 +212,9 @@ def test_a_short_evolution_fills_progress_chart_hall_of_fame_card_and_lineage(
     assert not finished.cancelled
     xs, best = tab.chart.best_curve.getData()
     assert list(xs) == list(range(16))
-    assert len(tab.chart.mean_curve.getData()[0]) == len(tab.chart.diversity_curve.getData()[0]) == 16
+    assert (
+        len(tab.chart.mean_curve.getData()[0]) == len(tab.chart.diversity_curve.getData()[0]) == 16
+    )
     assert best[-1] <= best[0]
     assert tab.progress.value() == tab.progress.maximum() == 16
     assert tab.status.text().startswith("Finished")
@@ -234,13 +236,35 @@ def test_a_short_evolution_fills_progress_chart_hall_of_fame_card_and_lineage(
 
     winner = tab.lineage.topLevelItem(0)
     assert tab.lineage.topLevelItemCount() == 1
-    assert (winner.text(0), winner.text(1)) == (finished.lineage[0].id, str(finished.lineage[0].generation))
+    assert (winner.text(0), winner.text(1)) == (
+        finished.lineage[0].id,
+        str(finished.lineage[0].generation),
+    )
     parents = {winner.child(i).text(0) for i in range(winner.childCount())}
     known = {node.id for node in finished.lineage}
     assert parents == set(finished.lineage[0].parents) & known
     assert parents, "the winner of 15 generations has known parents"
     assert tab.evolve_button.isEnabled() and not tab.cancel_button.isEnabled()
     panel.grab().save("/tmp/brewing_tab.png")
+
+
+def test_a_front_in_the_progress_shows_as_a_scatter(
+    panel: CauldronPanel, hub: EventHub, evolution: EngineEvolution
+) -> None:
+    tab = panel.brewing
+    tab.model.starting(EvolutionSettings(multi_objective=True))
+    tab.model.started("pareto")
+    record = GenerationRecord(0, (3.0, 1.0), (2.0, 2.0), (0.5, 0.5), 1.0, 12)
+    winner = herbs("g0-i0", np.ones(3), 3.0, ())
+    front = ((3.0, 4.0), (2.0, 2.5), (1.0, 1.0))
+    hub.publish(
+        generation_topic("pareto"),
+        GenerationProgress("pareto", record, winner, 10.0, front),
+        source="test-evolution",
+    )
+    tab.frame_clock.timeout.emit()
+    assert tab.chart.front_plot.isVisible()
+    assert sorted(map(tuple, tab.chart.front_scatter.data[["x", "y"]].tolist())) == sorted(front)
 
 
 def test_invalid_settings_disable_evolve_and_name_the_field(panel: CauldronPanel) -> None:
@@ -282,7 +306,11 @@ def test_replayed_dicts_and_other_runs_are_ignored(panel: CauldronPanel, hub: Ev
 
 
 def test_export_then_import_and_a_bad_file_changes_nothing(
-    qtbot, panel: CauldronPanel, evolution: EngineEvolution, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    qtbot,
+    panel: CauldronPanel,
+    evolution: EngineEvolution,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # type: ignore[no-untyped-def]
     tab = panel.brewing
     type_settings(panel, SMALL)

@@ -226,7 +226,9 @@ class BrewingTab(QWidget):
         recipe = self.card.recipe
         if recipe is None:
             return
-        name, _ = QFileDialog.getSaveFileName(self, "Export recipe", f"{recipe.id}.json", RECIPE_FILES)
+        name, _ = QFileDialog.getSaveFileName(
+            self, "Export recipe", f"{recipe.id}.json", RECIPE_FILES
+        )
         if not name:
             return
         try:

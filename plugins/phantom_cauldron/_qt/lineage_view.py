@@ -1,5 +1,6 @@
-"""The winner's lineage as a tree: each node's children are its parents, down to a depth
-and a number of rows (an ancestor reached twice is shown each time)."""
+"""The winner's lineage as a tree: each node's children are its parents (a parent named
+twice, once), down to a depth and a number of rows (an ancestor reached by two paths is
+shown on each)."""
 
 from __future__ import annotations
 
@@ -39,6 +40,6 @@ class LineageView(QTreeWidget):
                 self.addTopLevelItem(item)
             rows += 1
             if depth < MAX_DEPTH:
-                parents = [known[ident] for ident in node.parents if ident in known]
+                parents = [known[ident] for ident in dict.fromkeys(node.parents) if ident in known]
                 stack.extend((parent, item, depth + 1) for parent in reversed(parents))
         self.expandToDepth(2)

@@ -3,9 +3,9 @@ each field's error shown beside it."""
 
 from __future__ import annotations
 
+from pydantic import ValidationError
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QCheckBox, QFormLayout, QLabel, QLineEdit, QWidget
-from pydantic import ValidationError
 
 from phantom_cauldron.evolution.progress import EvolutionSettings
 
@@ -45,7 +45,10 @@ class SettingsForm(QWidget):
             layout.addRow("", error)
             self.edits[name] = edit
             self.error_labels[name] = error
-        self.multi_objective = QCheckBox("Multi-objective (potency against cost)")
+        self.multi_objective = QCheckBox("Multi-objective")
+        self.multi_objective.setToolTip(
+            "Potency against cost (NSGA-II): the result is a Pareto front"
+        )
         self.multi_objective.setChecked(defaults.multi_objective)
         self.multi_objective.toggled.connect(self.validate)
         layout.addRow("", self.multi_objective)
