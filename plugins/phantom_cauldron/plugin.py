@@ -11,10 +11,10 @@ from typing import Any
 
 from phantom_cauldron.evolution.conditions import sample_conditions
 from phantom_cauldron.evolution.runs import EvolutionRuns
-from phantom_cauldron.recipes.catalogue import load_catalogue
-from phantom_cauldron.recipes.effects import Conditions
 from phantom_cauldron.ingest import Ingest
 from phantom_cauldron.parsing.parser import PayloadParser
+from phantom_cauldron.recipes.catalogue import load_catalogue
+from phantom_cauldron.recipes.effects import Conditions
 from phantom_cauldron.series import SeriesStore
 from phantom_cauldron.settings import CauldronSettings
 from phantom_cauldron.simulation import Simulation

@@ -33,7 +33,9 @@ class Listener:
 
     def __init__(self, hub: EventHub) -> None:
         self.generations: list[tuple[GenerationProgress, dict[str, Any]]] = []
-        self.finished: asyncio.Future[EvolutionFinished] = asyncio.get_running_loop().create_future()
+        self.finished: asyncio.Future[EvolutionFinished] = (
+            asyncio.get_running_loop().create_future()
+        )
         hub.on("cauldron/evolution/#").subscribe(self.heard)
 
     def heard(self, event: Any) -> None:

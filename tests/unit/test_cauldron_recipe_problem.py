@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -28,7 +30,7 @@ def test_best_fitness_improves(problem: RecipeProblem) -> None:
     result = evolve(problem, seed=3, population=60, generations=25)
     best = [entry["best"][0] for entry in result.logbook]
     assert best[-1] > best[0]
-    assert all(later >= earlier for earlier, later in zip(best, best[1:], strict=False))
+    assert all(later >= earlier for earlier, later in itertools.pairwise(best))
 
 
 def test_every_genome_respects_the_catalogue_and_budget(problem: RecipeProblem) -> None:

@@ -44,6 +44,8 @@ def sample_conditions(store: SeriesStore) -> Sample:
             values[name] = default
             defaulted.append(name)
     return Sample(
-        Conditions(values["temperature"], values["humidity"], values["ph"], values["mystical_energy"]),
+        Conditions(
+            values["temperature"], values["humidity"], values["ph"], values["mystical_energy"]
+        ),
         tuple(defaulted),
     )

@@ -154,7 +154,9 @@ class RecipeProblem:
             if not len(affordable):
                 return Step("stir", duration)
             ingredient = int(affordable[int(rng.integers(0, len(affordable)))])
-            return Step(action, duration, None, ingredient, int(rng.integers(*PORTIONS, endpoint=True)))
+            return Step(
+                action, duration, None, ingredient, int(rng.integers(*PORTIONS, endpoint=True))
+            )
         return Step(action, duration)
 
     def _nudged(self, step: Step, rng: np.random.Generator) -> Step:
@@ -162,7 +164,9 @@ class RecipeProblem:
         shift, degrees, halves = rng.normal(0.0, 0.2), int(rng.integers(-5, 6)), rng.integers(-1, 2)
         duration = int(min(high, max(low, round(step.duration_s * math.exp(shift)))))
         if step.temperature_c is not None:
-            temperature = min(TEMPERATURES_C[1], max(TEMPERATURES_C[0], step.temperature_c + degrees))
+            temperature = min(
+                TEMPERATURES_C[1], max(TEMPERATURES_C[0], step.temperature_c + degrees)
+            )
             return step._replace(duration_s=duration, temperature_c=temperature)
         if step.halves is not None:
             count = int(min(PORTIONS[1], max(PORTIONS[0], step.halves + int(halves))))

@@ -9,6 +9,8 @@ the metadata ``run`` (the audit run) and ``phase`` (the generation).
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 import threading
 import uuid
@@ -93,10 +95,8 @@ class EvolutionRuns:
         if state is None:
             return
         state.cancelled = True
-        try:
+        with contextlib.suppress(OSError):
             state.child.channel.send(("cancel",))
-        except OSError:
-            pass
 
     def close(self) -> None:
         """Cancel every run and wait for their workers to end (killed after a grace)."""
@@ -114,7 +114,7 @@ class EvolutionRuns:
             while finished is None:
                 kind, value = channel.receive()
                 if kind == "generation":
-                    self.call_soon(lambda v=value: self._emit(state, v, phase=v.record.gen))
+                    self.call_soon(functools.partial(self._emit, state, value, value.record.gen))
                 elif kind == "resample":
                     self.call_soon(lambda: self._resample(state, conditions))
                 elif kind == "finished":
@@ -124,14 +124,14 @@ class EvolutionRuns:
         ending = state.child.reap()
         if finished is None:
             cause = None if state.cancelled else f"the worker ended unexpectedly: {ending}"
-            finished = EvolutionFinished(state.run, None, (), (), cancelled=state.cancelled, error=cause)
+            finished = EvolutionFinished(
+                state.run, None, (), (), cancelled=state.cancelled, error=cause
+            )
         self.call_soon(lambda: self._finish(state, finished))
 
     def _resample(self, state: _Run, conditions: ConditionsSource) -> None:
-        try:
+        with contextlib.suppress(OSError):
             state.child.channel.send(("conditions", conditions()))
-        except OSError:
-            pass
 
     def _emit(self, state: _Run, data: Any, phase: int | None = None) -> None:
         metadata: EventMetadata = {}

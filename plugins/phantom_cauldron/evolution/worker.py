@@ -61,7 +61,9 @@ def main() -> None:
             raise
         except Exception as error:
             traceback.print_exc()
-            finished = EvolutionFinished(job.run, None, (), (), error=f"{type(error).__name__}: {error}")
+            finished = EvolutionFinished(
+                job.run, None, (), (), error=f"{type(error).__name__}: {error}"
+            )
         channel.send(("finished", finished))
     except (EOFError, OSError):
         orphaned()
