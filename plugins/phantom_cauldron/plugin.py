@@ -6,15 +6,21 @@ reads the simulator through the very same connection, parser and charts.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+from phantom_cauldron.evolution.conditions import sample_conditions
 from phantom_cauldron.evolution.progress import EVOLUTION_TOPIC
+from phantom_cauldron.evolution.runs import EvolutionRuns, RunsUnderConditions
 from phantom_cauldron.ingest import Ingest
 from phantom_cauldron.parsing.parser import PayloadParser
+from phantom_cauldron.recipes.catalogue import load_catalogue
+from phantom_cauldron.recipes.effects import Conditions
 from phantom_cauldron.series import SeriesStore
 from phantom_cauldron.settings import CauldronSettings
 from phantom_cauldron.simulation import Simulation
 from phantom_cauldron.topics import TopicTree
+from phantom_gui.core.errors import ManifestationError
 from phantom_gui.core.events import SpectralEvent
 from phantom_gui.mqtt.embedded import MosquittoNotFound
 from phantom_gui.mqtt.service import MqttService
@@ -27,6 +33,7 @@ class Cauldron:
     context: PluginContext
     mqtt: MqttService
     ingest: Ingest
+    evolution: EvolutionRuns
     simulation: Simulation | None = None
     no_simulation: str | None = None
     """Why there is no simulated cauldron although no broker is configured."""
@@ -48,6 +55,13 @@ class Cauldron:
         )
         self.ingest.topics.restore_choices(settings.charted)
         context.owned(mqtt.messages()).subscribe(self.ingest.on_message)
+        self.evolution = EvolutionRuns(
+            context.hub.publish,
+            asyncio.get_running_loop().call_soon_threadsafe,
+            tuple(load_catalogue().values()),
+            self._open_run,
+            context.logger,
+        )
         if not mqtt.has_broker:
             try:
                 self.simulation = await Simulation.start(
@@ -56,6 +70,23 @@ class Cauldron:
             except MosquittoNotFound as exc:
                 self.no_simulation = str(exc)
                 context.logger.warning("no simulated cauldron: %s", exc)
+
+    def _open_run(self, kind: str, name: str, **info: Any) -> Any:
+        """An evolution's audit run (None where the app keeps no log)."""
+        try:
+            return self.context.open_run(kind, name, **info)
+        except ManifestationError as exc:
+            self.context.logger.warning("the evolution is not recorded: %s", exc)
+            return None
+
+    def conditions(self) -> Conditions:
+        """The cauldron's conditions now, for an evolution (defaults where no sensor says)."""
+        sample = sample_conditions(self.ingest.store)
+        if sample.defaulted:
+            self.context.logger.info(
+                "evolution conditions: the simulator's defaults for %s", ", ".join(sample.defaulted)
+            )
+        return sample.conditions
 
     def process(self, event: SpectralEvent) -> None:
         """Nothing: messages arrive through the subscription made in `init`."""
@@ -89,6 +120,7 @@ class Cauldron:
             parent=parent,
             sensors=self.ingest.parser.sensors,
             online=self.online_devices,
+            evolution=RunsUnderConditions(self.evolution, self.conditions),
         )
         panel.set_source(self.source)
         panel.follow_connections(self.context.owned(self.mqtt.states()))
@@ -108,7 +140,8 @@ class Cauldron:
         self.ingest.topics.restore_choices(state.get("charted", {}))
 
     async def teardown(self) -> None:
-        """Remember the charted topics; stop the simulator and its broker."""
+        """Cancel the evolutions; remember the charted topics; stop the simulator and its broker."""
+        self.evolution.close()
         settings = self.context.settings.load(CauldronSettings)
         self.context.settings.save(
             settings.model_copy(update={"charted": self.ingest.topics.choices()})
