@@ -142,6 +142,14 @@ class EventHub(Subject[SpectralEvent]):
             loop.call_soon_threadsafe(self._drain_inbox)
         return event
 
+    def call_soon_threadsafe(self, callback: Callable[[], object]) -> None:
+        """Run `callback` on the hub's thread, from any thread (a worker's reader hands
+        its results over so)."""
+        loop = self._loop
+        if loop is None:
+            raise RuntimeError("EventHub.call_soon_threadsafe needs a loop: call bind_loop() first")
+        loop.call_soon_threadsafe(callback)
+
     def _drain_inbox(self) -> None:
         """Deliver what other threads published, for about `inbox_slice_s` at most; while
         they keep publishing, look again every `inbox_poll_s` instead of being woken across

@@ -86,6 +86,10 @@ class ScopedHub:
         self._check_publish(topic)
         return self._hub.publish_threadsafe(topic, data, source=self._plugin_id, metadata=metadata)
 
+    def call_soon_threadsafe(self, callback: Callable[[], object]) -> None:
+        """Run `callback` on the hub's thread, from any thread."""
+        self._hub.call_soon_threadsafe(callback)
+
     def on(self, pattern: str) -> Observable[SpectralEvent]:
         """The events matching `pattern`, if a hub:subscribe permission covers all of them."""
         validate_pattern(pattern)

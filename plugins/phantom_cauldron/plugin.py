@@ -6,7 +6,6 @@ reads the simulator through the very same connection, parser and charts.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from phantom_cauldron.evolution.conditions import sample_conditions
@@ -57,7 +56,7 @@ class Cauldron:
         context.owned(mqtt.messages()).subscribe(self.ingest.on_message)
         self.evolution = EvolutionRuns(
             context.hub.publish,
-            asyncio.get_running_loop().call_soon_threadsafe,
+            context.hub.call_soon_threadsafe,
             tuple(load_catalogue().values()),
             self._open_run,
             context.logger,
