@@ -194,4 +194,6 @@ def _error(exc: ValidationError, brew: str | None) -> BrewCommandError:
     parts = loc[2:] if len(loc) > 1 else loc
     if len(parts) >= 3 and parts[0] == "steps":
         del parts[2]
+    elif len(parts) == 2 and detail["type"].startswith("union_tag"):
+        parts.append("action")
     return BrewCommandError(".".join(parts), detail["msg"], brew)

@@ -102,7 +102,7 @@ class SimulatedBrewing:
 
     def _received(self, client: Client, userdata: object, message: MQTTMessage) -> None:
         try:
-            self._heard.put(parse_command(message.payload))
+            self._heard.put(parse_command(bytes(message.payload)))
         except BrewCommandError as exc:
             LOG.warning("refused a brewing command: %s", exc)
             self._report(BrewStatus(brew=exc.brew, state="refused", reason=str(exc)))
