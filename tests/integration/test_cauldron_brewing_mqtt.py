@@ -145,7 +145,10 @@ def test_a_brew_on_the_command_topic_changes_the_readings_as_predicted(
     prediction = predict(recipe, Conditions(room, 50.0, PHYSICS.base_ph, 50.0, room), PHYSICS)
     cauldron.wait_for(lambda messages: len(messages) >= 3)
     cauldron.tell(commands_for(recipe, "brew-1"))
-    heard = cauldron.wait_for(_has("done"))
+    heard = cauldron.wait_for(
+        lambda messages: _has("done")(messages)
+        and messages[-1].topic == telemetry_topic("cauldron-core")
+    )
 
     statuses = _statuses(heard)
     assert [(status["state"], status["step"], status["steps"]) for status in statuses] == [
