@@ -146,8 +146,9 @@ def test_a_brew_on_the_command_topic_changes_the_readings_as_predicted(
     cauldron.wait_for(lambda messages: len(messages) >= 3)
     cauldron.tell(commands_for(recipe, "brew-1"))
     heard = cauldron.wait_for(
-        lambda messages: _has("done")(messages)
-        and messages[-1].topic == telemetry_topic("cauldron-core")
+        lambda messages: (
+            _has("done")(messages) and messages[-1].topic == telemetry_topic("cauldron-core")
+        )
     )
 
     statuses = _statuses(heard)

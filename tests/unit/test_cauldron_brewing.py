@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from phantom_cauldron.brewing.commands import (
-    BrewCommand,
     BrewCommandError,
     CancelCommand,
     cancel_for,
