@@ -64,7 +64,10 @@ class Cauldron:
         if not mqtt.has_broker:
             try:
                 self.simulation = await Simulation.start(
-                    mqtt, context.hub.publish, seed=settings.simulator_seed
+                    mqtt,
+                    context.hub.publish,
+                    seed=settings.simulator_seed,
+                    brew_topic=settings.brew_topic,
                 )
             except MosquittoNotFound as exc:
                 self.no_simulation = str(exc)

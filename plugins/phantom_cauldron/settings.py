@@ -6,6 +6,7 @@ from pydantic import Field
 
 from phantom_cauldron.alarms import DEFAULT_THRESHOLD, AlarmPolicy
 from phantom_cauldron.anomaly import AnomalyDetector, DetectorSettings
+from phantom_cauldron.brewing.commands import BREW_TOPIC
 from phantom_gui.core.settings import SettingsModel, same_fields
 
 
@@ -25,6 +26,8 @@ class CauldronSettings(SettingsModel):
     """The topic tree's charting choices: subtree pattern to charted or not."""
     simulator_seed: int | None = None
     """Seeds the simulated cauldron, for a run that repeats itself."""
+    brew_topic: str = Field(BREW_TOPIC, min_length=1, pattern=r"^[^#+]+$")
+    """The MQTT topic that brewing commands go to (statuses come back on `<it>/status`)."""
 
     def alarm_policy(self) -> AlarmPolicy:
         """When a series is in alarm: from `anomaly_threshold` on, with the usual hysteresis."""

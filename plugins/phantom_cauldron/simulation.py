@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from phantom_cauldron.brewing.commands import BREW_TOPIC
+from phantom_cauldron.brewing.simulated import SimulatedBrewing
 from phantom_cauldron.simulator.faults import random_faults
 from phantom_cauldron.simulator.model import CauldronSimulator
 from phantom_cauldron.simulator.runner import SimulatorRunner
@@ -31,14 +33,21 @@ QUIET_S = 120.0
 
 
 class Simulation:
-    """A running simulated cauldron: its broker, the simulator's devices, the connection."""
+    """A running simulated cauldron: its broker, the simulator's devices, its ear for
+    brewing commands, the connection."""
 
     def __init__(
-        self, mqtt: MqttService, broker: EmbeddedBroker, runner: SimulatorRunner, seed: int
+        self,
+        mqtt: MqttService,
+        broker: EmbeddedBroker,
+        runner: SimulatorRunner,
+        brewing: SimulatedBrewing,
+        seed: int,
     ) -> None:
         self._mqtt = mqtt
         self.broker = broker
         self.runner = runner
+        self.brewing = brewing
         self.seed = seed
 
     @classmethod
@@ -49,8 +58,10 @@ class Simulation:
         *,
         seed: int | None = None,
         period: float = PERIOD_S,
+        brew_topic: str = BREW_TOPIC,
     ) -> Simulation:
-        """Start a broker, the simulator publishing on it, and a session connection to it.
+        """Start a broker, the simulator publishing on it and following the brews told on
+        `brew_topic`, and a session connection to it.
 
         Raises `MosquittoNotFound` (saying what to install) when there is no broker binary.
         """
@@ -66,9 +77,15 @@ class Simulation:
             mean_gap_s=MEAN_FAULT_GAP_S,
             quiet_s=QUIET_S,
         )
+        brewing = SimulatedBrewing(broker.host, broker.port, brew_topic)
         runner = SimulatorRunner(
-            CauldronSimulator(seed, now, faults), broker.host, broker.port, period
+            CauldronSimulator(seed, now, faults),
+            broker.host,
+            broker.port,
+            period,
+            stepper=brewing.advance,
         )
+        brewing.start()
         runner.start()
         mqtt.add_session(broker.connection_config(CONNECTION_ID, CONNECTION_NAME))
         publish(
@@ -87,12 +104,13 @@ class Simulation:
                 ],
             },
         )
-        return cls(mqtt, broker, runner, seed)
+        return cls(mqtt, broker, runner, brewing, seed)
 
     async def stop(self) -> None:
-        """Stop the simulator, drop its connection and stop the broker."""
+        """Stop the simulator and its brewing, drop its connection and stop the broker."""
         try:
             await asyncio.to_thread(self.runner.stop)
+            await asyncio.to_thread(self.brewing.stop)
             await self._mqtt.remove(CONNECTION_ID)
         finally:
             await asyncio.to_thread(self.broker.stop)

@@ -24,6 +24,8 @@ GOODBYE_TIMEOUT_S = 2.0
 """How long `stop` waits for each device's `Offline` to reach the broker."""
 
 Command = Callable[[CauldronSimulator], object]
+Stepper = Callable[[CauldronSimulator, float], object]
+"""Advances a simulator by some seconds (a brew's follower acts on the way)."""
 
 
 class _Device:
@@ -70,8 +72,9 @@ class SimulatorRunner:
 
     On each connection a device announces itself (`Online` and its discovery configs,
     retained, QoS 1); then every `period` seconds of wall-clock time the simulator is
-    advanced and each device sends its telemetry. `command` queues a change to the
-    simulator (a brew: heater, ingredients) for the runner's thread to apply.
+    advanced by `speed` times as many simulated seconds, through `stepper`, and each
+    device sends its telemetry (stamped with the wall clock). `command` queues a change
+    to the simulator (heater, ingredients) for the runner's thread to apply.
     """
 
     def __init__(
@@ -81,11 +84,16 @@ class SimulatorRunner:
         port: int,
         period: float = 1.0,
         client_prefix: str = "phantom-cauldron",
+        *,
+        speed: float = 1.0,
+        stepper: Stepper = CauldronSimulator.step,
     ) -> None:
         self.simulator = simulator
         self.host = host
         self.port = port
         self.period = period
+        self.speed = speed
+        self._stepper = stepper
         self._devices = [
             _Device(name, f"{client_prefix}-{name}", self._announce)
             for name in messages.devices(simulator.sensors)
@@ -139,7 +147,7 @@ class SimulatorRunner:
             now = time.monotonic()
             while not self._commands.empty():
                 self._apply(self._commands.get())
-            simulator.step(now - last)
+            self._stepper(simulator, (now - last) * self.speed)
             last = now
             for publication in messages.telemetry(
                 simulator.sensors, simulator.sample(), time.time()
