@@ -1,15 +1,21 @@
 """The Brewing tab in the running app: Evolve starts a real evolution in a worker process
-under the simulated cauldron's conditions, and the tab fills as it runs."""
+under the cauldron's conditions (a real broker with no sensors yet: the defaults), and
+the tab fills as it runs."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtWidgets import QWidget
+
+from support.mosquitto import MosquittoBroker
 
 
 def test_evolve_in_the_app_runs_a_worker_and_shows_the_winner_and_its_lineage(
-    make_main_window, qtbot
+    make_main_window, qtbot, make_mosquitto: Callable[..., MosquittoBroker]
 ) -> None:  # type: ignore[no-untyped-def]
     window = make_main_window()
+    window._services.mqtt.add_session(make_mosquitto().config(id="lab", name="Lab"))
     window.plugin_docks.toggle("phantom_cauldron")
     qtbot.waitUntil(lambda: "phantom_cauldron" in window.plugin_docks.docks, timeout=10_000)
     panel = window.plugin_docks.docks["phantom_cauldron"].findChild(QWidget, "cauldronPanel")
@@ -20,7 +26,8 @@ def test_evolve_in_the_app_runs_a_worker_and_shows_the_winner_and_its_lineage(
 
     tab.evolve_button.click()
     qtbot.waitUntil(lambda: tab.model.finished is not None, timeout=60_000)
-    qtbot.waitUntil(lambda: tab.progress.value() == 9, timeout=5_000)  # generations 0 to 8
+    qtbot.waitUntil(lambda: tab.recipe_list.count() > 0, timeout=5_000)  # its next frame
+    assert tab.progress.value() == 9  # generations 0 to 8
     finished = tab.model.finished
     assert finished.error is None and not finished.cancelled
     assert finished.best is not None and finished.best.genetic_fitness > 0
