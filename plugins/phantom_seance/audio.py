@@ -12,6 +12,7 @@ present or audio is disabled. `reason` says why the engine is not on the device.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import threading
 import time
@@ -481,6 +482,14 @@ def _close_stream(stream: Any) -> None:
     closer = threading.Thread(target=_abort_and_close, args=(stream,), daemon=True)
     closer.start()
     closer.join(CLOSE_TIMEOUT_S)
+    if closer.is_alive():
+        _abandon_portaudio_at_exit()
+
+
+def _abandon_portaudio_at_exit() -> None:
+    """A stream that could not be closed holds PortAudio: terminating PortAudio at exit,
+    as sounddevice does, would wait for that stream forever, so the app exits without."""
+    atexit.unregister(sounddevice_module()._exit_handler)
 
 
 def _abort_and_close(stream: Any) -> None:
