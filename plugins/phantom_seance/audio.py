@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import threading
 import time
 from collections import deque
@@ -35,6 +36,8 @@ SETTLING_STALL_TIMEOUT_S = 10.0
 stream starts, after its first blocks or before them."""
 CLOSE_TIMEOUT_S = 2.0
 """How long closing a lost stream may block before it is left to finish on its own."""
+EXIT_TIMEOUT_S = 2.0
+"""How long terminating PortAudio at exit may take before the app exits without it."""
 DURATIONS_KEPT = 1 << 16
 """Callback durations kept for percentiles (about 6 minutes of 256-frame blocks at 48 kHz)."""
 RING_SECONDS = 10.0
@@ -56,7 +59,23 @@ def sounddevice_module() -> Any:
         raise PortAudioMissing(
             f"PortAudio could not be loaded ({exc}); install the libportaudio2 package"
         ) from exc
+    _bound_the_exit(sounddevice)
     return sounddevice
+
+
+@functools.cache
+def _bound_the_exit(sounddevice: Any) -> None:
+    """Put `_terminate_portaudio` in place of sounddevice's exit handler (once)."""
+    atexit.unregister(sounddevice._exit_handler)
+    atexit.register(_terminate_portaudio, sounddevice)
+
+
+def _terminate_portaudio(sounddevice: Any) -> None:
+    """sounddevice's own exit handler, given `EXIT_TIMEOUT_S` at most: PortAudio waits
+    forever for a stream whose device vanished, which must not keep the app from exiting."""
+    ender = threading.Thread(target=sounddevice._exit_handler, daemon=True)
+    ender.start()
+    ender.join(EXIT_TIMEOUT_S)
 
 
 @dataclass(frozen=True)
@@ -482,14 +501,6 @@ def _close_stream(stream: Any) -> None:
     closer = threading.Thread(target=_abort_and_close, args=(stream,), daemon=True)
     closer.start()
     closer.join(CLOSE_TIMEOUT_S)
-    if closer.is_alive():
-        _abandon_portaudio_at_exit()
-
-
-def _abandon_portaudio_at_exit() -> None:
-    """A stream that could not be closed holds PortAudio: terminating PortAudio at exit,
-    as sounddevice does, would wait for that stream forever, so the app exits without."""
-    atexit.unregister(sounddevice_module()._exit_handler)
 
 
 def _abort_and_close(stream: Any) -> None:

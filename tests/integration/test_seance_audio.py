@@ -213,3 +213,15 @@ def test_with_audio_turned_off_the_engine_never_opens_a_device(tmp_path: Path) -
     assert report["on_device"] is False
     assert "--no-audio" in str(report["reason"])
     assert float(report["rms"]) > 1e-3
+
+
+def test_a_portaudio_that_hangs_at_exit_does_not_keep_the_app_from_quitting() -> None:
+    """PortAudio's termination waits forever for a stream whose device vanished; here it
+    is made to hang (the one fake), and the process still exits, promptly and cleanly."""
+    script = (
+        "import time\n"
+        "from phantom_seance.audio import sounddevice_module\n"
+        "sounddevice_module()._terminate = lambda: time.sleep(3600)\n"
+    )
+    child = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60)
+    assert child.returncode == 0, child.stderr
