@@ -202,7 +202,8 @@ class CauldronPanel(QWidget):
     def follow_connections(self, connections: Observable[Any]) -> None:
         """Say in the header which MQTT connections fail or reconnect, the reasons in the
         tooltip (`connections`: the current `MqttConnections`, then each change)."""
-        Subscriptions(self).bind(connections, self._show_trouble)
+        self.connection_subscriptions = Subscriptions(self)
+        self.connection_subscriptions.bind(connections, self._show_trouble)
 
     def follow_evolution(self, events: Observable[SpectralEvent]) -> None:
         """Show the evolutions whose events (`cauldron/evolution/#`) come from `events`."""
