@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -122,33 +123,24 @@ def run_job(
         if resample is not None and every and record.gen and record.gen % every == 0:
             problem.conditions = resample(record.gen)
 
+    options: dict[str, Any] = {
+        "seed": settings.seed,
+        "population": settings.population,
+        "generations": settings.generations,
+        "crossover_rate": settings.crossover_rate,
+        "mutation_rate": settings.mutation_rate,
+        "progress": progress,
+        "should_stop": should_stop,
+    }
     if settings.multi_objective:
-        pareto = evolve_pareto(
-            watch,
-            seed=settings.seed,
-            population=settings.population,
-            generations=settings.generations,
-            crossover_rate=settings.crossover_rate,
-            mutation_rate=settings.mutation_rate,
-            progress=progress,
-            should_stop=should_stop,
-        )
+        pareto = evolve_pareto(watch, **options)
         front = tuple(
             sorted((problem.recipe(i) for i in pareto.front), key=lambda r: -r.genetic_fitness)
         )
         return EvolutionFinished(
             job.run, front[0] if front else None, front, (), front, cancelled=pareto.stopped
         )
-    result = evolve(
-        watch,
-        seed=settings.seed,
-        population=settings.population,
-        generations=settings.generations,
-        crossover_rate=settings.crossover_rate,
-        mutation_rate=settings.mutation_rate,
-        progress=progress,
-        should_stop=should_stop,
-    )
+    result = evolve(watch, **options)
     return EvolutionFinished(
         job.run,
         problem.recipe(result.best),
