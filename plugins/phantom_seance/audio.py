@@ -125,11 +125,13 @@ class StreamConfig:
     output_device: str | None = None
     samplerate: int = 48_000
     blocksize: int = 256
+    latency_s: float = 0.1
+    """The device's buffer, in seconds (`SeanceSettings.latency_s`)."""
 
     @classmethod
     def from_settings(cls, settings: SeanceSettings) -> StreamConfig:
         return cls(settings.input_device, settings.output_device, settings.samplerate,
-                   settings.blocksize)  # fmt: skip
+                   settings.blocksize, settings.latency_s)  # fmt: skip
 
 
 class StreamStats:
@@ -325,6 +327,7 @@ class AudioEngine:
         common = {
             "samplerate": config.samplerate,
             "blocksize": config.blocksize,
+            "latency": config.latency_s,
             "dtype": "float32",
             "finished_callback": self._stream_ended.set,
         }

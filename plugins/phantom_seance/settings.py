@@ -28,6 +28,9 @@ class SeanceSettings(SettingsModel):
     samplerate: int = Field(48_000, ge=8_000, le=192_000)
     blocksize: int = Field(256, ge=32, le=8192)
     """Frames per audio callback: smaller answers sooner, larger is safer from xruns."""
+    latency_s: float = Field(0.1, ge=0.005, le=1.0)
+    """How much audio the device keeps buffered: smaller answers sooner, larger rides out a
+    busy machine without xruns (0.1 s gave none with eight busy processes on two cores)."""
     source: SourceKind = SourceKind.MICROPHONE
     source_file: Path | None = None
     """The WAV file played as the microphone when `source` is `file`."""

@@ -236,17 +236,20 @@ def test_the_devices_dialog_lists_rescans_and_its_choice_is_remembered_and_appli
         dialog.file_edit.setText(str(recording))
         dialog.input_choice.setCurrentIndex(dialog.input_choice.findData("pulse"))
         dialog.output_choice.setCurrentIndex(dialog.output_choice.findData("pulse"))
+        dialog.latency_choice.setCurrentIndex(dialog.latency_choice.findData(0.2))
         dialog.buttons.button(dialog.buttons.StandardButton.Ok).click()
         assert not dialog.isVisible()
 
         saved = seance.context.settings.load(SeanceSettings)
-        assert (saved.source, saved.source_file, saved.input_device) == (
+        assert (saved.source, saved.source_file, saved.input_device, saved.latency_s) == (
             SourceKind.FILE,
             recording,
             "pulse",
+            0.2,
         )
         assert isinstance(seance.engine.source, WavSource)
         assert seance.engine.on_device, "the recording plays as the microphone, out on the sink"
+        assert seance.engine.mixer.output_latency_s >= 0.2, "the device buffers what was chosen"
         qtbot.waitUntil(lambda: "rehearsal.wav" in panel.source_label.text())
         qtbot.waitUntil(lambda: panel.level_meter.value() > -20, timeout=5000)
     finally:

@@ -1,4 +1,5 @@
-"""The séance's audio devices dialog: input, output, sample rate, block size and source."""
+"""The séance's audio devices dialog: input, output, sample rate, block size, buffer and
+source."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from phantom_seance.settings import SeanceSettings, SourceKind
 
 SAMPLERATES = (16_000, 22_050, 32_000, 44_100, 48_000, 96_000)
 BLOCKSIZES = (64, 128, 256, 512, 1024, 2048)
+LATENCIES_S = (0.02, 0.05, 0.1, 0.2, 0.5)
 DEFAULT_DEVICE = "System default"
 SOURCES = (
     (SourceKind.MICROPHONE, "Microphone (the input device)"),
@@ -59,6 +61,12 @@ class DevicesDialog(QDialog):
         self.blocksize_choice = QComboBox()
         for size in sorted({*BLOCKSIZES, settings.blocksize}):
             self.blocksize_choice.addItem(f"{size} frames", size)
+        self.latency_choice = QComboBox()
+        self.latency_choice.setToolTip(
+            "Shorter answers sooner; longer rides out a busy computer without dropouts"
+        )
+        for latency_s in sorted({*LATENCIES_S, settings.latency_s}):
+            self.latency_choice.addItem(f"{latency_s * 1000:g} ms", latency_s)
         self.source_choice = QComboBox()
         for kind, label in SOURCES:
             self.source_choice.addItem(label, kind.value)
@@ -84,6 +92,7 @@ class DevicesDialog(QDialog):
         form.addRow("Output", self.output_choice)
         form.addRow("Sample rate", self.samplerate_choice)
         form.addRow("Block size", self.blocksize_choice)
+        form.addRow("Buffer", self.latency_choice)
         form.addRow("Source", self.source_choice)
         form.addRow("Recording", file_row)
         layout = QVBoxLayout(self)
@@ -99,6 +108,7 @@ class DevicesDialog(QDialog):
         self.list_devices()
         _select(self.samplerate_choice, settings.samplerate)
         _select(self.blocksize_choice, settings.blocksize)
+        _select(self.latency_choice, settings.latency_s)
         _select(self.source_choice, settings.source.value)
         self.file_edit.setText(str(settings.source_file or ""))
         self._source_changed()
@@ -150,6 +160,7 @@ class DevicesDialog(QDialog):
                 "output_device": self.output_choice.currentData(),
                 "samplerate": self.samplerate_choice.currentData(),
                 "blocksize": self.blocksize_choice.currentData(),
+                "latency_s": self.latency_choice.currentData(),
                 "source": source,
                 "source_file": Path(text) if text else None,
             }
