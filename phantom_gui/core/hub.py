@@ -150,6 +150,14 @@ class EventHub(Subject[SpectralEvent]):
             raise RuntimeError("EventHub.call_soon_threadsafe needs a loop: call bind_loop() first")
         loop.call_soon_threadsafe(callback)
 
+    def call_later(self, delay: float, callback: Callable[[], object]) -> asyncio.TimerHandle:
+        """Run `callback` on the hub's thread in `delay` seconds (from the hub's thread);
+        `cancel()` the handle to call it off."""
+        loop = self._loop
+        if loop is None:
+            raise RuntimeError("EventHub.call_later needs a loop: call bind_loop() first")
+        return loop.call_later(delay, callback)
+
     def _drain_inbox(self) -> None:
         """Deliver what other threads published, for about `inbox_slice_s` at most; while
         they keep publishing, look again every `inbox_poll_s` instead of being woken across

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
@@ -89,6 +90,11 @@ class ScopedHub:
     def call_soon_threadsafe(self, callback: Callable[[], object]) -> None:
         """Run `callback` on the hub's thread, from any thread."""
         self._hub.call_soon_threadsafe(callback)
+
+    def call_later(self, delay: float, callback: Callable[[], object]) -> asyncio.TimerHandle:
+        """Run `callback` on the hub's thread in `delay` seconds; `cancel()` the handle to
+        call it off."""
+        return self._hub.call_later(delay, callback)
 
     def on(self, pattern: str) -> Observable[SpectralEvent]:
         """The events matching `pattern`, if a hub:subscribe permission covers all of them."""

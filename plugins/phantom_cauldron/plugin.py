@@ -1,14 +1,19 @@
-"""The Cauldron plugin: every MQTT sensor in live charts, with anomaly alarms.
+"""The Cauldron plugin: every MQTT sensor in live charts, with anomaly alarms; recipes
+evolved and brewed.
 
 With no broker configured it starts an embedded broker and the cauldron simulator, and
-reads the simulator through the very same connection, parser and charts.
+reads the simulator through the very same connection, parser and charts. The brewing
+commands and the cauldron's statuses of them are not sensor readings: they go to `Brews`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from phantom_cauldron.evolution.conditions import sample_conditions
+from phantom_cauldron.brewing.brews import Brews
+from phantom_cauldron.brewing.news import BREW_EVENTS
+from phantom_cauldron.brewing.sending import BrewSender
+from phantom_cauldron.evolution.conditions import Sample, sample_conditions
 from phantom_cauldron.evolution.progress import EVOLUTION_TOPIC
 from phantom_cauldron.evolution.runs import EvolutionRuns, RunsUnderConditions
 from phantom_cauldron.ingest import Ingest
@@ -17,11 +22,12 @@ from phantom_cauldron.recipes.catalogue import load_catalogue
 from phantom_cauldron.recipes.effects import Conditions
 from phantom_cauldron.series import SeriesStore
 from phantom_cauldron.settings import CauldronSettings
-from phantom_cauldron.simulation import Simulation
+from phantom_cauldron.simulation import CONNECTION_ID, Simulation
 from phantom_cauldron.topics import TopicTree
 from phantom_gui.core.errors import ManifestationError
 from phantom_gui.core.events import SpectralEvent
 from phantom_gui.mqtt.embedded import MosquittoNotFound
+from phantom_gui.mqtt.messages import MqttMessage
 from phantom_gui.mqtt.service import MqttService
 from phantom_gui.plugins.context import PluginContext
 
@@ -33,6 +39,8 @@ class Cauldron:
     mqtt: MqttService
     ingest: Ingest
     evolution: EvolutionRuns
+    brews: Brews
+    settings: CauldronSettings
     simulation: Simulation | None = None
     no_simulation: str | None = None
     """Why there is no simulated cauldron although no broker is configured."""
@@ -42,7 +50,7 @@ class Cauldron:
         before; start the simulated cauldron when there is no connection."""
         self.context = context
         mqtt = self.mqtt = context.service("mqtt")
-        settings = context.settings.load(CauldronSettings)
+        settings = self.settings = context.settings.load(CauldronSettings)
         self.ingest = Ingest(
             context.hub.publish,
             context.hub.is_heard,
@@ -53,7 +61,16 @@ class Cauldron:
             detector_factory=settings.new_detector,
         )
         self.ingest.topics.restore_choices(settings.charted)
-        context.owned(mqtt.messages()).subscribe(self.ingest.on_message)
+        self.brews = Brews(
+            context.hub.publish,
+            BrewSender(mqtt, settings.brew_connection, None if mqtt.has_broker else CONNECTION_ID),
+            self.sample,
+            context.hub.call_later,
+            self._open_run,
+            settings.brew_topic,
+            context.logger,
+        )
+        context.owned(mqtt.messages()).subscribe(self._on_message)
         self.evolution = EvolutionRuns(
             context.hub.publish,
             context.hub.call_soon_threadsafe,
@@ -73,17 +90,32 @@ class Cauldron:
                 self.no_simulation = str(exc)
                 context.logger.warning("no simulated cauldron: %s", exc)
 
+    def _on_message(self, message: MqttMessage) -> None:
+        """A reading for the charts, or the cauldron's news of a brew."""
+        if message.topic == self.brews.topic:
+            return
+        if self.brews.is_status(message.topic):
+            self.brews.on_status(message)
+        else:
+            self.ingest.on_message(message)
+
     def _open_run(self, kind: str, name: str, **info: Any) -> Any:
-        """An evolution's audit run (None where the app keeps no log)."""
+        """An evolution's or a brew's audit run (None where the app keeps no log)."""
         try:
             return self.context.open_run(kind, name, **info)
         except ManifestationError as exc:
             self.context.logger.warning("the evolution is not recorded: %s", exc)
             return None
 
+    def sample(self) -> Sample:
+        """The brew's latest readings, from the sensors that measure it (`brew_sensors`)."""
+        return sample_conditions(
+            self.ingest.store, self.ingest.parser.sensors, self.settings.brew_sensors
+        )
+
     def conditions(self) -> Conditions:
         """The cauldron's conditions now, for an evolution (defaults where no sensor says)."""
-        sample = sample_conditions(self.ingest.store)
+        sample = self.sample()
         if sample.defaulted:
             self.context.logger.info(
                 "evolution conditions: the simulator's defaults for %s", ", ".join(sample.defaulted)
@@ -123,10 +155,12 @@ class Cauldron:
             sensors=self.ingest.parser.sensors,
             online=self.online_devices,
             evolution=RunsUnderConditions(self.evolution, self.conditions),
+            brewing=self.brews,
         )
         panel.set_source(self.source)
         panel.follow_connections(self.context.owned(self.mqtt.states()))
         panel.follow_evolution(self.context.hub.on(f"{EVOLUTION_TOPIC}/#"))
+        panel.follow_brews(self.context.hub.on(f"{BREW_EVENTS}/#"))
         return panel
 
     def online_devices(self) -> list[tuple[str, bool]]:
@@ -142,8 +176,10 @@ class Cauldron:
         self.ingest.topics.restore_choices(state.get("charted", {}))
 
     async def teardown(self) -> None:
-        """Cancel the evolutions; remember the charted topics; stop the simulator and its broker."""
+        """Cancel the evolutions and stop following the brews; remember the charted
+        topics; stop the simulator and its broker."""
         self.evolution.close()
+        self.brews.close()
         settings = self.context.settings.load(CauldronSettings)
         self.context.settings.save(
             settings.model_copy(update={"charted": self.ingest.topics.choices()})

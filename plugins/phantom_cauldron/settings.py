@@ -28,6 +28,12 @@ class CauldronSettings(SettingsModel):
     """Seeds the simulated cauldron, for a run that repeats itself."""
     brew_topic: str = Field(BREW_TOPIC, min_length=1, pattern=r"^[^#+]+$")
     """The MQTT topic that brewing commands go to (statuses come back on `<it>/status`)."""
+    brew_connection: str | None = None
+    """The id of the MQTT connection that brews are sent on; None: the simulated cauldron's
+    when it runs, else the first connection that is connected."""
+    brew_sensors: dict[str, str] = Field(default_factory=dict)
+    """Quantity (``temperature``, ``ph``, ``humidity``, ``mystical_energy``) → the id of the
+    sensor that measures the brew; unset ones go to a sensor named for the brew."""
 
     def alarm_policy(self) -> AlarmPolicy:
         """When a series is in alarm: from `anomaly_threshold` on, with the usual hysteresis."""

@@ -13,20 +13,17 @@ from paho.mqtt.client import Client, MQTTMessage
 from paho.mqtt.enums import CallbackAPIVersion
 
 from phantom_cauldron.brewing.commands import cancel_for, commands_for
-from phantom_cauldron.brewing.simulated import SimulatedBrewing
 from phantom_cauldron.brewing.status import status_topic
 from phantom_cauldron.recipes.catalogue import load_catalogue
 from phantom_cauldron.recipes.effects import Conditions, predict
 from phantom_cauldron.recipes.model import BrewingStep, PotionRecipe
 from phantom_cauldron.simulator.messages import telemetry_topic
-from phantom_cauldron.simulator.model import CauldronSimulator
-from phantom_cauldron.simulator.physics import PhysicsSettings
 from phantom_cauldron.simulator.runner import SimulatorRunner
 from phantom_gui.mqtt.embedded import EmbeddedBroker, MosquittoNotFound
 
+from support.simulated_cauldron import PHYSICS, simulated_cauldron
+
 TOPIC = "test/cauldron/brew"
-START = 1_795_010_400.0
-"""15:00 UTC, when the room is warmest and its temperature stands still."""
 SPEED = 100.0
 WAIT_S = 30.0
 """How long a test waits for the broker's news before it fails (never a measured time)."""
@@ -34,8 +31,6 @@ READING_TEMPERATURE_TOLERANCE = 1.5
 """°C, as the recipes' test states for the brew's sensor, which lags and is noisy."""
 READING_PH_TOLERANCE = 0.15
 """As the recipes' test states for the pH sensor."""
-PHYSICS = PhysicsSettings(ingredients_per_hour=1e-9)
-"""No random ingredients of the simulator's own."""
 
 
 @dataclass
@@ -66,13 +61,6 @@ def cauldron() -> Iterator[Cauldron]:
         broker = EmbeddedBroker.start()
     except MosquittoNotFound as exc:
         pytest.skip(str(exc))
-    simulator = CauldronSimulator(7, START, physics=PHYSICS)
-    simulator.cauldron.heater_enabled = False
-    simulator.cauldron.temperature = simulator.cauldron.room_temperature()
-    brewing = SimulatedBrewing(broker.host, broker.port, TOPIC)
-    runner = SimulatorRunner(
-        simulator, broker.host, broker.port, 0.05, speed=SPEED, stepper=brewing.advance
-    )
     heard: list[MQTTMessage] = []
     changed = threading.Condition()
 
@@ -86,13 +74,10 @@ def cauldron() -> Iterator[Cauldron]:
     client.connect(broker.host, broker.port)
     client.subscribe([(status_topic(TOPIC), 1), ("tele/cauldron-core/SENSOR", 0)])
     client.loop_start()
-    brewing.start()
-    runner.start()
     try:
-        yield Cauldron(broker, runner, heard, changed, client)
+        with simulated_cauldron(broker.host, broker.port, TOPIC, SPEED) as runner:
+            yield Cauldron(broker, runner, heard, changed, client)
     finally:
-        runner.stop()
-        brewing.stop()
         client.disconnect()
         client.loop_stop()
         broker.stop()

@@ -1,8 +1,9 @@
 """The Brewing tab: evolve recipes and watch them improve, inspect the winner and its
-lineage, export and import recipes as JSON.
+lineage, export and import recipes as JSON, and brew the chosen one in the cauldron.
 
-A thin view over a `BrewingViewModel`: the hub's events go into the model as they come,
-and the tab redraws from it on its frame clock, only when the model has changed.
+A thin view over a `BrewingViewModel` and a `BrewFollowing`: the hub's events go into
+them as they come, and the tab redraws from them on its frame clock, only when they have
+changed.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from phantom_cauldron._qt.evolution_chart import EvolutionChart
 from phantom_cauldron._qt.lineage_view import LineageView
 from phantom_cauldron._qt.recipe_card import RecipeCard
 from phantom_cauldron._qt.settings_form import SettingsForm
+from phantom_cauldron.brew_view_model import BrewControl, BrewFollowing
+from phantom_cauldron.brewing.brews import BrewNotSent
 from phantom_cauldron.brewing_view_model import BrewingViewModel, EvolutionControl
 from phantom_cauldron.evolution.progress import EvolutionFinished
 from phantom_cauldron.recipes.errors import RecipeFileError
@@ -41,8 +44,9 @@ RECIPE_FILES = "Recipes (*.json)"
 UNAVAILABLE = "Evolution unavailable: nothing in this session can run one."
 
 STYLE = f"""
-QLabel#brewingFieldError, QLabel#brewingFileMessage[failed="true"] {{ color: {BLOOD}; }}
-QLabel#brewingFileMessage, QLabel#brewingStatus {{ color: {ASH}; }}
+QLabel#brewingFieldError, QLabel#brewingFileMessage[failed="true"],
+QLabel#brewingBrewStatus[failed="true"] {{ color: {BLOOD}; }}
+QLabel#brewingFileMessage, QLabel#brewingStatus, QLabel#brewingBrewStatus {{ color: {ASH}; }}
 QLabel#brewingUnavailable {{ color: {PUMPKIN}; font-weight: bold; }}
 """
 
@@ -57,20 +61,24 @@ def finished_text(finished: EvolutionFinished) -> str:
 
 class BrewingTab(QWidget):
     """Settings, Evolve and Cancel, progress, the chart, the lineage of the winner, the
-    recipes with their card, and their export and import. `evolution` runs the evolutions
-    (None: the tab says it is unavailable)."""
+    recipes with their card, their export and import, and Brew. `evolution` runs the
+    evolutions (None: the tab says it is unavailable); `brewing` sends the brews (None:
+    Brew is disabled)."""
 
     def __init__(
         self,
         evolution: EvolutionControl | None,
+        brewing: BrewControl | None = None,
         frame_rate: float = FRAME_RATE_HZ,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.evolution = evolution
+        self.brewing = brewing
         self.model = BrewingViewModel()
+        self.brew = BrewFollowing()
         self.subscriptions = Subscriptions(self)
-        self._drawn_revision = -1
+        self._drawn_revision = (-1, -1)
         self._drawn_finished: EvolutionFinished | None = None
         self._listed: list[PotionRecipe] = []
         self.setStyleSheet(STYLE)
@@ -94,6 +102,11 @@ class BrewingTab(QWidget):
         self.file_message = QLabel(objectName="brewingFileMessage")
         self.file_message.setWordWrap(True)
         self.file_message.hide()
+        self.brew_button = QPushButton("Brew", objectName="brewingBrew")
+        self.brew_button.setToolTip("Send the chosen recipe to the cauldron, step by step")
+        self.stop_brew_button = QPushButton("Stop brew", objectName="brewingStopBrew")
+        self.brew_status = QLabel(objectName="brewingBrewStatus")
+        self.brew_status.setWordWrap(True)
 
         buttons = QHBoxLayout()
         buttons.addWidget(self.evolve_button)
@@ -125,6 +138,11 @@ class BrewingTab(QWidget):
         recipes.addLayout(files)
         recipes.addWidget(self.file_message)
         recipes.addWidget(self.card, 2)
+        brewing = QHBoxLayout()
+        brewing.addWidget(self.brew_button)
+        brewing.addWidget(self.stop_brew_button)
+        recipes.addLayout(brewing)
+        recipes.addWidget(self.brew_status)
         right = QWidget()
         right.setLayout(recipes)
 
@@ -142,6 +160,8 @@ class BrewingTab(QWidget):
         self.recipe_list.currentRowChanged.connect(self._select)
         self.export_button.clicked.connect(self.export_recipe)
         self.import_button.clicked.connect(self.import_recipe)
+        self.brew_button.clicked.connect(self.brew_recipe)
+        self.stop_brew_button.clicked.connect(self.stop_brew)
         self.frame_clock = QTimer(self, interval=round(1000 / frame_rate))
         self.frame_clock.timeout.connect(self.refresh)
         self.frame_clock.start()
@@ -153,6 +173,35 @@ class BrewingTab(QWidget):
 
     def _take(self, event: SpectralEvent) -> None:
         self.model.on_event(event.data)
+
+    def follow_brews(self, events: Observable[SpectralEvent]) -> None:
+        """Take in the brews' news (`cauldron/brew/#`) for as long as the tab lives."""
+        self.subscriptions.bind(events, self._take_brew)
+
+    def _take_brew(self, event: SpectralEvent) -> None:
+        self.brew.on_event(event.data)
+
+    def brew_recipe(self) -> None:
+        """Send the chosen recipe to the cauldron; say why when it cannot be sent."""
+        recipe = self.card.recipe
+        if self.brewing is None or recipe is None or self.brew.under_way:
+            return
+        try:
+            self.brew.sent(self.brewing.brew(recipe))
+        except BrewNotSent as exc:
+            self.brew.not_sent(str(exc))
+        self.refresh()
+
+    def stop_brew(self) -> None:
+        """Tell the cauldron to stop the brew under way."""
+        if self.brewing is None or not self.brew.under_way or self.brew.brew is None:
+            return
+        try:
+            self.brewing.cancel(self.brew.brew)
+        except BrewNotSent as exc:
+            self.brew.not_sent(str(exc))
+        else:
+            self.brew_status.setText("Stopping the brew…")
 
     def evolve(self) -> None:
         """Start a run with the form's settings."""
@@ -172,9 +221,11 @@ class BrewingTab(QWidget):
     def refresh(self) -> bool:
         """One frame: redraw what the model changed since the last; False if nothing did."""
         model = self.model
-        if model.revision == self._drawn_revision:
+        revision = (model.revision, self.brew.revision)
+        if revision == self._drawn_revision:
             return False
-        self._drawn_revision = model.revision
+        self._drawn_revision = revision
+        self._show_brew()
         self.progress.setRange(0, max(model.total, 1))
         self.progress.setValue(model.done)
         latest = model.latest
@@ -195,6 +246,13 @@ class BrewingTab(QWidget):
         self._enable()
         return True
 
+    def _show_brew(self) -> None:
+        label = self.brew_status
+        label.setText(self.brew.text())
+        label.setProperty("failed", self.brew.problem is not None)
+        label.style().unpolish(label)
+        label.style().polish(label)
+
     def _list_recipes(self, recipes: list[PotionRecipe]) -> None:
         if recipes == self._listed:
             return
@@ -213,6 +271,7 @@ class BrewingTab(QWidget):
     def _select(self, row: int) -> None:
         self.card.show_recipe(self._listed[row] if 0 <= row < len(self._listed) else None)
         self.export_button.setEnabled(self.card.recipe is not None)
+        self._enable()
 
     def _enable(self) -> None:
         available = self.evolution is not None
@@ -220,6 +279,10 @@ class BrewingTab(QWidget):
         self.evolve_button.setEnabled(available and not running and self.form.settings is not None)
         self.cancel_button.setEnabled(available and running)
         self.form.setEnabled(not running)
+        brewing = self.brew.under_way
+        chosen = self.card.recipe is not None
+        self.brew_button.setEnabled(self.brewing is not None and chosen and not brewing)
+        self.stop_brew_button.setEnabled(self.brewing is not None and brewing)
 
     def export_recipe(self) -> None:
         """Write the selected recipe to a JSON file the user chooses."""

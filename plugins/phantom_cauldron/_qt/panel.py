@@ -33,6 +33,7 @@ from reactivex import Observable
 from phantom_cauldron._qt.brewing import BrewingTab
 from phantom_cauldron._qt.charts import DEFAULT_WINDOW_S, CauldronCharts
 from phantom_cauldron._qt.topic_tree import OnlineStates, TopicTreeModel, TopicTreeView
+from phantom_cauldron.brew_view_model import BrewControl
 from phantom_cauldron.brewing_view_model import EvolutionControl
 from phantom_cauldron.directory import SensorDirectory
 from phantom_cauldron.series import SeriesStore
@@ -106,7 +107,8 @@ class CauldronPanel(QWidget):
     """Header (source, refused payloads) above two tabs: the charts (toolbar with follow,
     pause and window, the topic tree beside the charts, a status line) and the brewing of
     recipes (see `BrewingTab`). `sensors` names the sensors in both; `online` says which
-    devices are online (see `OnlineStates`); `evolution` runs the evolutions."""
+    devices are online (see `OnlineStates`); `evolution` runs the evolutions and `brewing`
+    sends the brews."""
 
     def __init__(
         self,
@@ -119,6 +121,7 @@ class CauldronPanel(QWidget):
         sensors: SensorDirectory | None = None,
         online: OnlineStates | None = None,
         evolution: EvolutionControl | None = None,
+        brewing: BrewControl | None = None,
     ) -> None:
         super().__init__(parent)
         self.store = store
@@ -174,7 +177,7 @@ class CauldronPanel(QWidget):
         live_layout.setContentsMargins(0, 4, 0, 0)
         live_layout.addLayout(toolbar)
         live_layout.addWidget(splitter, 1)
-        self.brewing = BrewingTab(evolution)
+        self.brewing = BrewingTab(evolution, brewing)
         self.tabs = QTabWidget(objectName="cauldronTabs")
         self.tabs.addTab(live, "Sensors")
         self.tabs.addTab(self.brewing, "Brewing")
@@ -208,6 +211,10 @@ class CauldronPanel(QWidget):
     def follow_evolution(self, events: Observable[SpectralEvent]) -> None:
         """Show the evolutions whose events (`cauldron/evolution/#`) come from `events`."""
         self.brewing.follow(events)
+
+    def follow_brews(self, events: Observable[SpectralEvent]) -> None:
+        """Show the brews whose news (`cauldron/brew/#`) comes from `events`."""
+        self.brewing.follow_brews(events)
 
     def _show_trouble(self, connections: object) -> None:
         if not isinstance(connections, MqttConnections):
