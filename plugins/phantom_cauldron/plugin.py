@@ -144,7 +144,8 @@ class Cauldron:
         self.ingest.topics.restore_choices(state.get("charted", {}))
 
     async def teardown(self) -> None:
-        """End the spare worker and cancel the evolutions; remember the charted topics; stop the simulator and its broker."""
+        """End the spare worker and cancel the evolutions; remember the charted topics;
+        stop the simulator and its broker."""
         self.evolution.close()
         settings = self.context.settings.load(CauldronSettings)
         self.context.settings.save(

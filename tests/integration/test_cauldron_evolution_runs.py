@@ -174,7 +174,11 @@ async def test_the_run_is_in_the_audit_log_with_its_hall_of_fame(tmp_path: Path)
     assert completed == [
         (
             p.record.gen,
-            {"best": list(p.record.best), "mean": list(p.record.mean), "diversity": p.record.diversity},
+            {
+                "best": list(p.record.best),
+                "mean": list(p.record.mean),
+                "diversity": p.record.diversity,
+            },
         )
         for p, _ in listener.generations
     ]

@@ -107,9 +107,9 @@ def test_tearing_the_plugin_down_during_an_evolution_leaves_no_worker(
     running, _ = app
     generations: list[GenerationProgress] = []
     running.services.hub.on("cauldron/evolution/#").subscribe(
-        lambda event: generations.append(event.data)
-        if isinstance(event.data, GenerationProgress)
-        else None
+        lambda event: (
+            generations.append(event.data) if isinstance(event.data, GenerationProgress) else None
+        )
     )
     evolution = running.cauldron.evolution
     evolution.prepare()
