@@ -26,8 +26,11 @@ engine's speed is not bought with a worse search.
 Also measured: population 300 x 100 generations on the recipe problem (the shipped
 catalogue, the simulator's default conditions, rarity budget 10), (c) in-process with
 `run_job` and (d) in a worker process through `EvolutionRuns`, from `start` to the
-`EvolutionFinished` on the loop (the worker's start-up and every generation's progress
-message included). Goal: the worker's overhead under 10 %.
+`EvolutionFinished` on the loop, as a user gets it: the spare worker is started
+(`prepare`, as opening the Brewing tab does) and given `SPARE_IDLE_S` to import before
+the timer starts; timed are handing it the job, starting the next spare (which imports
+while the run goes on), every generation's progress message to the loop and the end.
+Goal: the worker's overhead under 10 %.
 """
 
 from __future__ import annotations
@@ -64,6 +67,8 @@ TIME_RATIO_GOAL = 0.5
 """The engine takes at most this share of eaSimple's time."""
 WORKER_RATIO_GOAL = 1.10
 """The worker takes at most this share of the in-process time."""
+SPARE_IDLE_S = 2.0
+"""How long the spare worker waits before a timed run (it imports in about 0.3 s)."""
 
 
 def _deap_toolbox() -> base.Toolbox:
@@ -147,10 +152,14 @@ def recipe_figures(repeats: int) -> dict[str, float]:
                 done.set_result(None)
 
         runs = EvolutionRuns(publish, loop.call_soon_threadsafe, catalogue)
+        runs.prepare()
+        await asyncio.sleep(SPARE_IDLE_S)
         start = perf_counter()
         runs.start(settings(), lambda: conditions)
         await done
-        return perf_counter() - start
+        elapsed = perf_counter() - start
+        runs.close()
+        return elapsed
 
     return interleaved({"recipe": here, "recipe_worker": lambda: asyncio.run(in_worker())}, repeats)
 

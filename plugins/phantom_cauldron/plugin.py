@@ -144,9 +144,11 @@ class Cauldron:
         }
 
     def create_panel(self, parent: Any) -> Any:
-        """The charts, the topic tree and the brewing tab (Qt is imported only here)."""
+        """The charts, the topic tree and the brewing tab (Qt is imported only here); the
+        spare evolution worker starts, so that Evolve finds it ready."""
         from phantom_cauldron._qt.panel import CauldronPanel
 
+        self.evolution.prepare()
         panel = CauldronPanel(
             self.ingest.store,
             self.ingest.topics,
@@ -176,8 +178,8 @@ class Cauldron:
         self.ingest.topics.restore_choices(state.get("charted", {}))
 
     async def teardown(self) -> None:
-        """Cancel the evolutions and stop following the brews; remember the charted
-        topics; stop the simulator and its broker."""
+        """End the spare worker, cancel the evolutions and stop following the brews;
+        remember the charted topics; stop the simulator and its broker."""
         self.evolution.close()
         self.brews.close()
         settings = self.context.settings.load(CauldronSettings)

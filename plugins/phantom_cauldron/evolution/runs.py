@@ -1,10 +1,12 @@
 """The evolutions the Cauldron plugin runs: each in a worker process, its generations and
 its end published on the hub from the asyncio loop, each an audit run.
 
-`start` samples the cauldron's conditions, opens the audit run and starts the worker
-(`phantom_cauldron.evolution.worker`, a `ChildProcess` that dies with the app); a reader
-thread per run hands what the worker sends to the loop with `call_soon`. Events carry
-the metadata ``run`` (the audit run) and ``phase`` (the generation).
+A worker (`phantom_cauldron.evolution.worker`, a `ChildProcess` that dies with the app)
+is started in advance and waits, its imports done, for its job: `prepare` starts this
+spare, and `start` samples the cauldron's conditions, opens the audit run, hands the job
+to the spare and starts the next one. A reader thread per run hands what the worker sends
+to the loop with `call_soon`. Events carry the metadata ``run`` (the audit run) and
+``phase`` (the generation); each generation is a phase of the audit run.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from phantom_cauldron.evolution.job import EvolutionJob
 from phantom_cauldron.evolution.progress import (
     EvolutionFinished,
     EvolutionSettings,
+    GenerationProgress,
     finished_topic,
     generation_topic,
 )
@@ -38,10 +41,12 @@ OpenRun = Callable[..., Any]
 
 
 class _Run:
-    def __init__(self, run: str, child: ChildProcess, audit: Any) -> None:
+    def __init__(self, run: str, child: ChildProcess, audit: Any, generations: int) -> None:
         self.run = run
         self.child = child
         self.audit = audit
+        self.generations = generations
+        self.open_phase: int | None = None
         self.cancelled = False
         self.thread: threading.Thread | None = None
 
@@ -65,6 +70,38 @@ class EvolutionRuns:
         self.open_run = open_run
         self.logger = logger or logging.getLogger(__name__)
         self.runs: dict[str, _Run] = {}
+        self.spare: ChildProcess | None = None
+
+    def prepare(self) -> None:
+        """Start the spare worker unless one waits already."""
+        self._ready_spare()
+
+    def _ready_spare(self) -> ChildProcess:
+        if self.spare is None or self.spare.process.poll() is not None:
+            self._end_spare()
+            self.spare = ChildProcess(WORKER)
+        return self.spare
+
+    def _take_spare(self, job: EvolutionJob) -> ChildProcess:
+        """The spare worker with `job` handed to it (a fresh worker if the spare has
+        gone); the next spare is started."""
+        child = self._ready_spare()
+        self.spare = None
+        try:
+            child.channel.send(job)
+        except OSError as error:
+            self.logger.warning("the spare evolution worker has gone: %s", error)
+            child.reap()
+            child = ChildProcess(WORKER)
+            child.channel.send(job)
+        self.prepare()
+        return child
+
+    def _end_spare(self) -> None:
+        if self.spare is not None:
+            self.spare.channel.close()
+            self.spare.reap()
+            self.spare = None
 
     def start(self, settings: EvolutionSettings, conditions: ConditionsSource) -> str:
         """Start an evolution under the conditions `conditions` gives now (and again every
@@ -80,9 +117,9 @@ class EvolutionRuns:
                 settings=settings.model_dump(),
                 conditions=job.conditions,
             )
-        child = ChildProcess(WORKER)
-        state = self.runs[run] = _Run(run, child, audit)
-        child.channel.send(job)
+        child = self._take_spare(job)
+        state = self.runs[run] = _Run(run, child, audit, settings.generations)
+        self._start_phase(state, 0)
         state.thread = threading.Thread(
             target=self._read, args=(state, conditions), name=f"evolution-{run}", daemon=True
         )
@@ -99,7 +136,9 @@ class EvolutionRuns:
             state.child.channel.send(("cancel",))
 
     def close(self) -> None:
-        """Cancel every run and wait for their workers to end (killed after a grace)."""
+        """End the spare worker, cancel every run and wait for their workers to end
+        (killed after a grace)."""
+        self._end_spare()
         for state in list(self.runs.values()):
             self.cancel(state.run)
         for state in list(self.runs.values()):
@@ -114,7 +153,7 @@ class EvolutionRuns:
             while finished is None:
                 kind, value = channel.receive()
                 if kind == "generation":
-                    self.call_soon(functools.partial(self._emit, state, value, value.record.gen))
+                    self.call_soon(functools.partial(self._generation, state, value))
                 elif kind == "resample":
                     self.call_soon(lambda: self._resample(state, conditions))
                 elif kind == "finished":
@@ -133,6 +172,27 @@ class EvolutionRuns:
         with contextlib.suppress(OSError):
             state.child.channel.send(("conditions", conditions()))
 
+    def _start_phase(self, state: _Run, gen: int) -> None:
+        if state.audit is not None:
+            state.audit.start_phase(gen, f"Generation {gen}")
+            state.open_phase = gen
+
+    def _generation(self, state: _Run, progress: GenerationProgress) -> None:
+        """Publish a generation's progress; it ends its audit phase and starts the next."""
+        record = progress.record
+        self._emit(state, progress, record.gen)
+        if state.audit is None:
+            return
+        state.audit.complete_phase(
+            record.gen,
+            best=list(record.best),
+            mean=list(record.mean),
+            diversity=record.diversity,
+        )
+        state.open_phase = None
+        if record.gen < state.generations:
+            self._start_phase(state, record.gen + 1)
+
     def _emit(self, state: _Run, data: Any, phase: int | None = None) -> None:
         metadata: EventMetadata = {}
         if state.audit is not None:
@@ -147,6 +207,8 @@ class EvolutionRuns:
         self._emit(state, finished)
         if state.audit is None:
             return
+        if state.open_phase is not None and (finished.cancelled or finished.error):
+            state.audit.fail_phase(state.open_phase, finished.error or "cancelled")
         if finished.error is not None:
             state.audit.fail(finished.error)
         else:

@@ -4,10 +4,15 @@ Over its channel the app sends an `EvolutionJob`, then ``("cancel",)`` or, when 
 ``("conditions", Conditions)``. The worker sends ``("generation", GenerationProgress)``
 after each generation, ``("resample", gen)`` when it wants new conditions (and waits for
 them), and ``("finished", EvolutionFinished)`` last; then it exits.
+
+The app starts a worker before it has a job for it (a spare): everything the job needs
+is imported before the worker waits, so the job starts at once. A worker whose channel
+ends before a job came exits quietly.
 """
 
 from __future__ import annotations
 
+import importlib
 import traceback
 
 from phantom_cauldron.evolution.job import EvolutionJob, run_job
@@ -15,6 +20,9 @@ from phantom_cauldron.evolution.progress import EvolutionFinished, GenerationPro
 from phantom_cauldron.recipes.effects import Conditions
 from phantom_gui.core.channel import Channel
 from phantom_gui.core.children import orphaned, parent_channel
+
+LAZY_IMPORTS = ("numpy.random",)
+"""Modules a job imports only when it runs; the worker imports them before it waits."""
 
 
 class _Worker:
@@ -52,6 +60,8 @@ class _Worker:
 def main() -> None:
     """Run the job the app sends, then exit."""
     channel = parent_channel()
+    for module in LAZY_IMPORTS:
+        importlib.import_module(module)
     try:
         job: EvolutionJob = channel.receive()
         worker = _Worker(channel, job.conditions)
