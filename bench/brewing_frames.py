@@ -14,8 +14,9 @@ run, so the Sensors tab's live charts grow and follow all along.
 The panel has two frame clocks, both 30 per second (a 33 ms budget): the live charts'
 (`CauldronCharts.frame_clock`) and the Brewing tab's (`BrewingTab.frame_clock`). Each is
 rewired to a wrapper that notes when it fires and how long its `refresh` takes, and
-pyqtgraph's `GraphicsView.paintEvent` is wrapped to note each plot's paint. Per interval
-of the live charts' clock:
+pyqtgraph's `GraphicsView.paintEvent` is wrapped to note each paint of a plot widget (the
+live charts' `PlotWidget`s, the evolution chart's `GraphicsLayoutWidget`; only those on
+show are painted). Per interval of the live charts' clock:
 
 - frame interval: the time between two firings (what the user sees as the frame rate);
 - frame work: the refreshes of both clocks and the plots' paints started in it (the GUI
@@ -29,9 +30,12 @@ of the live charts' clock:
 (b') a second evolution with the Brewing tab on show (its chart painted; the live charts
     keep refreshing, hidden).
 
-The goal of (b) is the frame budget: p99 frame work under 33 ms, and few frames missed.
-The p99 interval ratio (b)/(a) shows what the evolution costs the frame clock. The load
-of the machine (`os.getloadavg`) is printed with the figures. The script always exits 0.
+The goal of (b) and (b') is the frame budget: p99 frame work under 33 ms, and under 1 %
+of the frames missed. The p99 ratios (b)/(a) show what the evolution costs the frame
+clock. Times are wall-clock: on a small machine the worker process takes a core, so a
+frame's work includes any time the GUI thread waited for one, and the load of the
+machine (`os.getloadavg`) is printed with the figures. The longest refresh and paint of
+each kind are printed for each phase. The script always exits 0.
 """
 
 from __future__ import annotations
@@ -166,8 +170,7 @@ async def measure(
         await asyncio.sleep(1.0)
         start = perf_counter()
         tab.evolve_button.click()
-        finished = lambda: tab.model.finished is not None  # noqa: E731
-        await wait_for(finished, EVOLUTION_TIMEOUT_S, "the evolution")
+        await wait_for(lambda: tab.model.finished is not None, EVOLUTION_TIMEOUT_S, "evolving")
         figures[key] = timeline.frames(start, perf_counter())
         figures[key]["generations_per_s"] = tab.model.done / (perf_counter() - start)
         if tab.model.finished.error is not None:
@@ -189,7 +192,7 @@ ROWS = [
     Row("(b) frames missed", "b_missed_share", "%", max_value=1.0),
     Row("(b') evolution, Brewing on show: interval p50", "b'_interval_p50", "ms"),
     Row("(b') frame interval p99", "b'_interval_p99", "ms", "a_interval_p99", "(a) p99"),
-    Row("(b') frame work p99", "b'_work_p99", "ms", max_value=BUDGET_MS),
+    Row("(b') frame work p99", "b'_work_p99", "ms", "a_work_p99", "(a) p99", max_value=BUDGET_MS),
     Row("(b') frames missed", "b'_missed_share", "%", max_value=1.0),
 ]
 
