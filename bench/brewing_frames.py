@@ -12,8 +12,9 @@ publishes Tasmota telemetry of 8 devices at `--rate` messages per second for the
 run, so the Sensors tab's live charts grow and follow all along.
 
 The panel has two frame clocks, both 30 per second (a 33 ms budget): the live charts'
-(`CauldronCharts.frame_clock`) and the Brewing tab's (`BrewingTab.frame_clock`). Each is
-rewired to a wrapper that notes when it fires and how long its `refresh` takes, and
+(`CauldronCharts.frame_clock`) and the Brewing tab's (`BrewingTab.frame_clock`, which
+draws nothing while the tab is hidden). Each is rewired to a wrapper that notes when it
+fires and how long its `refresh` (the tab's `frame`) takes, and
 pyqtgraph's `GraphicsView.paintEvent` is wrapped to note each paint of a plot widget (the
 live charts' `PlotWidget`s, the evolution chart's `GraphicsLayoutWidget`; only those on
 show are painted). Per interval of the live charts' clock:
@@ -154,7 +155,7 @@ async def measure(
     await wait_for(lambda: "phantom_cauldron" in window.plugin_docks.docks, 20, "the panel")
     panel = window.plugin_docks.docks["phantom_cauldron"].findChild(QWidget, "cauldronPanel")
     timeline.clock(panel.charts.frame_clock, panel.charts.refresh, "charts refresh", ticks=True)
-    timeline.clock(panel.brewing.frame_clock, panel.brewing.refresh, "Brewing refresh", ticks=False)
+    timeline.clock(panel.brewing.frame_clock, panel.brewing.frame, "Brewing refresh", ticks=False)
     tab = panel.brewing
     for name, text in {"population": "300", "generations": str(args.generations)}.items():
         tab.form.edits[name].setText(text)

@@ -24,6 +24,9 @@ class BrewControl(Protocol):
 
 
 def _signed(value: float, digits: int) -> str:
+    """`value` with its sign (none when it rounds to zero), a true minus sign."""
+    if round(value, digits) == 0:
+        return f"{0:.{digits}f}"
     return f"{value:+.{digits}f}".replace("-", "−")
 
 
@@ -106,7 +109,7 @@ class BrewFollowing:
         if started is None:
             return "Sending the brew…" if self.brew is not None else ""
         if self.step is not None:
-            action = f" ({self.step.action})" if self.step.action else ""
+            action = f" ({self.step.action.replace('_', ' ')})" if self.step.action else ""
             return f"Brewing {started.recipe}: step {self.step.step} of {self.step.steps}{action}."
         minutes = started.duration_s / 60
         return (

@@ -358,3 +358,18 @@ def test_the_closed_tab_leaves_no_subscription_behind(qtbot, hub: EventHub) -> N
     panel.deleteLater()
     QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     assert not hub.is_heard(generation_topic("r"))
+
+
+def test_a_hidden_tab_draws_nothing_and_catches_up_when_shown(
+    qtbot, panel: CauldronPanel, evolution: EngineEvolution
+) -> None:  # type: ignore[no-untyped-def]
+    tab = panel.brewing
+    type_settings(panel, SMALL)
+    panel.tabs.setCurrentIndex(0)
+    tab.evolve()
+    finish(qtbot, panel, evolution)
+    assert not tab.isVisible() and tab.progress.value() == 0, "nothing drawn while hidden"
+    panel.tabs.setCurrentWidget(tab)
+    tab.frame_clock.timeout.emit()
+    assert tab.progress.value() == tab.model.total
+    assert tab.recipe_list.count() == len(tab.model.recipes) > 0

@@ -146,14 +146,20 @@ async def test_cancel_stops_within_one_generation_and_leaves_no_process() -> Non
     runs.close()
 
 
+def recording_audit(hub: EventHub, folder: Path) -> AuditService:
+    """An audit log in `folder`, recording the evolutions' events, started on the loop."""
+    audit = AuditService(AuditStorage(folder), hub, None)
+    audit.start("test", asyncio.get_running_loop())
+    assert audit.recorder is not None
+    audit.recorder.record("cauldron/evolution/#")
+    return audit
+
+
 @on_loop
 async def test_the_run_is_in_the_audit_log_with_its_hall_of_fame(tmp_path: Path) -> None:
     hub = EventHub()
     listener = Listener(hub)
-    audit = AuditService(AuditStorage(tmp_path / "audit"), hub, None)
-    audit.start("test", asyncio.get_running_loop())
-    assert audit.recorder is not None
-    audit.recorder.record("cauldron/evolution/#")
+    audit = recording_audit(hub, tmp_path / "audit")
     runs = service(hub, audit)
     run = runs.start(SETTINGS, lambda: CONDITIONS)
     finished = await listener.finished
@@ -190,9 +196,7 @@ async def test_the_run_is_in_the_audit_log_with_its_hall_of_fame(tmp_path: Path)
 async def test_a_cancelled_run_fails_the_phase_it_did_not_run(tmp_path: Path) -> None:
     hub = EventHub()
     listener = Listener(hub)
-    audit = AuditService(AuditStorage(tmp_path / "audit"), hub, None)
-    audit.start("test", asyncio.get_running_loop())
-    assert audit.recorder is not None
+    audit = recording_audit(hub, tmp_path / "audit")
     runs = service(hub, audit)
     settings = SETTINGS.model_copy(update={"generations": 500, "resample_every": 2})
     started: list[str] = []

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from phantom_cauldron.brew_view_model import BrewFollowing
+from phantom_cauldron.brew_view_model import BrewFollowing, ended_text
 from phantom_cauldron.brewing.brews import (
     CANCEL_WAIT_S,
     READINGS_WAIT_S,
@@ -19,13 +19,13 @@ from phantom_cauldron.brewing.brews import (
     Brews,
     answer_deadline,
 )
-from phantom_cauldron.brewing.news import BrewEnded, BrewStarted, BrewStep
+from phantom_cauldron.brewing.news import BrewComparison, BrewEnded, BrewStarted, BrewStep
 from phantom_cauldron.brewing.status import BrewStatus, status_topic
 from phantom_cauldron.directory import SensorDirectory, SensorInfo
 from phantom_cauldron.evolution.conditions import DEFAULTS, sample_conditions
 from phantom_cauldron.readings import SensorReading
 from phantom_cauldron.recipes.catalogue import load_catalogue
-from phantom_cauldron.recipes.effects import predict
+from phantom_cauldron.recipes.effects import BrewState, predict
 from phantom_cauldron.recipes.model import BrewingStep, PotionRecipe
 from phantom_cauldron.series import SeriesStore
 from phantom_gui.mqtt.messages import MqttMessage
@@ -285,8 +285,23 @@ def test_the_tab_follows_the_brew_it_sent_and_words_its_end() -> None:
     assert following.text() == "Brewing r-1 on Lab · t: 2 steps over 15 min, sent."
     assert not following.on_event(BrewStep("b-2", 1, 2, "add")), "another brew's step"
     following.on_event(BrewStep("b-1", 1, 2, "heat_to"))
-    assert following.text() == "Brewing r-1: step 1 of 2 (heat_to)."
-    following.on_event(BrewEnded("b-1", "r-1", "refused", "the pot is cracked"))
+    assert following.text() == "Brewing r-1: step 1 of 2 (heat to)."
+    assert following.on_event(BrewEnded("b-1", "r-1", "refused", "the pot is cracked"))
     assert following.text() == "The cauldron refused the brew of r-1. The pot is cracked."
     following.not_sent("no MQTT connection is connected to send the brew on")
     assert following.text() == "Not brewed: no MQTT connection is connected to send the brew on."
+
+
+def test_the_end_of_a_brew_is_worded_with_its_errors_signed() -> None:
+    predicted = BrewState(45.0, 5.43, 50.0)
+    done = BrewEnded("b-1", "r-1", "done", None, BrewComparison(predicted, 44.38, 5.432))
+    assert ended_text(done) == (
+        "Brewed r-1. Temperature: predicted 45.0 °C, measured 44.4 °C (error −0.6 °C)."
+        " pH: predicted 5.43, measured 5.43 (error 0.00)."
+    )
+    late = BrewEnded("b-1", "r-1", "unanswered", "the cauldron never said it was done",
+                     BrewComparison(predicted, 46.0, 5.1))  # fmt: skip
+    assert ended_text(late).startswith(
+        "Brew of r-1 over. The cauldron never said it was done. Temperature: predicted 45.0 °C,"
+        " measured 46.0 °C (error +1.0 °C)."
+    )

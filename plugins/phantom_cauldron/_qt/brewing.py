@@ -163,7 +163,7 @@ class BrewingTab(QWidget):
         self.brew_button.clicked.connect(self.brew_recipe)
         self.stop_brew_button.clicked.connect(self.stop_brew)
         self.frame_clock = QTimer(self, interval=round(1000 / frame_rate))
-        self.frame_clock.timeout.connect(self.refresh)
+        self.frame_clock.timeout.connect(self.frame)
         self.frame_clock.start()
         self.refresh()
 
@@ -217,6 +217,11 @@ class BrewingTab(QWidget):
         if self.evolution is not None and self.model.running and self.model.run is not None:
             self.evolution.cancel(self.model.run)
             self.status.setText("Cancelling…")
+
+    def frame(self) -> bool:
+        """A tick of the frame clock: `refresh`, but not while the tab is hidden (it
+        catches up on its first frame on show)."""
+        return self.isVisible() and self.refresh()
 
     def refresh(self) -> bool:
         """One frame: redraw what the model changed since the last; False if nothing did."""
