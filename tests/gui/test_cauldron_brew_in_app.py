@@ -1,6 +1,7 @@
 """Brew in the running app: the chosen recipe goes over a real broker to a simulated
 cauldron, which follows it; the Brewing tab shows the steps, then the predicted pH and
-temperature against the measured ones; the brew is a run in the audit log."""
+temperature against the measured ones; the brew is a run in the audit log, and so is the
+evolution before it, and both replay from the log into a Brewing tab opened afresh."""
 
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ from PySide6.QtWidgets import QWidget
 from phantom_cauldron.brewing.commands import BREW_TOPIC
 from phantom_cauldron.recipes.catalogue import load_catalogue
 from phantom_cauldron.recipes.model import BrewingStep, PotionRecipe
+from phantom_gui.audit.queries import EventFilter
+from phantom_gui.audit.replay import ReplaySession
+from phantom_gui.core.scheduling import loop_scheduler
 
 from support.mosquitto import MosquittoBroker
 from support.simulated_cauldron import simulated_cauldron
@@ -52,6 +56,54 @@ def choose(tab: Any, recipe: PotionRecipe) -> None:
     tab.refresh()
     tab.recipe_list.setCurrentRow(tab.recipe_list.count() - 1)
     assert tab.card.recipe == recipe
+
+
+def replay(window: Any, qt_loop: Any, kind: str) -> None:
+    """Replay the one run of `kind` in the audit log onto the hub, at once."""
+    audit = window._services.audit
+    assert audit.recorder.flush()
+    (run,) = [run for run in audit.storage.list_audits() if run["kind"] == kind]
+    session = ReplaySession(
+        audit.storage,
+        window._services.hub,
+        loop_scheduler(qt_loop),
+        EventFilter(audit_id=run["id"]),
+        speed=None,
+    )
+    while session.step():
+        pass
+
+
+def test_an_evolution_and_a_brew_replay_from_the_audit_log_into_a_new_tab(
+    make_main_window, qtbot, qt_loop, make_mosquitto: Callable[..., MosquittoBroker]
+) -> None:  # type: ignore[no-untyped-def]
+    broker = make_mosquitto()
+    window = make_main_window()
+    window._services.mqtt.add_session(broker.config(id="lab", name="Lab"))
+    with simulated_cauldron(broker.host, broker.port, BREW_TOPIC, SPEED):
+        _, tab = open_brewing_tab(window, qtbot)
+        for name, text in {"population": "12", "generations": "4", "seed": "3"}.items():
+            tab.form.edits[name].setText(text)
+        tab.evolve_button.click()
+        qtbot.waitUntil(lambda: tab.model.finished is not None, timeout=60_000)
+        evolved = tab.model.finished
+        choose(tab, soured_and_warmed())
+        tab.brew_button.click()
+        qtbot.waitUntil(lambda: tab.brew.ended is not None, timeout=60_000)
+        brewed = tab.brew.ended
+    qt_loop.run_until_complete(window._services.plugins.deactivate("phantom_cauldron"))
+    qtbot.waitUntil(lambda: "phantom_cauldron" not in window.plugin_docks.docks)
+
+    _, fresh = open_brewing_tab(window, qtbot)
+    assert fresh.model.finished is None and fresh.brew.ended is None
+    replay(window, qt_loop, "evolution")
+    replay(window, qt_loop, "brew")
+    assert fresh.model.finished == evolved
+    assert fresh.model.history.generations == [0, 1, 2, 3, 4]
+    assert fresh.brew.ended == brewed
+    qtbot.waitUntil(lambda: fresh.recipe_list.count() == len(evolved.hall_of_fame))
+    assert fresh.lineage.topLevelItem(0).text(0) == evolved.lineage[0].id
+    assert "Temperature: predicted" in fresh.brew_status.text()
 
 
 def test_brew_follows_the_recipe_and_shows_predicted_against_measured(

@@ -298,7 +298,7 @@ def test_cancel_asks_the_evolution_to_stop_the_run(
     assert tab.progress.value() < tab.progress.maximum()
 
 
-def test_replayed_dicts_and_other_runs_are_ignored(panel: CauldronPanel, hub: EventHub) -> None:
+def test_replayed_data_that_does_not_read_is_ignored(panel: CauldronPanel, hub: EventHub) -> None:
     tab = panel.brewing
     hub.publish(generation_topic("old"), {"run": "old", "record": {}}, source="audit")
     hub.publish(finished_topic("old"), {"run": "old"}, source="audit")

@@ -2,8 +2,8 @@
 lineage, export and import recipes as JSON, and brew the chosen one in the cauldron.
 
 A thin view over a `BrewingViewModel` and a `BrewFollowing`: the hub's events go into
-them as they come, and the tab redraws from them on its frame clock, only when they have
-changed.
+them as they come (a replay's plain dicts revived), and the tab redraws from them on its
+frame clock, only when they have changed.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from phantom_cauldron.evolution.progress import EvolutionFinished
 from phantom_cauldron.recipes.errors import RecipeFileError
 from phantom_cauldron.recipes.files import recipe_from_json, recipe_to_json
 from phantom_cauldron.recipes.model import PotionRecipe
+from phantom_cauldron.replayed import revive
 from phantom_gui.core.events import SpectralEvent
 from phantom_gui.qt.bindings import Subscriptions
 from phantom_gui.qt.theme import ASH, BLOOD, PUMPKIN
@@ -172,14 +173,14 @@ class BrewingTab(QWidget):
         self.subscriptions.bind(events, self._take)
 
     def _take(self, event: SpectralEvent) -> None:
-        self.model.on_event(event.data)
+        self.model.on_event(revive(event.topic, event.data))
 
     def follow_brews(self, events: Observable[SpectralEvent]) -> None:
         """Take in the brews' news (`cauldron/brew/#`) for as long as the tab lives."""
         self.subscriptions.bind(events, self._take_brew)
 
     def _take_brew(self, event: SpectralEvent) -> None:
-        self.brew.on_event(event.data)
+        self.brew.on_event(revive(event.topic, event.data))
 
     def brew_recipe(self) -> None:
         """Send the chosen recipe to the cauldron; say why when it cannot be sent."""

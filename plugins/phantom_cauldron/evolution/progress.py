@@ -2,7 +2,8 @@
 
 Events go out under `EVOLUTION_TOPIC`: `cauldron/evolution/<run>/generation` carries a
 `GenerationProgress`, `cauldron/evolution/<run>/finished` an `EvolutionFinished`. A
-replayed event (from the audit log) carries plain dicts instead; views ignore those.
+replayed event (from the audit log) carries plain dicts instead, which
+`phantom_cauldron.replayed.revive` turns back into these.
 """
 
 from __future__ import annotations
