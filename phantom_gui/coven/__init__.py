@@ -1,0 +1,1 @@
+"""The coven: several Phantom instances sharing one hub through an MQTT broker."""
