@@ -87,9 +87,10 @@ def new_envelope(
 
 
 def seal(envelope: Envelope) -> bytes:
-    """`envelope` as JSON (ASCII, so any string survives), or `EnvelopeError` naming the first field that cannot be
-    sent. Typed data (dataclasses, named tuples, pydantic models, enums) travels as
-    `plain` makes it; numpy scalars and arrays as Python numbers and lists."""
+    """`envelope` as JSON (ASCII, so any string survives), or `EnvelopeError` naming the
+    first field that cannot be sent. Typed data (dataclasses, named tuples, pydantic
+    models, enums) travels as `plain` makes it; numpy scalars and arrays as Python
+    numbers and lists."""
     document = {
         "version": envelope.version,
         "id": envelope.id,
@@ -99,8 +100,8 @@ def seal(envelope: Envelope) -> bytes:
         "timestamp": envelope.timestamp,
         "correlation_id": envelope.correlation_id,
         "token": envelope.token,
-        "payload": _json_value(plain(envelope.payload), "payload"),
-        "metadata": _json_value(plain(envelope.metadata), "metadata"),
+        "payload": _json_value(envelope.payload, "payload"),
+        "metadata": _json_value(envelope.metadata, "metadata"),
     }
     _check_fields(document)
     try:
@@ -166,7 +167,7 @@ def _check_fields(document: Mapping[str, Any]) -> None:
 def _json_value(value: Any, where: str) -> Any:
     """`value` as JSON's types, or `EnvelopeError` naming where it is not."""
     try:
-        return _converted(value, where)
+        return _converted(plain(value), where)
     except RecursionError:
         raise EnvelopeError(where, "nested too deeply") from None
 

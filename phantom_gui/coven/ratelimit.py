@@ -35,7 +35,9 @@ class RateLimiter:
         max_sources: int = 10_000,
     ) -> None:
         if not _positive(rate_per_s):
-            raise ValueError(f"RateLimiter rate_per_s must be a positive number, got {rate_per_s!r}")
+            raise ValueError(
+                f"RateLimiter rate_per_s must be a positive number, got {rate_per_s!r}"
+            )
         if not _positive(burst) or burst < 1:
             raise ValueError(f"RateLimiter burst must be a number from 1, got {burst!r}")
         if isinstance(max_sources, bool) or not isinstance(max_sources, int) or max_sources < 1:
