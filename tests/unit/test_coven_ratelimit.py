@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -110,7 +112,7 @@ def test_memory_is_bounded_and_the_source_idle_longest_is_forgotten_first() -> N
     ],
 )
 def test_bad_settings_are_refused_by_name(
-    args: tuple[float, float], kwargs: dict[str, int], name: str
+    args: tuple[float, float], kwargs: dict[str, Any], name: str
 ) -> None:
     with pytest.raises(ValueError, match=name):
         RateLimiter(*args, **kwargs)
