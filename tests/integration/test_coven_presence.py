@@ -9,16 +9,16 @@ import logging
 import os
 import signal
 import threading
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Coroutine, Iterator
 from typing import Any
 
 import pytest
 from paho.mqtt.client import Client
 from paho.mqtt.enums import CallbackAPIVersion
 
+from phantom_gui.core.hub import EventHub
 from phantom_gui.coven.presence import Members, Presence, own_status, with_presence
 from phantom_gui.coven.topics import member_topic
-from phantom_gui.core.hub import EventHub
 from phantom_gui.mqtt.network_process import ProcessConnection
 from phantom_gui.mqtt.retained import RetainedMessages
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from phantom_gui.core.settings import Settings
 from phantom_gui.coven.presence import (
     MemberChange,
     Members,
@@ -18,7 +19,6 @@ from phantom_gui.coven.presence import (
     with_presence,
 )
 from phantom_gui.coven.topics import member_of, member_topic, members_pattern
-from phantom_gui.core.settings import Settings
 from phantom_gui.mqtt.config import ConfigError, ConnectionConfig, LastWill
 from phantom_gui.mqtt.profiles import ConnectionStore
 
