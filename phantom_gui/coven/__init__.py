@@ -1,1 +1,1 @@
-"""The coven: several Phantom instances sharing one hub through an MQTT broker."""
+"""The coven: several Phantom instances sharing one hub through an MQTT broker (no Qt)."""

@@ -32,8 +32,8 @@ PAHO_LOG.addFilter(_WaitingIsNotAnError())
 
 
 def new_client(config: ConnectionConfig, client_class: Callable[..., Client] = Client) -> Client:
-    """A paho client (callback API 2) for `config`, not yet connected; `client_class` makes
-    it (`Client` or a subclass).
+    """A paho client (callback API 2) for `config`, not yet connected, with its last will if
+    it has one; `client_class` makes it (`Client` or a subclass).
 
     Raises `OSError` or `ssl.SSLError` when a TLS file cannot be read or used.
     """
@@ -48,6 +48,9 @@ def new_client(config: ConnectionConfig, client_class: Callable[..., Client] = C
     client.enable_logger(PAHO_LOG)
     if config.username is not None or config.password is not None:
         client.username_pw_set(config.username, config.password_text())
+    will = config.will
+    if will is not None:
+        client.will_set(will.topic, will.payload, will.qos, will.retain)
     tls = config.tls
     if tls.enabled:
         for path in (tls.ca_file, tls.cert_file, tls.key_file):

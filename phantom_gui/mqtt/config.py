@@ -19,7 +19,7 @@ from pydantic import (
     model_validator,
 )
 
-from phantom_gui.core.topics import validate_pattern
+from phantom_gui.core.topics import validate_pattern, validate_topic
 
 MQTT_PORT = 1883
 MQTTS_PORT = 8883
@@ -45,6 +45,11 @@ FIELD_LABELS: dict[str, str] = {
     "keepalive": "Keepalive",
     "clean_session": "Clean session",
     "subscriptions": "Subscriptions",
+    "will": "Last will",
+    "will.topic": "Last will topic",
+    "will.payload": "Last will payload",
+    "will.qos": "Last will QoS",
+    "will.retain": "Retain the last will",
 }
 """How the user interface names each field, also used in validation messages."""
 
@@ -73,6 +78,24 @@ class Subscription(BaseModel):
     @classmethod
     def _valid_pattern(cls, pattern: str) -> str:
         return validate_pattern(pattern)
+
+
+class LastWill(BaseModel):
+    """The message the broker publishes for a client whose connection ends without a word
+    (a crash, a kill, a lost network); a clean disconnect discards it."""
+
+    model_config = _FROZEN
+
+    topic: str
+    payload: bytes = b""
+    """Text is sent as UTF-8."""
+    qos: int = Field(default=1, ge=0, le=2)
+    retain: bool = False
+
+    @field_validator("topic")
+    @classmethod
+    def _valid_topic(cls, topic: str) -> str:
+        return validate_topic(topic)
 
 
 class TlsSettings(BaseModel):
@@ -119,6 +142,8 @@ class ConnectionConfig(BaseModel):
     clean_session: bool = True
     """False keeps a persistent session: the broker queues QoS≥1 messages while away."""
     subscriptions: tuple[Subscription, ...] = (Subscription(pattern="#"),)
+    will: LastWill | None = None
+    """Set for a session by whoever needs it (the coven's presence); never saved in a profile."""
 
     @field_validator("id")
     @classmethod

@@ -26,8 +26,9 @@ KEYRING_SERVICE = "Phantom MQTT"
 
 
 class MqttSettings(SettingsModel):
-    """The saved connection profiles, each as `ConnectionConfig` dumps it (checked one by
-    one when loaded, so that one bad profile does not cost the others)."""
+    """The saved connection profiles, each as `ConnectionConfig` dumps it without its
+    session-only last will (checked one by one when loaded, so that one bad profile does
+    not cost the others)."""
 
     SECTION = "mqtt"
     MIGRATIONS = (same_fields,)  # 0 → 1: the flat key mqtt/connections
@@ -98,7 +99,7 @@ class ConnectionStore:
     def save(self, config: ConnectionConfig) -> PasswordStorage:
         """Add or replace the profile `config.id`; return where its password went."""
         storage = self._keep_password(config)
-        entry = config.model_dump(mode="json", exclude={"password"})
+        entry = config.model_dump(mode="json", exclude={"password", "will"})
         if storage is PasswordStorage.SETTINGS and config.password is not None:
             entry["password"] = config.password.get_secret_value()
         entries = self._entries()
