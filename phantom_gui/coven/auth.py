@@ -150,8 +150,12 @@ class AuthService:
 
     def refresh_token(self, refresh_token: str) -> str:
         """A new access token for the holder of a valid `refresh_token`."""
-        claims = self._decode(refresh_token, TokenType.REFRESH)
+        claims = self.verify_refresh(refresh_token)
         return self.generate_token({"name": claims.name, "role": claims.role})
+
+    def verify_refresh(self, refresh_token: str) -> Claims:
+        """The claims of a valid refresh token; `BanishmentError` saying why it is refused."""
+        return self._decode(refresh_token, TokenType.REFRESH)
 
     def _mint(self, user: Mapping[str, Any], token_type: TokenType, ttl_s: float) -> str:
         if self._signing_key is None:
