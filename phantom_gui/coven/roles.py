@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from phantom_gui.core.topics import topic_matches, validate_pattern
+from phantom_gui.core.topics import TopicRouter, validate_pattern
 
 
 class Role(StrEnum):
@@ -100,11 +100,24 @@ class RoleRights(BaseModel):
 
     def allows(self, role: Role, topic: str) -> bool:
         """Whether `role` may publish an event on `topic`."""
-        return any(topic_matches(pattern, topic) for pattern in self._patterns[role])
+        return any(granted <= role for granted in self._router.match(topic))
+
+    @cached_property
+    def _own(self) -> dict[Role, tuple[str, ...]]:
+        return {Role.USER: self.user, Role.MODERATOR: self.moderator, Role.ADMIN: self.admin}
 
     @cached_property
     def _patterns(self) -> dict[Role, tuple[str, ...]]:
-        own = {Role.USER: self.user, Role.MODERATOR: self.moderator, Role.ADMIN: self.admin}
         return {
-            role: tuple(p for lower in Role if lower <= role for p in own[lower]) for role in Role
+            role: tuple(p for lower in Role if lower <= role for p in self._own[lower])
+            for role in Role
         }
+
+    @cached_property
+    def _router(self) -> TopicRouter[Role]:
+        """Each pattern's role, found per topic from the router's cache of matches."""
+        router: TopicRouter[Role] = TopicRouter()
+        for role, patterns in self._own.items():
+            for pattern in patterns:
+                router.add(pattern, role)
+        return router
