@@ -1,4 +1,4 @@
-"""The `phantom` command line: the app, and the `plugin` and `audit` subcommands.
+"""The `phantom` command line: the app, and the `plugin`, `audit` and `coven` subcommands.
 
 Qt-free: the window comes from whoever calls `main` (see `phantom_gui.__main__`).
 """
@@ -68,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
         switch.add_argument("plugin_id", metavar="ID")
         add_location_options(switch, nested=True)
     add_audit_commands(commands)
+    add_coven_commands(commands)
     return parser
 
 
@@ -112,6 +113,39 @@ def add_audit_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
         add_location_options(action, nested=True)
 
 
+def add_coven_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`phantom coven token | secret`."""
+    coven = commands.add_parser("coven", help="tokens and the shared secret of a coven")
+    add_location_options(coven, nested=True)
+    actions = coven.add_subparsers(dest="coven_command", metavar="ACTION", required=True)
+    token = actions.add_parser(
+        "token", help="print a token signed with the coven secret, for a member to join with"
+    )
+    token.add_argument("--role", required=True, metavar="ROLE", help="user, moderator or admin")
+    token.add_argument("--name", required=True, metavar="NAME", help="the member's name")
+    token.add_argument(
+        "--ttl", type=float, metavar="S", help="lifetime in seconds (default: the settings')"
+    )
+    token.add_argument(
+        "--refresh", action="store_true", help="a refresh token, which buys access tokens"
+    )
+    secret = actions.add_parser(
+        "secret", help="say where the coven secret comes from, or make or set a new one"
+    )
+    change = secret.add_mutually_exclusive_group()
+    change.add_argument(
+        "--new", action="store_true", help="make a new secret, keep it and print it once"
+    )
+    change.add_argument("--set", action="store_true", help="keep the secret read from stdin")
+    secret.add_argument(
+        "--in-settings",
+        action="store_true",
+        help="keep it in the settings file, in plain text, instead of the system keyring",
+    )
+    for action in (token, secret):
+        add_location_options(action, nested=True)
+
+
 def add_location_options(parser: argparse.ArgumentParser, *, nested: bool = False) -> None:
     """--data-dir, --config and --plugin-dir, on the command or (`nested`) a subcommand."""
     unset = {"default": argparse.SUPPRESS} if nested else {}
@@ -152,6 +186,10 @@ def main(argv: Sequence[str] | None = None, run_gui: WindowRunner | None = None)
         from phantom_gui.audit_commands import run_audit_command
 
         return run_audit_command(options)
+    if options.command == "coven":
+        from phantom_gui.coven_commands import run_coven_command
+
+        return run_coven_command(options)
     if run_gui is None and not options.headless:
         parser.error("this entry point has no window: add --headless")
     from phantom_gui.core.paths import UnusableFolder
