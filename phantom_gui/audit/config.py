@@ -11,7 +11,14 @@ from phantom_gui.core.atomic import write_atomically
 CONFIG_NAME = "config.json"
 
 DEFAULT_CONFIG: dict[str, Any] = {
-    "record_topics": ["app/#", "plugin/#", "security/#", "hub/disturbance", "audit/#"],
+    "record_topics": [
+        "app/#",
+        "plugin/#",
+        "security/#",
+        "coven/refused",
+        "hub/disturbance",
+        "audit/#",
+    ],
     "checkpoint_every": 10_000,
     "seal_every_s": 300.0,
     "batch_size": 2_000,

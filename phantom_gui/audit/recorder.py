@@ -34,6 +34,7 @@ TOPIC_TYPES: tuple[tuple[str, EventType], ...] = (
     ("hub/disturbance", EventType.ERROR),
     ("plugin/+/error", EventType.ERROR),
     ("security/#", EventType.SECURITY),
+    ("coven/refused", EventType.SECURITY),
     ("plugin/+/state", EventType.PLUGIN_LIFECYCLE),
     ("plugin/+/haunt", EventType.HAUNT),
     ("mqtt/+/state", EventType.MQTT_CONNECTION),

@@ -57,6 +57,8 @@ class MemberStatus(BaseModel):
     version: str
     plugins: tuple[str, ...] = ()
     """The ids of the plugins it runs."""
+    shares: tuple[str, ...] = ()
+    """The hub topic patterns it shares with the coven (see `phantom_gui.coven.bridge`)."""
     host: str
     pid: int = Field(ge=1)
     state: State
@@ -94,6 +96,7 @@ def own_status(
     role: str,
     plugins: tuple[str, ...] = (),
     clock: Callable[[], float] = time.time,
+    shares: tuple[str, ...] = (),
 ) -> MemberStatus:
     """This process's online status: its version, host and pid filled in."""
     return MemberStatus(
@@ -102,6 +105,7 @@ def own_status(
         role=role,
         version=__version__,
         plugins=plugins,
+        shares=shares,
         host=socket.gethostname(),
         pid=os.getpid(),
         state="online",

@@ -1,0 +1,293 @@
+"""The coven bridge: chosen hub topics shared with the other members through the broker.
+
+Each member sends its events on one MQTT topic of its own,
+``phantom/coven/<coven>/events/<instance>`` (one topic per sender keeps MQTT's per-topic
+order), at QoS 1, each in a sealed `Envelope` carrying the member's token; it receives
+``phantom/coven/<coven>/events/+``. A received event reaches the local hub once, in its
+sender's order, only if its token is valid and its role may publish on its topic, and
+within the sender's rate limit; it is marked with ``origin_realm`` (the sender) so it is
+never sent back. Every refusal is published on ``coven/refused`` (a `Refusal`), which the
+audit log records, and counted in `traffic`. Use a bridge on the hub's thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from reactivex import Observable, abc
+from reactivex import operators as ops
+from reactivex.disposable import CompositeDisposable, Disposable
+
+from phantom_gui.core.errors import BanishmentError
+from phantom_gui.core.events import EventMetadata, SpectralEvent, new_event_id
+from phantom_gui.core.hub import EventHub
+from phantom_gui.core.topics import TopicRouter, validate_pattern, validate_topic
+from phantom_gui.coven.auth import AuthService
+from phantom_gui.coven.dedup import SeenEvents, SenderOrder
+from phantom_gui.coven.envelope import (
+    ENVELOPE_VERSION,
+    Envelope,
+    EnvelopeError,
+    open_envelope,
+    seal,
+)
+from phantom_gui.coven.presence import Members, MqttLink
+from phantom_gui.coven.ratelimit import RateLimiter
+from phantom_gui.coven.topics import (
+    events_pattern,
+    events_topic,
+    patterns_overlap,
+    sender_of,
+    validate_level,
+)
+from phantom_gui.coven.traffic import Refusal, RefusalKind, Traffic
+from phantom_gui.mqtt.config import ConnectionConfig, Subscription
+from phantom_gui.mqtt.messages import MqttMessage
+
+log = logging.getLogger("phantom.coven.bridge")
+
+REFUSED_TOPIC = "coven/refused"
+"""Where every refused event is reported (a `Refusal`)."""
+NEVER_SHARED = ("mqtt/#", "coven/#")
+"""Local topics never sent, whatever the shares: the connections' own traffic (the
+coven's messages among it) and the bridge's reports."""
+
+Handler = Callable[[SpectralEvent], None]
+
+
+def is_remote(event: SpectralEvent) -> bool:
+    """Whether `event` came from another member of the coven."""
+    return "origin_realm" in event.metadata
+
+
+def with_bridge(config: ConnectionConfig, coven: str) -> ConnectionConfig:
+    """`config` subscribed (QoS 1) to the events of every member of `coven`."""
+    pattern = events_pattern(coven)
+    if any(subscription.pattern == pattern for subscription in config.subscriptions):
+        return config
+    subscriptions = (*config.subscriptions, Subscription(pattern=pattern, qos=1))
+    return config.model_copy(update={"subscriptions": subscriptions})
+
+
+class CovenBridge:
+    """Shares the local hub events matching `shares` with the coven on `link`, and hands
+    the coven's events among `messages` (the connection's messages, which should come from
+    a config made by `with_bridge`) to the local hub."""
+
+    def __init__(
+        self,
+        hub: EventHub,
+        link: MqttLink,
+        messages: Observable[MqttMessage],
+        *,
+        coven: str,
+        instance: str,
+        auth: AuthService,
+        token: str,
+        shares: Sequence[str],
+        limiter: RateLimiter | None = None,
+        members: Members | None = None,
+        clock: Callable[[], float] = time.time,
+        seen: SeenEvents | None = None,
+        order: SenderOrder | None = None,
+    ) -> None:
+        self.coven = coven
+        self.instance = validate_level(instance, "instance id")
+        self.shares = tuple(validate_pattern(pattern) for pattern in shares)
+        self._hub = hub
+        self._link = link
+        self._messages = messages
+        self._topic = events_topic(coven, instance)
+        self._auth = auth
+        self._token = token
+        self._limiter = limiter
+        self._members = members
+        self._clock = clock
+        self._seen = seen if seen is not None else SeenEvents()
+        self._order = order if order is not None else SenderOrder()
+        self._next_sequence = 1
+        self._shared: TopicRouter[str] = TopicRouter()
+        for pattern in self.shares:
+            self._shared.add(pattern, pattern)
+        self._never: TopicRouter[str] = TopicRouter()
+        for pattern in NEVER_SHARED:
+            self._never.add(pattern, pattern)
+        self._throttled: set[str] = set()
+        self._running: CompositeDisposable | None = None
+        self._subscriptions: dict[str, list[abc.DisposableBase]] = {}
+        self.traffic = Traffic()
+
+    # -- the seed's API -------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Send the shared local events and take the coven's; nothing if started."""
+        if self._running is not None:
+            return
+        running = CompositeDisposable()
+        for pattern in self.shares:
+            running.add(self._hub.on(pattern).subscribe(self._make_forwarder(pattern)))
+        running.add(self._messages.subscribe(self._take))
+        self._running = running
+
+    def stop(self) -> None:
+        """Stop sending and taking events, and drop the handlers of `subscribe`."""
+        running, self._running = self._running, None
+        if running is not None:
+            running.dispose()
+        for pattern in list(self._subscriptions):
+            self.unsubscribe(pattern)
+
+    def publish(
+        self, topic: str, data: Any = None, *, correlation_id: str | None = None
+    ) -> Envelope:
+        """Send `data` on hub `topic` to the coven (not to the local hub) and return its
+        envelope; `EnvelopeError` naming what cannot travel, before anything is sent."""
+        return self._send(new_event_id(), validate_topic(topic), data, correlation_id)
+
+    def subscribe(self, pattern: str, handler: Handler) -> abc.DisposableBase:
+        """Call `handler` with each remote event whose topic matches `pattern`; dispose of
+        the result (or `unsubscribe(pattern)`) to stop."""
+        subscription = self._hub.on(pattern).pipe(ops.filter(is_remote)).subscribe(handler)
+        self._subscriptions.setdefault(pattern, []).append(subscription)
+
+        def dispose() -> None:
+            subscription.dispose()
+            remaining = self._subscriptions.get(pattern, [])
+            if subscription in remaining:
+                remaining.remove(subscription)
+            if not remaining:
+                self._subscriptions.pop(pattern, None)
+
+        return Disposable(dispose)
+
+    def unsubscribe(self, pattern: str) -> None:
+        """Drop every handler `subscribe` added for `pattern`."""
+        for subscription in self._subscriptions.pop(pattern, []):
+            subscription.dispose()
+
+    def get_subscribers(self, pattern: str) -> list[str]:
+        """The online members (instance ids, sorted) sharing a pattern that some topic
+        matching `pattern` also matches."""
+        validate_pattern(pattern)
+        if self._members is None:
+            return []
+        return sorted(
+            status.instance
+            for status in self._members.online()
+            if any(patterns_overlap(pattern, shared) for shared in status.shares)
+        )
+
+    # -- sending --------------------------------------------------------------------------
+
+    def _make_forwarder(self, pattern: str) -> Handler:
+        def forward(event: SpectralEvent) -> None:
+            if is_remote(event) or self._never.match(event.topic):
+                return
+            if self._shared.match(event.topic)[0] != pattern:
+                return  # another shared pattern that matches sends it, once
+            try:
+                self._send(event.id, event.topic, event.data, event.metadata.get("correlation_id"))
+            except EnvelopeError as error:
+                self._refuse(self.instance, event.topic, str(error), RefusalKind.UNSEALABLE)
+
+        return forward
+
+    def _send(self, event_id: str, topic: str, data: Any, correlation_id: str | None) -> Envelope:
+        envelope = Envelope(
+            version=ENVELOPE_VERSION,
+            id=event_id,
+            topic=topic,
+            source=self.instance,
+            sequence=self._next_sequence,
+            timestamp=self._clock(),
+            correlation_id=correlation_id,
+            token=self._token,
+            payload=data,
+        )
+        sealed = seal(envelope)
+        self._next_sequence += 1
+        self._link.publish(self._topic, sealed, 1, False)
+        self.traffic.sent(self.instance, topic)
+        return envelope
+
+    # -- receiving ------------------------------------------------------------------------
+
+    def _take(self, message: MqttMessage) -> None:
+        sender = sender_of(self.coven, message.topic)
+        if sender is None or sender == self.instance:
+            return
+        try:
+            envelope = open_envelope(message.payload)
+        except EnvelopeError as error:
+            self._refuse(sender, message.topic, str(error), RefusalKind.MALFORMED)
+            return
+        source, topic = envelope.source, envelope.topic
+        if source != sender:
+            reason = f"an envelope from {source!r} came on the events topic of {sender!r}"
+            self._refuse(sender, topic, reason, RefusalKind.MALFORMED)
+            return
+        if not self._authorized(envelope):
+            return
+        if not self._seen.first_time(envelope.id):
+            self.traffic.duplicate()
+            return
+        missed = self._order.missed(source)
+        if not self._order.accept(source, envelope.sequence):
+            self.traffic.late_event()
+            return
+        if self._order.missed(source) > missed:
+            self.traffic.gap(self._order.missed(source) - missed)
+        if not self._within_limit(source, topic):
+            return
+        metadata: EventMetadata = {"origin_realm": source}
+        if envelope.correlation_id is not None:
+            metadata["correlation_id"] = envelope.correlation_id
+        self.traffic.received(source, topic)
+        self._hub.publish(topic, envelope.payload, source=f"coven:{source}", metadata=metadata)
+
+    def _authorized(self, envelope: Envelope) -> bool:
+        """Whether the envelope's token is valid and may publish on its topic; a refusal
+        is reported. Checked before the event id and sequence are taken, so a forged
+        envelope cannot hold back a member's genuine events."""
+        token = envelope.token or ""
+        try:
+            self._auth.verify(token)
+        except BanishmentError as error:
+            self._refuse(envelope.source, envelope.topic, str(error), RefusalKind.TOKEN)
+            return False
+        try:
+            self._auth.authorize(token, envelope.topic)
+        except BanishmentError as error:
+            self._refuse(envelope.source, envelope.topic, str(error), RefusalKind.FORBIDDEN)
+            return False
+        return True
+
+    def _within_limit(self, source: str, topic: str) -> bool:
+        """Whether `source` is within its rate. Each refusal is counted; the first of a
+        burst is reported, and the burst ends when the source's bucket has filled again."""
+        limiter = self._limiter
+        if limiter is None:
+            return True
+        if limiter.allow(source):
+            if (
+                source in self._throttled
+                and limiter.get_remaining_requests(source) + 1 >= limiter.burst
+            ):
+                self._throttled.discard(source)
+            return True
+        reason = f"{source} sends faster than the coven's limit of {limiter.rate_per_s:g}/s"
+        if source in self._throttled:
+            self.traffic.refused(Refusal(source, topic, reason, RefusalKind.THROTTLED))
+        else:
+            self._throttled.add(source)
+            self._refuse(source, topic, reason, RefusalKind.THROTTLED)
+        return False
+
+    def _refuse(self, member: str, topic: str, reason: str, kind: RefusalKind) -> None:
+        refusal = Refusal(member, topic, reason, kind)
+        self.traffic.refused(refusal)
+        log.warning("coven %s: refused an event of %s on %s: %s", self.coven, member, topic, reason)
+        self._hub.publish(REFUSED_TOPIC, refusal, source="coven")
