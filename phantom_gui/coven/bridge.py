@@ -4,10 +4,11 @@ Each member sends its events on one MQTT topic of its own,
 ``phantom/coven/<coven>/events/<instance>`` (one topic per sender keeps MQTT's per-topic
 order), at QoS 1, each in a sealed `Envelope` carrying the member's token; it receives
 ``phantom/coven/<coven>/events/+``. A received event reaches the local hub once, in its
-sender's order, only if its token is valid and its role may publish on its topic, and
-within the sender's rate limit; it is marked with ``origin_realm`` (the sender) so it is
-never sent back. Every refusal is published on ``coven/refused`` (a `Refusal`), which the
-audit log records, and counted in `traffic`. Use a bridge on the hub's thread.
+sender's order and under its sender's event id, only if its token is valid, its role may
+publish on its topic and the sender is within its rate limit; it is marked with
+``origin_realm`` (the sender) so it is never sent back. Every refusal is published on
+``coven/refused`` (a `Refusal`), which the audit log records, and counted in `traffic`.
+Use a bridge on the hub's thread.
 """
 
 from __future__ import annotations
@@ -246,7 +247,9 @@ class CovenBridge:
         if envelope.correlation_id is not None:
             metadata["correlation_id"] = envelope.correlation_id
         self.traffic.received(source, topic)
-        self._hub.publish(topic, envelope.payload, source=f"coven:{source}", metadata=metadata)
+        self._hub.on_next(
+            SpectralEvent(topic, envelope.payload, f"coven:{source}", metadata, id=envelope.id)
+        )
 
     def _authorized(self, envelope: Envelope) -> bool:
         """Whether the envelope's token is valid and may publish on its topic; a refusal
