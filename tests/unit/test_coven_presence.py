@@ -105,12 +105,15 @@ def test_a_status_travels_as_json_and_ignores_fields_it_does_not_know() -> None:
         "role",
         "version",
         "plugins",
+        "shares",
         "host",
         "pid",
         "state",
         "since",
     }
     assert MemberStatus.from_json(json.dumps({**fields, "gpu": "none"})) == status
+    older = {name: value for name, value in fields.items() if name != "shares"}
+    assert MemberStatus.from_json(json.dumps(older)).shares == ()
 
 
 # -- the members model ---------------------------------------------------------------------
