@@ -129,11 +129,14 @@ class Supervisor:
             if worker.process is not None and worker.process.poll() is not None:
                 self._exited(worker, now)
                 changed = True
-            if worker.process is None and worker.restart_at is not None:
-                if now >= worker.restart_at:
-                    worker.restarts += 1
-                    self._start(worker)
-                    changed = True
+            if (
+                worker.process is None
+                and worker.restart_at is not None
+                and now >= worker.restart_at
+            ):
+                worker.restarts += 1
+                self._start(worker)
+                changed = True
         if changed:
             self._save()
 
