@@ -92,8 +92,9 @@ def test_up_runs_workers_restarts_a_killed_one_and_down_stops_all(cluster: Clust
     assert all(worker["alive"] and worker["restarts"] == 0 for worker in workers)
     pids = [worker["pid"] for worker in workers]
     assert all(process_ticks(pid) is not None for pid in pids)
-    data_dirs = {state.data_dir for state in ClusterPaths.of(cluster.data).read().workers}  # type: ignore[union-attr]
-    assert len(data_dirs) == 2, "each worker has its own data folder"
+    state = ClusterPaths.of(cluster.data).read()
+    assert state is not None
+    assert len({worker.data_dir for worker in state.workers}) == 2, "a data folder each"
 
     again = cluster.run("up", "--workers", "1")
     assert again.returncode == 2
