@@ -53,6 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run the hub and plugins without a window until SIGINT or SIGTERM",
     )
+    parser.add_argument(
+        "--plugins",
+        type=plugin_ids,
+        metavar="ID[,ID...]",
+        help="with --headless: run only these plugins (and what they need), remembered or not",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     plugin = commands.add_parser("plugin", help="work with plugins (haunt packs)")
     plugin_commands = plugin.add_subparsers(dest="plugin_command", metavar="ACTION", required=True)
@@ -70,6 +76,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_audit_commands(commands)
     add_coven_commands(commands)
     return parser
+
+
+def plugin_ids(text: str) -> tuple[str, ...]:
+    """The plugin ids of a ``--plugins`` list, or an argparse error when it names none."""
+    ids = tuple(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+    if not ids:
+        raise argparse.ArgumentTypeError("name at least one plugin id")
+    return ids
 
 
 def broker_url(text: str) -> ConnectionConfig:
@@ -114,8 +128,10 @@ def add_audit_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
 
 
 def add_coven_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """`phantom coven token | secret`."""
-    coven = commands.add_parser("coven", help="tokens and the shared secret of a coven")
+    """`phantom coven token | secret | up | down | status`."""
+    coven = commands.add_parser(
+        "coven", help="tokens and the shared secret of a coven; a local cluster of workers"
+    )
     add_location_options(coven, nested=True)
     actions = coven.add_subparsers(dest="coven_command", metavar="ACTION", required=True)
     token = actions.add_parser(
@@ -142,7 +158,20 @@ def add_coven_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
         action="store_true",
         help="keep it in the settings file, in plain text, instead of the system keyring",
     )
-    for action in (token, secret):
+    up = actions.add_parser(
+        "up", help="start N supervised headless workers in the background (a local cluster)"
+    )
+    up.add_argument("--workers", type=int, required=True, metavar="N", help="how many workers")
+    up.add_argument(
+        "--plugins", type=plugin_ids, default=(), metavar="ID[,ID...]", help="what they run"
+    )
+    up.add_argument(
+        "extra", nargs="*", metavar="-- ARGS", help="more `phantom` options for every worker"
+    )
+    down = actions.add_parser("down", help="stop the cluster's supervisor and workers, and wait")
+    status = actions.add_parser("status", help="the cluster's supervisor and workers")
+    status.add_argument("--json", action="store_true", help="print one JSON document")
+    for action in (token, secret, up, down, status):
         add_location_options(action, nested=True)
 
 
@@ -192,6 +221,8 @@ def main(argv: Sequence[str] | None = None, run_gui: WindowRunner | None = None)
         return run_coven_command(options)
     if run_gui is None and not options.headless:
         parser.error("this entry point has no window: add --headless")
+    if options.plugins and not options.headless:
+        parser.error("--plugins runs plugins without a window: add --headless")
     from phantom_gui.core.paths import UnusableFolder
     from phantom_gui.runtime import Services, run_headless
 
@@ -211,5 +242,5 @@ def main(argv: Sequence[str] | None = None, run_gui: WindowRunner | None = None)
         print(f"phantom: could not start: {exc}", file=sys.stderr)
         return 2
     if options.headless or run_gui is None:
-        return asyncio.run(run_headless(services))
+        return asyncio.run(run_headless(services, options.plugins))
     return run_gui(services)

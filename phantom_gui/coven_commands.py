@@ -1,13 +1,23 @@
-"""`phantom coven token | secret`: coven tokens and the shared secret from the command line."""
+"""`phantom coven token | secret | up | down | status`: coven tokens and the shared secret,
+and the local cluster of headless workers, from the command line."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from dataclasses import asdict
 from datetime import UTC, datetime
 
 from phantom_gui.core.paths import AppPaths
 from phantom_gui.core.settings import Settings
+from phantom_gui.coven.cluster import (
+    ClusterPaths,
+    ProcessStatus,
+    read_status,
+    start_supervisor,
+    stop_supervisor,
+)
 from phantom_gui.coven.secret_store import SECRET_VARIABLE, SecretStore, new_secret
 from phantom_gui.coven.settings import CovenSettings
 
@@ -19,7 +29,14 @@ def run_coven_command(options: argparse.Namespace) -> int:
     paths = AppPaths.resolve(getattr(options, "data_dir", None), getattr(options, "config", None))
     settings = Settings(paths.config_file)
     store = SecretStore(settings)
+    cluster = ClusterPaths.of(paths.data_dir)
     try:
+        if options.coven_command == "up":
+            return cluster_up(cluster, options)
+        if options.coven_command == "down":
+            return cluster_down(cluster)
+        if options.coven_command == "status":
+            return cluster_status(cluster, as_json=options.json)
         if options.coven_command == "token":
             return mint_token(settings, store, options)
         return manage_secret(paths, store, options)
@@ -75,3 +92,44 @@ def manage_secret(paths: AppPaths, store: SecretStore, options: argparse.Namespa
     if options.new:
         print(secret)
     return 0
+
+
+def cluster_up(cluster: ClusterPaths, options: argparse.Namespace) -> int:
+    """Start the supervisor and its workers in the background; say their pids."""
+    state = start_supervisor(cluster, options.workers, options.plugins, options.extra)
+    print(f"coven cluster up: supervisor pid {state.supervisor_pid}")
+    for worker in state.workers:
+        print(f"worker {worker.index}: pid {worker.pid}, data in {worker.data_dir}")
+    return 0
+
+
+def cluster_down(cluster: ClusterPaths) -> int:
+    """Stop the supervisor and its workers; return once all have gone."""
+    stopped = stop_supervisor(cluster)
+    print(f"coven cluster down: stopped pid {', '.join(map(str, stopped))}")
+    return 0
+
+
+def cluster_status(cluster: ClusterPaths, *, as_json: bool) -> int:
+    """Print the supervisor and each worker; exit 1 when no supervisor runs."""
+    found = read_status(cluster)
+    if as_json:
+        print(json.dumps(None if found is None else [asdict(status) for status in found]))
+    elif found is None:
+        print(f"no coven cluster in {cluster.root}")
+    else:
+        for status in found:
+            print(_describe(status))
+    return 0 if found is not None and found[0].alive else 1
+
+
+def _describe(status: ProcessStatus) -> str:
+    """One line of `phantom coven status`."""
+    if not status.alive:
+        text = f"{status.name}: pid {status.pid or '-'} not running"
+    else:
+        text = f"{status.name}: pid {status.pid} running, up {status.uptime_s or 0:.0f} s"
+    if status.worker is not None:
+        last = "-" if status.last_exit is None else str(status.last_exit)
+        text += f", restarts {status.restarts}, last exit {last}"
+    return text

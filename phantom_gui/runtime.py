@@ -132,20 +132,39 @@ class Services:
         log.info("Phantom stopped")
 
 
-async def run_headless(services: Services) -> int:
-    """Run the hub without a window until SIGINT or SIGTERM; return the exit code."""
+async def run_headless(services: Services, plugins: Sequence[str] | None = None) -> int:
+    """Run the hub without a window until SIGINT or SIGTERM; return the exit code.
+
+    `plugins` (``--plugins``) are the only plugins run, instead of the remembered ones;
+    an id that was not discovered ends the run at once with exit code 2.
+    """
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     told = services.hub.on(WARNING_TOPIC).subscribe(_tell_on_stderr)
     services.start(loop)
-    await services.plugins.restore_session()
-    log.info("running headless; stop with SIGINT or SIGTERM")
+    exit_code = 0
+    if plugins is None:
+        await services.plugins.restore_session()
+    else:
+        unknown = [plugin_id for plugin_id in plugins if plugin_id not in services.plugins.records]
+        if unknown:
+            known = ", ".join(sorted(services.plugins.records)) or "none"
+            print(
+                f"phantom: --plugins: no plugin {', '.join(unknown)} (known: {known})",
+                file=sys.stderr,
+            )
+            stop.set()
+            exit_code = 2
+        else:
+            await services.plugins.activate_only(plugins)
+    if not stop.is_set():
+        log.info("running headless; stop with SIGINT or SIGTERM")
     await stop.wait()
     told.dispose()
     await services.stop()
-    return 0
+    return exit_code
 
 
 def _tell_on_stderr(event: SpectralEvent) -> None:

@@ -102,13 +102,15 @@ def start_program(argv: Sequence[str], **options: Any) -> subprocess.Popen[bytes
     return _start(argv, **options)
 
 
-def reap(process: subprocess.Popen[bytes], *, terminate: bool = False) -> int:
+def reap(
+    process: subprocess.Popen[bytes], *, terminate: bool = False, grace_s: float = REAP_GRACE_S
+) -> int:
     """End `process`: ask it with SIGTERM if `terminate`, kill it if it has not exited
-    within `REAP_GRACE_S`; return its exit code (negative: the signal that ended it)."""
+    within `grace_s`; return its exit code (negative: the signal that ended it)."""
     if terminate and process.poll() is None:
         process.terminate()
     try:
-        process.wait(REAP_GRACE_S)
+        process.wait(grace_s)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()

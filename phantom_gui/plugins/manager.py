@@ -343,14 +343,19 @@ class PluginManager:
 
     async def restore_session(self) -> None:
         """Load the plugins that were active when the app last closed; failures are reported."""
-        for plugin_id in self._settings.load(PluginHostSettings).active:
+        await self.activate_only(self._settings.load(PluginHostSettings).active)
+
+    async def activate_only(self, plugin_ids: Iterable[str]) -> None:
+        """Load `plugin_ids` (not remembered) and what they need; ids not discovered or not
+        loadable (disabled, failed) are skipped, failures are reported."""
+        for plugin_id in plugin_ids:
             record = self._registry.records.get(plugin_id)
             if record is None or record.state not in LOADABLE:
                 continue
             try:
                 await self.activate(plugin_id)
             except ManifestationError as exc:
-                log.error("could not restore plugin %s: %s", plugin_id, exc)
+                log.error("could not load plugin %s: %s", plugin_id, exc)
 
     # -- haunts ---------------------------------------------------------------------------
 
