@@ -38,17 +38,17 @@ class Plugin(_Base):
         return refused
 """
 
-BURST = 10
 RATE = 100
 
 
+@pytest.mark.parametrize("burst", [10, 100], ids=["below a chunk", "chunks then single"])
 def test_a_flooding_plugin_is_throttled_and_reported_once_while_others_flow(
-    h: Harness, caplog: pytest.LogCaptureFixture
+    h: Harness, caplog: pytest.LogCaptureFixture, burst: int
 ) -> None:
     h.plugins.add("flood", FLOOD, permissions=("hub:publish:flood/#",))
     h.plugins.add("calm", FLOOD, permissions=("hub:publish:flood/#",))
     clock = Clock()
-    manager = h.manager(limiter=RateLimiter(RATE, BURST, clock=clock))
+    manager = h.manager(limiter=RateLimiter(RATE, burst, clock=clock))
     run(manager.activate("flood"))
     flood = h.plugins.module("flood").PLUGIN
     run(manager.activate("calm"))
@@ -56,9 +56,9 @@ def test_a_flooding_plugin_is_throttled_and_reported_once_while_others_flow(
 
     with caplog.at_level(logging.WARNING, "phantom.plugins.security"):
         refused = flood.flood(1_000)
-    assert len(refused) == 1_000 - BURST
+    assert len(refused) == 1_000 - burst
     assert "publishes faster than its rate limit allows" in refused[0]
-    assert [event.data for event in h.on("flood/drop")] == list(range(BURST))
+    assert [event.data for event in h.on("flood/drop")] == list(range(burst))
     assert h.data_on(SECURITY_TOPIC) == [
         {"plugin": "flood", "action": "publish on", "target": "flood/drop", "needed": "rate limit"}
     ]
@@ -66,13 +66,13 @@ def test_a_flooding_plugin_is_throttled_and_reported_once_while_others_flow(
 
     assert calm.flood(3) == []
     h.hub.publish("flood/outside", "still heard", source="test")
-    assert [event.source for event in h.on("flood/drop")][BURST:] == ["calm"] * 3
+    assert [event.source for event in h.on("flood/drop")][burst:] == ["calm"] * 3
     assert h.data_on("flood/outside") == ["still heard"]
 
-    clock.advance(BURST / RATE)
-    assert len(flood.flood(BURST + 5)) == 5
+    clock.advance(burst / RATE)
+    assert len(flood.flood(burst + 5)) == 5
     assert len(h.data_on(SECURITY_TOPIC)) == 2, "blocked anew: reported anew"
-    assert manager.records["flood"].context.banisher.refusals == 1_000 - BURST + 5
+    assert manager.records["flood"].context.banisher.refusals == 1_000 - burst + 5
 
 
 def test_without_a_limiter_a_plugin_publishes_as_fast_as_it_likes(h: Harness) -> None:
