@@ -22,6 +22,7 @@ from phantom_gui.core.paths import AppPaths
 from phantom_gui.core.scheduling import loop_scheduler
 from phantom_gui.core.settings import Settings
 from phantom_gui.core.unhandled import UnhandledErrorReporter
+from phantom_gui.coven.limits import LimitSettings
 from phantom_gui.mqtt.config import ConnectionConfig
 from phantom_gui.mqtt.service import MqttService
 from phantom_gui.plugins.context import AudioAccess
@@ -73,7 +74,8 @@ class Services:
         settings = Settings(paths.config_file)
         hub = EventHub()
         audit = AuditService.open(paths.data_dir / "audit", hub)
-        mqtt = MqttService(hub, settings, audit=audit)
+        limits = settings.load(LimitSettings)
+        mqtt = MqttService(hub, settings, audit=audit, topic_limiter=limits.topic_limiter)
         if broker is not None:
             mqtt.add_session(broker)
         plugins = PluginManager(
@@ -84,6 +86,7 @@ class Services:
             seed=seed,
             process_host_factory=ProcessPluginHost,
             services={"audit": audit, "mqtt": mqtt, "audio": AudioAccess(enabled=audio)},
+            limiter=limits.plugin_limiter(),
         )
         reporter = UnhandledErrorReporter(hub, log_file)
         log.info("Phantom %s starting; data in %s", __version__, paths.data_dir)

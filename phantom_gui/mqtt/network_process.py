@@ -35,11 +35,13 @@ from phantom_gui.core.channel import Channel
 from phantom_gui.core.children import ChildProcess, orphaned, parent_channel
 from phantom_gui.core.events import EventMetadata, SpectralEvent
 from phantom_gui.core.hub import EventHub
+from phantom_gui.core.limits import Limiter
 from phantom_gui.mqtt.check import ConnectionCheck, check_connection
 from phantom_gui.mqtt.config import ConnectionConfig
 from phantom_gui.mqtt.connection import Connection, Payload
 from phantom_gui.mqtt.messages import MqttMessage
 from phantom_gui.mqtt.states import ConnectionState, Status, connection_state, state_topic
+from phantom_gui.mqtt.throttling import Throttled, TopicGate, throttled_topic
 
 log = logging.getLogger("phantom.mqtt")
 
@@ -68,10 +70,12 @@ class RelayHub:
     Anything else (states, answers to subscriptions, publish outcomes) is sent at once,
     after the messages gathered before it. A full pipe blocks the sender: an app that
     falls behind slows paho's reading rather than growing a queue here.
+    With a `gate`, a message its gate refuses is dropped here and never reaches the app.
     """
 
-    def __init__(self, out: Channel) -> None:
+    def __init__(self, out: Channel, gate: TopicGate | None = None) -> None:
         self._out = out
+        self._gate = gate
         self._lock = threading.Lock()
         self._gathered: list[Item] = []
         self._app_gone = False
@@ -92,6 +96,9 @@ class RelayHub:
         """Relay an event for the app's hub (`metadata` is not carried)."""
         item = (EVENT, topic, data, source)
         if type(data) is MqttMessage:
+            gate = self._gate
+            if gate is not None and not gate.admit(data.topic):
+                return
             with self._lock:
                 self._gathered.append(item)
         else:
@@ -161,10 +168,21 @@ class RelayingClient(Client):
 
 
 def serve(channel: Channel) -> None:
-    """The child's work: receive the `ConnectionConfig`, run a `Connection` to its broker
-    and relay what it publishes, until the app says disconnect or goes away."""
-    config: ConnectionConfig = channel.receive()
-    relay = RelayHub(channel)
+    """The child's work: receive the `ConnectionConfig` and the `Limiter` of its topics
+    (or None), run a `Connection` to its broker and relay what it publishes, until the app
+    says disconnect or goes away."""
+    config: ConnectionConfig
+    limiter: Limiter | None
+    config, limiter = channel.receive()
+    gate = None
+    if limiter is not None:
+        topic, source = throttled_topic(config.id), f"mqtt:{config.id}"
+
+        def report(throttled: Throttled) -> None:
+            relay.publish_threadsafe(topic, throttled, source=source)
+
+        gate = TopicGate(limiter, report)
+    relay = RelayHub(channel, gate)
     client_class = functools.partial(RelayingClient, relay=relay)
     connection = Connection(config, relay, client_class=client_class)
     connection.connect()
@@ -178,6 +196,8 @@ def serve(channel: Channel) -> None:
         orphaned()
     finally:
         connection.disconnect()
+        if gate is not None:
+            gate.close()
         relay.close()
 
 
@@ -234,6 +254,7 @@ class _NetworkChild:
     def __init__(
         self,
         config: ConnectionConfig,
+        limiter: Limiter | None,
         relayed: Callable[[Item], None],
         exited: Callable[[_NetworkChild, dict[str, Any]], None],
     ) -> None:
@@ -242,7 +263,7 @@ class _NetworkChild:
         self.process = ChildProcess(__name__)
         self.finished = False
         """Whether the child relayed everything and said it was done."""
-        self.send(config)
+        self.send((config, limiter))
         self._reader = threading.Thread(
             target=self._read, name=f"phantom-mqtt-reader-{config.id}", daemon=True
         )
@@ -289,10 +310,16 @@ class ProcessConnection:
     The interface and the hub events are `Connection`'s: each message received is an
     `MqttMessage` on ``mqtt/<id>/message``, state changes are `ConnectionState`s on
     ``mqtt/<id>/state`` and the broker's answers to subscriptions `SubscriptionOutcome`s.
+    With a `limiter` (picklable: each network process gets its own copy), each topic's
+    messages spend from its budget in the network process; those over it are dropped
+    there and reported on ``mqtt/<id>/throttled`` (see `phantom_gui.mqtt.throttling`).
     """
 
-    def __init__(self, config: ConnectionConfig, hub: EventHub) -> None:
+    def __init__(
+        self, config: ConnectionConfig, hub: EventHub, limiter: Limiter | None = None
+    ) -> None:
         self.config = config
+        self._limiter = limiter
         self._hub = hub
         self._state_topic = state_topic(config.id)
         self._source = f"mqtt:{config.id}"
@@ -327,7 +354,7 @@ class ProcessConnection:
                 return
             self._release()
             self._stopping = False
-            self._child = _NetworkChild(self.config, self._relayed, self._exited)
+            self._child = _NetworkChild(self.config, self._limiter, self._relayed, self._exited)
 
     def disconnect(self) -> SpectralEvent | None:
         """Close the connection and end its process (blocks up to about a second); return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 
 from reactivex import Observable, abc
@@ -11,6 +12,7 @@ from reactivex import Observable, abc
 from phantom_gui.audit.service import AuditService
 from phantom_gui.core.events import SpectralEvent
 from phantom_gui.core.hub import EventHub
+from phantom_gui.core.limits import Limiter
 from phantom_gui.core.settings import Settings
 from phantom_gui.mqtt.check import ConnectionCheck, check_connection
 from phantom_gui.mqtt.config import ConnectionConfig
@@ -50,7 +52,8 @@ class MqttService:
     `select` it, plugins follow `states()`. `messages()` hands a new subscriber the
     broker's retained messages received so far before the live ones, so nothing retained
     is lost to a consumer that starts late; `max_retained_topics` and
-    `max_retained_bytes` bound what is kept per connection.
+    `max_retained_bytes` bound what is kept per connection. `topic_limiter` makes each
+    connection's limiter of messages per topic (see `ProcessConnection`).
     """
 
     def __init__(
@@ -62,8 +65,10 @@ class MqttService:
         keyring_available: bool | None = None,
         max_retained_topics: int = MAX_TOPICS,
         max_retained_bytes: int = MAX_BYTES,
+        topic_limiter: Callable[[], Limiter] | None = None,
     ) -> None:
         self._hub = hub
+        self._topic_limiter = topic_limiter
         self._retained = RetainedMessages(
             hub, max_topics=max_retained_topics, max_bytes=max_retained_bytes
         )
@@ -72,7 +77,7 @@ class MqttService:
         """The saved profiles, and where passwords go."""
         configs, self.problems = self.store.load()
         """Profiles in the settings that could not be read, one sentence each."""
-        self._connections = {config.id: ProcessConnection(config, hub) for config in configs}
+        self._connections = {config.id: self._new_connection(config) for config in configs}
         self._session_ids: set[str] = set()
         self._recording: list[abc.DisposableBase] = []
         self._started = False
@@ -126,6 +131,10 @@ class MqttService:
     def retained(self, connection_id: str) -> RetainedStats:
         """What connection `connection_id` keeps of its broker's retained messages."""
         return self._retained.stats(connection_id)
+
+    def _new_connection(self, config: ConnectionConfig) -> ProcessConnection:
+        limiter = None if self._topic_limiter is None else self._topic_limiter()
+        return ProcessConnection(config, self._hub, limiter)
 
     def _show_connections(self) -> None:
         """Put the state of every connection on the blackboard."""
@@ -216,7 +225,7 @@ class MqttService:
         """Add a connection for this run only (never saved); it connects once started."""
         if config.id in self._connections:
             raise ValueError(f"there is already an MQTT connection with the id {config.id!r}")
-        connection = self._connections[config.id] = ProcessConnection(config, self._hub)
+        connection = self._connections[config.id] = self._new_connection(config)
         self._session_ids.add(config.id)
         self._show_connections()
         if self._started:
@@ -230,7 +239,7 @@ class MqttService:
         previous = self._connections.get(config.id)
         if previous is not None:
             await self._disconnect(previous)
-        connection = self._connections[config.id] = ProcessConnection(config, self._hub)
+        connection = self._connections[config.id] = self._new_connection(config)
         self._session_ids.discard(config.id)
         self._show_connections()
         if self._started:

@@ -15,6 +15,7 @@ from reactivex.disposable import CompositeDisposable, Disposable
 from phantom_gui.core.errors import BanishmentError, ManifestationError
 from phantom_gui.core.events import EventMetadata, SpectralEvent
 from phantom_gui.core.hub import EventHub
+from phantom_gui.core.limits import Limiter
 from phantom_gui.core.ownership import owned_observable
 from phantom_gui.core.settings import M, Settings, SettingsModel
 from phantom_gui.core.topics import validate_pattern, validate_topic
@@ -24,6 +25,9 @@ T = TypeVar("T")
 
 SECURITY_TOPIC = "security/banishment"
 """Where every refused plugin action is published."""
+PUBLISH_CHUNK = 32
+"""How many publishes a plugin takes from its limiter at once while it has that much
+budget (one call per event would cost a tenth of a publish)."""
 
 log = logging.getLogger("phantom.plugins.security")
 
@@ -48,11 +52,36 @@ class Banisher:
         )
         return BanishmentError(message, source=self._plugin_id)
 
+    def throttle(self, topic: str, reported: bool) -> BanishmentError:
+        """Refuse a publish over the plugin's rate limit, recording it unless `reported`
+        already (once each time the plugin becomes blocked, not once per event)."""
+        self.refusals += 1
+        message = (
+            f"plugin {self._plugin_id} may not publish on {topic!r}: it publishes faster "
+            "than its rate limit allows"
+        )
+        if not reported:
+            log.warning("%s; its events are refused until its budget refills", message)
+            self._hub.publish(
+                SECURITY_TOPIC,
+                {
+                    "plugin": self._plugin_id,
+                    "action": "publish on",
+                    "target": topic,
+                    "needed": "rate limit",
+                },
+                source="plugins",
+            )
+        return BanishmentError(message, source=self._plugin_id)
+
 
 class ScopedHub:
     """The hub as one plugin sees it: only the topics its permissions grant.
 
-    Subscriptions made here belong to the plugin and end at its teardown.
+    Subscriptions made here belong to the plugin and end at its teardown. With a
+    `limiter`, each publish spends from the plugin's budget (keyed by its id), taken
+    `PUBLISH_CHUNK` at a time while it lasts and then one by one; a publish over it is
+    refused, and reported once each time the plugin becomes blocked.
     """
 
     def __init__(
@@ -62,12 +91,16 @@ class ScopedHub:
         permissions: PermissionSet,
         banisher: Banisher,
         owner: CompositeDisposable,
+        limiter: Limiter | None = None,
     ) -> None:
         self._hub = hub
         self._plugin_id = plugin_id
         self._permissions = permissions
         self._banisher = banisher
         self._owner = owner
+        self._limiter = limiter
+        self._credit = 0
+        self._blocked = False
 
     def publish(
         self, topic: str, data: Any = None, *, metadata: EventMetadata | None = None
@@ -115,6 +148,18 @@ class ScopedHub:
         validate_topic(topic)
         if not self._permissions.may_publish(topic):
             raise self._banisher.refuse("publish on", topic, f"hub:publish:{topic}")
+        if self._credit:
+            self._credit -= 1
+            return
+        limiter = self._limiter
+        if limiter is None:
+            return
+        if limiter.allow(self._plugin_id, PUBLISH_CHUNK):
+            self._credit = PUBLISH_CHUNK - 1
+        elif not limiter.allow(self._plugin_id):
+            reported, self._blocked = self._blocked, True
+            raise self._banisher.throttle(topic, reported)
+        self._blocked = False
 
 
 class PluginSettings:
@@ -154,7 +199,10 @@ class AudioAccess:
 
 class PluginContext:
     """Everything a plugin may reach: a scoped hub, settings, a data folder, a logger, and
-    the run's `seed` (``--seed``) for draws that a run with the same seed repeats."""
+    the run's `seed` (``--seed``) for draws that a run with the same seed repeats.
+
+    `limiter` bounds how fast the plugin may publish (see `ScopedHub`).
+    """
 
     def __init__(
         self,
@@ -167,6 +215,7 @@ class PluginContext:
         services: Mapping[str, Any] | None = None,
         *,
         seed: int = 0,
+        limiter: Limiter | None = None,
     ) -> None:
         self.plugin_id = plugin_id
         self.seed = seed
@@ -174,7 +223,7 @@ class PluginContext:
         self.permissions = permissions
         self.banisher = Banisher(hub, plugin_id)
         self._disposables = CompositeDisposable()
-        self.hub = ScopedHub(hub, plugin_id, permissions, self.banisher, self._disposables)
+        self.hub = ScopedHub(hub, plugin_id, permissions, self.banisher, self._disposables, limiter)
         self.settings = PluginSettings(settings, plugin_id)
         self.logger = logging.getLogger(f"phantom.plugin.{plugin_id}")
         self.scheduler = scheduler

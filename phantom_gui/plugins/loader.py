@@ -20,6 +20,7 @@ from reactivex import abc
 
 from phantom_gui.core.errors import ManifestationError
 from phantom_gui.core.hub import EventHub
+from phantom_gui.core.limits import Limiter
 from phantom_gui.core.resilience import Backoff
 from phantom_gui.core.settings import Settings
 from phantom_gui.plugins.context import PluginContext
@@ -81,8 +82,10 @@ class PluginLoader:
         process_host_factory: ProcessHostFactory | None,
         *,
         seed: int = 0,
+        limiter: Limiter | None = None,
     ) -> None:
         self._hub = hub
+        self._limiter = limiter
         self.seed = seed
         """The run's seed, handed to each plugin's context."""
         self._settings = settings
@@ -110,6 +113,7 @@ class PluginLoader:
             self.scheduler,
             self._services,
             seed=self.seed,
+            limiter=self._limiter,
         )
         try:
             for pattern in manifest.records:

@@ -22,6 +22,7 @@ from reactivex import abc
 
 from phantom_gui.core.errors import ManifestationError
 from phantom_gui.core.hub import EventHub
+from phantom_gui.core.limits import Limiter
 from phantom_gui.core.resilience import Backoff, RetryPolicy, retry_async
 from phantom_gui.core.settings import Settings
 from phantom_gui.plugins.contract import HauntPack
@@ -63,6 +64,7 @@ class PluginManager:
         process_host_factory: ProcessHostFactory | None = None,
         entry_points_group: str = ENTRY_POINT_GROUP,
         services: Mapping[str, Any] | None = None,
+        limiter: Limiter | None = None,
     ) -> None:
         self._hub = hub
         self._settings = settings
@@ -76,7 +78,13 @@ class PluginManager:
         if seed is None:
             seed = random.SystemRandom().randrange(2**32)
         self._loader = PluginLoader(
-            hub, settings, data_root, services or {}, process_host_factory, seed=seed
+            hub,
+            settings,
+            data_root,
+            services or {},
+            process_host_factory,
+            seed=seed,
+            limiter=limiter,
         )
         self._loader.scheduler = scheduler
         self._wiring = OutputWiring(hub, self._board, breaker_clock)

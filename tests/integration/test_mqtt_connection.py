@@ -446,7 +446,7 @@ def test_a_network_process_whose_app_is_gone_disconnects_and_exits(
     os.close(from_child)
     commands = Channel(os.open(os.devnull, os.O_RDONLY), from_app)
     relays = Channel(to_app, os.open(os.devnull, os.O_WRONLY))
-    commands.send(mosquitto.config(subscriptions=[{"pattern": "vat/#"}]))
+    commands.send((mosquitto.config(subscriptions=[{"pattern": "vat/#"}]), None))
     relayed: list[tuple[Any, ...]] = []
 
     def topics() -> list[str]:
