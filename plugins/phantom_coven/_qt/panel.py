@@ -170,9 +170,9 @@ class CovenPanel(QWidget):
         self.token_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         self.members = RowsModel(MEMBER_COLUMNS, member_cell, _dot_colour, self)
-        self.members_table = _table(self.members, (24, 150, 150, 70, 60, 120, 160))
+        self.members_table = _table(self.members, (24, 220, 150, 80, 60, 110, 170))
         self.flows = RowsModel(FLOW_COLUMNS, flow_cell, parent=self)
-        self.flows_table = _table(self.flows, (150, 200, 70, 70, 70))
+        self.flows_table = _table(self.flows, (140, 150, 60, 70, 60))
         self.refused_counts = QLabel(objectName="covenRefusedCounts")
         self.refused_counts.setWordWrap(True)
         self.refusals = QListWidget()
