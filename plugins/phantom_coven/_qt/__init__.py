@@ -1,0 +1,1 @@
+"""The Coven panel's Qt views."""
