@@ -16,7 +16,7 @@ from phantom_gui.core.topics import (
     validate_pattern,
 )
 
-SERVICES = frozenset({"audio", "mqtt", "storage", "network", "audit"})
+SERVICES = frozenset({"audio", "mqtt", "storage", "network", "audit", "coven"})
 PUBLISH_PREFIX = "hub:publish:"
 SUBSCRIBE_PREFIX = "hub:subscribe:"
 
