@@ -59,6 +59,18 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ID[,ID...]",
         help="with --headless: run only these plugins (and what they need), remembered or not",
     )
+    add_coven_options(parser)
+    parser.add_argument(
+        "--coven-role",
+        metavar="ROLE",
+        help="the role of the token minted to join: user (default), moderator or admin",
+    )
+    parser.add_argument(
+        "--coven-token",
+        metavar="TOKEN",
+        help="join with this token (default: PHANTOM_COVEN_TOKEN, else one minted from the "
+        "coven secret)",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     plugin = commands.add_parser("plugin", help="work with plugins (haunt packs)")
     plugin_commands = plugin.add_subparsers(dest="plugin_command", metavar="ACTION", required=True)
@@ -96,6 +108,17 @@ def broker_url(text: str) -> ConnectionConfig:
         raise argparse.ArgumentTypeError(str(error).replace("\n", "; ")) from None
 
 
+def add_coven_options(parser: argparse.ArgumentParser) -> None:
+    """--coven NAME and --coven-broker URL."""
+    parser.add_argument("--coven", metavar="NAME", help="join the coven NAME for this run")
+    parser.add_argument(
+        "--coven-broker",
+        type=broker_url,
+        metavar="URL",
+        help="the coven's MQTT broker (default: the settings', else --broker's)",
+    )
+
+
 def add_audit_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """`phantom audit list | show | export | verify`."""
     audit = commands.add_parser("audit", help="read, export and verify the audit log")
@@ -128,9 +151,10 @@ def add_audit_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
 
 
 def add_coven_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """`phantom coven token | secret | up | down | status`."""
+    """`phantom coven token | secret | broadcast | up | down | status`."""
     coven = commands.add_parser(
-        "coven", help="tokens and the shared secret of a coven; a local cluster of workers"
+        "coven",
+        help="tokens and the shared secret of a coven, messages to it, a local cluster of workers",
     )
     add_location_options(coven, nested=True)
     actions = coven.add_subparsers(dest="coven_command", metavar="ACTION", required=True)
@@ -158,6 +182,17 @@ def add_coven_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
         action="store_true",
         help="keep it in the settings file, in plain text, instead of the system keyring",
     )
+    broadcast = actions.add_parser(
+        "broadcast", help="send MESSAGE to every member of a coven (needs a moderator's right)"
+    )
+    broadcast.add_argument("message", metavar="MESSAGE")
+    add_coven_options(broadcast)
+    broadcast.add_argument(
+        "--coven-role",
+        default="moderator",
+        metavar="ROLE",
+        help="the role of the token minted to send it (default: moderator)",
+    )
     up = actions.add_parser(
         "up", help="start N supervised headless workers in the background (a local cluster)"
     )
@@ -171,7 +206,7 @@ def add_coven_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
     down = actions.add_parser("down", help="stop the cluster's supervisor and workers, and wait")
     status = actions.add_parser("status", help="the cluster's supervisor and workers")
     status.add_argument("--json", action="store_true", help="print one JSON document")
-    for action in (token, secret, up, down, status):
+    for action in (token, secret, broadcast, up, down, status):
         add_location_options(action, nested=True)
 
 
@@ -234,6 +269,10 @@ def main(argv: Sequence[str] | None = None, run_gui: WindowRunner | None = None)
             seed=options.seed,
             broker=options.broker,
             audio=not options.no_audio,
+            coven=options.coven,
+            coven_broker=options.coven_broker,
+            coven_role=options.coven_role,
+            coven_token=options.coven_token,
         )
     except UnusableFolder as exc:
         print(f"phantom: {exc}", file=sys.stderr)

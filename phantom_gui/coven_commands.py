@@ -1,14 +1,17 @@
-"""`phantom coven token | secret | up | down | status`: coven tokens and the shared secret,
-and the local cluster of headless workers, from the command line."""
+"""`phantom coven token | secret | broadcast | up | down | status`: coven tokens, the shared
+secret, messages to a coven, and the local cluster of headless workers, from the command
+line."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 from dataclasses import asdict
 from datetime import UTC, datetime
 
+from phantom_gui.core.hub import EventHub
 from phantom_gui.core.paths import AppPaths
 from phantom_gui.core.settings import Settings
 from phantom_gui.coven.cluster import (
@@ -19,9 +22,14 @@ from phantom_gui.coven.cluster import (
     stop_supervisor,
 )
 from phantom_gui.coven.secret_store import SECRET_VARIABLE, SecretStore, new_secret
+from phantom_gui.coven.service import CONNECTION_ID, CovenError, CovenService, CovenState
 from phantom_gui.coven.settings import CovenSettings
+from phantom_gui.mqtt.service import MqttService
 
 EXIT_PROBLEM = 2
+JOIN_TIMEOUT_S = 15.0
+CLI_SUFFIX = "-cli"
+"""Added to the member name of a member that joins only to broadcast."""
 
 
 def run_coven_command(options: argparse.Namespace) -> int:
@@ -39,8 +47,10 @@ def run_coven_command(options: argparse.Namespace) -> int:
             return cluster_status(cluster, as_json=options.json)
         if options.coven_command == "token":
             return mint_token(settings, store, options)
+        if options.coven_command == "broadcast":
+            return asyncio.run(broadcast(settings, options))
         return manage_secret(paths, store, options)
-    except (ValueError, RuntimeError, OSError) as error:
+    except (ValueError, RuntimeError, OSError, TimeoutError) as error:
         print(f"phantom: {error}", file=sys.stderr)
         return EXIT_PROBLEM
 
@@ -133,3 +143,45 @@ def _describe(status: ProcessStatus) -> str:
         last = "-" if status.last_exit is None else str(status.last_exit)
         text += f", restarts {status.restarts}, last exit {last}"
     return text
+
+
+async def broadcast(settings: Settings, options: argparse.Namespace) -> int:
+    """Join `--coven` briefly as ``<member name>-cli``, send the message to every member,
+    wait until the broker has it, and leave."""
+    if not options.coven:
+        raise ValueError("name the coven to broadcast to: --coven NAME")
+    hub = EventHub(asyncio.get_running_loop())
+    mqtt = MqttService(hub, settings)
+    coven = CovenService(hub, mqtt, settings, default_broker=getattr(options, "broker", None))
+    name = settings.load(CovenSettings).own_name + CLI_SUFFIX
+    try:
+        await coven.join(
+            options.coven, broker=options.coven_broker, role=options.coven_role, member_name=name
+        )
+        mqtt.connect(CONNECTION_ID)
+        state = await asyncio.wait_for(_settled(coven), JOIN_TIMEOUT_S)
+        if state.status == "failed":
+            raise CovenError(f"could not reach the coven's broker: {state.reason}")
+        await coven.broadcast(options.message)
+    except TimeoutError:
+        raise CovenError(f"the coven's broker did not answer within {JOIN_TIMEOUT_S:g} s") from None
+    finally:
+        await coven.leave()
+        await mqtt.stop()
+    print(f"broadcast to coven {options.coven} as {name}", file=sys.stderr)
+    return 0
+
+
+async def _settled(coven: CovenService) -> CovenState:
+    """The coven's state once joined or failed."""
+    settled: asyncio.Future[CovenState] = asyncio.get_running_loop().create_future()
+
+    def seen(state: CovenState) -> None:
+        if state.status in ("joined", "failed") and not settled.done():
+            settled.set_result(state)
+
+    following = coven.states().subscribe(seen)
+    try:
+        return await settled
+    finally:
+        following.dispose()

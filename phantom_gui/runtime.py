@@ -23,6 +23,7 @@ from phantom_gui.core.scheduling import loop_scheduler
 from phantom_gui.core.settings import Settings
 from phantom_gui.core.unhandled import UnhandledErrorReporter
 from phantom_gui.coven.limits import LimitSettings
+from phantom_gui.coven.service import CovenError, CovenService
 from phantom_gui.mqtt.config import ConnectionConfig
 from phantom_gui.mqtt.service import MqttService
 from phantom_gui.plugins.context import AudioAccess
@@ -39,7 +40,7 @@ WARNING_TOPIC = "app/warning"
 @dataclass
 class Services:
     """Everything a run shares: folders, settings, the hub, the error reporter, plugins,
-    the audit log and the MQTT connections."""
+    the audit log, the MQTT connections and the coven."""
 
     paths: AppPaths
     settings: Settings
@@ -49,6 +50,11 @@ class Services:
     plugins: PluginManager
     audit: AuditService
     mqtt: MqttService
+    coven: CovenService
+    coven_request: CovenRequest | None = None
+    """The coven to join on `start` (``--coven``)."""
+    coven_joining: asyncio.Task[bool] | None = field(default=None, repr=False)
+    """Joining the requested coven: True once under way, False if it could not."""
     warnings: list[str] = field(default_factory=list)
     _haunting: abc.DisposableBase = field(default_factory=Disposable, repr=False)
 
@@ -62,11 +68,17 @@ class Services:
         seed: int | None = None,
         broker: ConnectionConfig | None = None,
         audio: bool = True,
+        coven: str | None = None,
+        coven_broker: ConnectionConfig | None = None,
+        coven_role: str | None = None,
+        coven_token: str | None = None,
     ) -> Services:
         """Resolve the folders, start logging, read the settings, make the hub and plugins.
 
         `broker` (from ``--broker``) is an MQTT connection for this run only; `audio`
-        False (``--no-audio``) tells plugins to open no sound device.
+        False (``--no-audio``) tells plugins to open no sound device. `coven` names a
+        coven to join on `start`, through `coven_broker` (else the settings' or
+        `broker`), with `coven_token` or a token minted for `coven_role`.
         """
         paths = AppPaths.resolve(data_dir, config_file)
         paths.ensure()
@@ -78,6 +90,15 @@ class Services:
         mqtt = MqttService(hub, settings, audit=audit, topic_limiter=limits.topic_limiter)
         if broker is not None:
             mqtt.add_session(broker)
+        covens = CovenService(
+            hub,
+            mqtt,
+            settings,
+            audit,
+            default_broker=broker,
+            limiter=limits.member_limiter(),
+            plugins=lambda: tuple(plugins.load_order()),
+        )
         plugins = PluginManager(
             hub,
             settings,
@@ -85,12 +106,20 @@ class Services:
             [*plugin_dirs, paths.plugin_dir],
             seed=seed,
             process_host_factory=ProcessPluginHost,
-            services={"audit": audit, "mqtt": mqtt, "audio": AudioAccess(enabled=audio)},
+            services={
+                "audit": audit,
+                "mqtt": mqtt,
+                "audio": AudioAccess(enabled=audio),
+                "coven": covens,
+            },
             limiter=limits.plugin_limiter(),
         )
         reporter = UnhandledErrorReporter(hub, log_file)
         log.info("Phantom %s starting; data in %s", __version__, paths.data_dir)
-        return cls(paths, settings, hub, reporter, log_file, plugins, audit, mqtt)
+        request = None
+        if coven is not None:
+            request = CovenRequest(coven, coven_broker, coven_role, coven_token)
+        return cls(paths, settings, hub, reporter, log_file, plugins, audit, mqtt, covens, request)
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         """Bind the hub to `loop`, install the error hooks, discover plugins, start haunting."""
@@ -115,8 +144,21 @@ class Services:
         for problem in self.mqtt.problems:
             self._warn(problem)
         self.mqtt.start()
+        if self.coven_request is not None:
+            self.coven_joining = loop.create_task(self._join_coven(self.coven_request))
         self.plugins.discover()
         self._haunting = self.plugins.start_haunting(scheduler, HAUNT_PERIOD_S)
+
+    async def _join_coven(self, request: CovenRequest) -> bool:
+        """Join the requested coven; a failure is a warning (the reason and the remedy)."""
+        try:
+            await self.coven.join(
+                request.name, broker=request.broker, role=request.role, token=request.token
+            )
+        except CovenError as error:
+            self._warn(f"could not join the coven {request.name!r}: {error}")
+            return False
+        return True
 
     def _warn(self, message: str) -> None:
         """Publish a warning and keep it in `warnings` for a window that opens later."""
@@ -127,6 +169,7 @@ class Services:
         """Unload the plugins, disconnect MQTT, announce the end of the run, let go of the hub."""
         self._haunting.dispose()
         await self.plugins.shutdown()
+        await self.coven.leave()
         await self.mqtt.stop()
         self.hub.publish("app/stopping", {}, source=APP_SOURCE)
         self.audit.stop()
@@ -135,11 +178,22 @@ class Services:
         log.info("Phantom stopped")
 
 
+@dataclass(frozen=True)
+class CovenRequest:
+    """The coven a run was asked to join, and how (``--coven`` and its options)."""
+
+    name: str
+    broker: ConnectionConfig | None = None
+    role: str | None = None
+    token: str | None = None
+
+
 async def run_headless(services: Services, plugins: Sequence[str] | None = None) -> int:
     """Run the hub without a window until SIGINT or SIGTERM; return the exit code.
 
     `plugins` (``--plugins``) are the only plugins run, instead of the remembered ones;
-    an id that was not discovered ends the run at once with exit code 2.
+    an id that was not discovered, or a requested coven that cannot be joined, ends the
+    run at once with exit code 2.
     """
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -148,7 +202,10 @@ async def run_headless(services: Services, plugins: Sequence[str] | None = None)
     told = services.hub.on(WARNING_TOPIC).subscribe(_tell_on_stderr)
     services.start(loop)
     exit_code = 0
-    if plugins is None:
+    if services.coven_joining is not None and not await services.coven_joining:
+        stop.set()
+        exit_code = 2
+    elif plugins is None:
         await services.plugins.restore_session()
     else:
         unknown = [plugin_id for plugin_id in plugins if plugin_id not in services.plugins.records]

@@ -5,7 +5,8 @@ Each member sends its events on one MQTT topic of its own,
 order), at QoS 1, each in a sealed `Envelope` carrying the member's token; it receives
 ``phantom/coven/<coven>/events/+``. A received event reaches the local hub once, in its
 sender's order and under its sender's event id, only if its token is valid, its role may
-publish on its topic and the sender is within its rate limit; it is marked with
+publish on its topic, the sender is the token's member (`speaks_for`) and it is within
+its rate limit; it is marked with
 ``origin_realm`` (the sender) so it is never sent back. Every refusal is published on
 ``coven/refused`` (a `Refusal`), which the audit log records, and counted in `traffic`.
 Use a bridge on the hub's thread.
@@ -35,7 +36,7 @@ from phantom_gui.coven.envelope import (
     open_envelope,
     seal,
 )
-from phantom_gui.coven.presence import Members, MqttLink
+from phantom_gui.coven.presence import Members, MqttLink, Receipt
 from phantom_gui.coven.ratelimit import RateLimiter
 from phantom_gui.coven.topics import (
     events_pattern,
@@ -62,6 +63,12 @@ Handler = Callable[[SpectralEvent], None]
 def is_remote(event: SpectralEvent) -> bool:
     """Whether `event` came from another member of the coven."""
     return "origin_realm" in event.metadata
+
+
+def speaks_for(name: str, instance: str) -> bool:
+    """Whether a token of member `name` may send as `instance` (``<name>-<suffix>``)."""
+    owner, _, suffix = instance.rpartition("-")
+    return owner == name and bool(suffix)
 
 
 def with_bridge(config: ConnectionConfig, coven: str) -> ConnectionConfig:
@@ -110,6 +117,7 @@ class CovenBridge:
         self._seen = seen if seen is not None else SeenEvents()
         self._order = order if order is not None else SenderOrder()
         self._next_sequence = 1
+        self._last_receipt: Receipt | None = None
         self._shared: TopicRouter[str] = TopicRouter()
         for pattern in self.shares:
             self._shared.add(pattern, pattern)
@@ -147,6 +155,15 @@ class CovenBridge:
         """Send `data` on hub `topic` to the coven (not to the local hub) and return its
         envelope; `EnvelopeError` naming what cannot travel, before anything is sent."""
         return self._send(new_event_id(), validate_topic(topic), data, correlation_id)
+
+    def wait_sent(self, timeout: float | None = None) -> bool:
+        """Block until the broker has acknowledged the last event sent, at most `timeout`
+        s; whether it has (True when nothing was sent). `RuntimeError` if it never will."""
+        receipt = self._last_receipt
+        if receipt is None:
+            return True
+        receipt.wait_for_publish(timeout)
+        return receipt.is_published()
 
     def subscribe(self, pattern: str, handler: Handler) -> abc.DisposableBase:
         """Call `handler` with each remote event whose topic matches `pattern`; dispose of
@@ -210,7 +227,7 @@ class CovenBridge:
         )
         sealed = seal(envelope)
         self._next_sequence += 1
-        self._link.publish(self._topic, sealed, 1, False)
+        self._last_receipt = self._link.publish(self._topic, sealed, 1, False)
         self.traffic.sent(self.instance, topic)
         return envelope
 
@@ -257,9 +274,16 @@ class CovenBridge:
         envelope cannot hold back a member's genuine events."""
         token = envelope.token or ""
         try:
-            self._auth.verify(token)
+            claims = self._auth.verify(token)
         except BanishmentError as error:
             self._refuse(envelope.source, envelope.topic, str(error), RefusalKind.TOKEN)
+            return False
+        if not speaks_for(claims.name, envelope.source):
+            reason = (
+                f"the token of {claims.name} cannot speak for {envelope.source!r}: a member's "
+                f"instance is named {claims.name}-<suffix>"
+            )
+            self._refuse(envelope.source, envelope.topic, reason, RefusalKind.TOKEN)
             return False
         try:
             self._auth.authorize(token, envelope.topic)

@@ -139,6 +139,10 @@ class Receipt(Protocol):
         """Wait until the broker has the message, at most `timeout` seconds."""
         ...
 
+    def is_published(self) -> bool:
+        """Whether the broker has the message."""
+        ...
+
 
 class MqttLink(Protocol):
     """The part of a connection (`Connection`, `ProcessConnection`) that presence uses."""

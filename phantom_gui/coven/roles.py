@@ -71,8 +71,10 @@ MODERATOR_TOPICS = (
     "cauldron/evolution/#",
     "cauldron/brew/#",
     "cauldron/simulator/#",
+    "coven/broadcast",
 )
-"""Added for moderators: rituals and haunts, evolutions and brews, simulator faults."""
+"""Added for moderators: rituals and haunts, evolutions and brews, simulator faults, and
+messages to the whole coven."""
 
 ADMIN_TOPICS = ("#",)
 """Admins may publish anywhere."""

@@ -101,7 +101,8 @@ class RetainedMessages:
     (MQTT 3.1.1 always, MQTT 5 unless asked to keep it), so such a message stands for the
     broker's newer copy (and an empty one for its removal). Keeping, handing on and
     subscribing all happen on the hub's thread, so a subscriber gets each message once,
-    from the kept ones or from the live stream.
+    from the kept ones or from the live stream. An `internal` connection's messages go
+    only to the subscribers of that connection, never to those of every connection.
     """
 
     def __init__(
@@ -110,6 +111,7 @@ class RetainedMessages:
         self._max_topics = max_topics
         self._max_bytes = max_bytes
         self._kept: dict[str, RetainedTopics] = {}
+        self._internal: set[str] = set()
         self._everything: tuple[_Observer, ...] = ()
         self._by_connection: dict[str, tuple[_Observer, ...]] = {}
         self._following = hub.on(message_topic(EVERY_CONNECTION)).subscribe(
@@ -141,6 +143,14 @@ class RetainedMessages:
         kept = self._kept.get(connection)
         return RetainedStats() if kept is None else kept.stats
 
+    def set_internal(self, connection: str, internal: bool = True) -> None:
+        """Keep `connection`'s messages from the subscribers of every connection (or, with
+        `internal` False, no longer)."""
+        if internal:
+            self._internal.add(connection)
+        else:
+            self._internal.discard(connection)
+
     def forget(self, connection: str) -> None:
         """Let go of what `connection` kept (it subscribes anew, or is gone)."""
         self._kept.pop(connection, None)
@@ -159,7 +169,7 @@ class RetainedMessages:
         kept = self._kept.get(connection)
         if message.retained or (kept is not None and message.topic in kept.by_topic):
             self._keep(message, kept)
-        observers = self._everything
+        observers = () if connection in self._internal else self._everything
         if self._by_connection:
             observers += self._by_connection.get(connection, ())
         failure = None
@@ -206,7 +216,12 @@ class RetainedMessages:
         if connection != EVERY_CONNECTION:
             kept = self._kept.get(connection)
             return () if kept is None else kept.messages()
-        return tuple(message for kept in self._kept.values() for message in kept.messages())
+        return tuple(
+            message
+            for connection_id, kept in self._kept.items()
+            if connection_id not in self._internal
+            for message in kept.messages()
+        )
 
     def _add(self, connection: str, observer: _Observer) -> None:
         if connection == EVERY_CONNECTION:

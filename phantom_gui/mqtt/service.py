@@ -123,9 +123,9 @@ class MqttService:
         return self._hub.select(CONNECTIONS_KEY)
 
     def messages(self, connection: str = EVERY_CONNECTION) -> Observable[MqttMessage]:
-        """The messages `connection` receives (``+``: every connection): first the last
-        retained message of each topic received so far, then each message as it arrives,
-        every one once. Subscribe on the hub's thread."""
+        """The messages `connection` receives (``+``: every connection but the internal
+        ones): first the last retained message of each topic received so far, then each
+        message as it arrives, every one once. Subscribe on the hub's thread."""
         return self._retained.messages(connection)
 
     def retained(self, connection_id: str) -> RetainedStats:
@@ -221,10 +221,13 @@ class MqttService:
 
     # -- changing what there is -------------------------------------------------------------
 
-    def add_session(self, config: ConnectionConfig) -> ProcessConnection:
-        """Add a connection for this run only (never saved); it connects once started."""
+    def add_session(self, config: ConnectionConfig, *, internal: bool = False) -> ProcessConnection:
+        """Add a connection for this run only (never saved); it connects once started. The
+        messages of an `internal` one (the coven's) reach only `messages(config.id)`, never
+        `messages(EVERY_CONNECTION)`."""
         if config.id in self._connections:
             raise ValueError(f"there is already an MQTT connection with the id {config.id!r}")
+        self._retained.set_internal(config.id, internal)
         connection = self._connections[config.id] = self._new_connection(config)
         self._session_ids.add(config.id)
         self._show_connections()
@@ -253,5 +256,6 @@ class MqttService:
         connection = self._connections.pop(connection_id)
         self._session_ids.discard(connection_id)
         self._retained.forget(connection_id)
+        self._retained.set_internal(connection_id, False)
         self._show_connections()
         await self._disconnect(connection)

@@ -241,6 +241,7 @@ def test_forged_expired_unsigned_and_forbidden_events_are_refused_reported_and_a
         intruder_envelope("chat/x", expired, 2),
         intruder_envelope("chat/x", unsigned, 3),
         intruder_envelope("system/halt", token("intruder", "user"), 4),
+        intruder_envelope("chat/x", token("attic", "admin"), 5),
         b"not an envelope",
     ]
 
@@ -250,7 +251,7 @@ def test_forged_expired_unsigned_and_forbidden_events_are_refused_reported_and_a
         await asyncio.to_thread(
             raw_publish, coven.broker, events_topic(COVEN, "intruder-1"), envelopes
         )
-        await until(lambda: len(cellar.refused) == 5)
+        await until(lambda: len(cellar.refused) == 6)
 
     try:
         coven.run(scenario())
@@ -259,19 +260,20 @@ def test_forged_expired_unsigned_and_forbidden_events_are_refused_reported_and_a
     finally:
         audit.stop()
     kinds = [refusal.kind for refusal in cellar.refused]
-    assert kinds == ["token", "token", "token", "forbidden", "malformed"]
+    assert kinds == ["token", "token", "token", "forbidden", "token", "malformed"]
     reasons = [refusal.reason for refusal in cellar.refused]
     assert "signature does not match" in reasons[0]
     assert "has expired" in reasons[1]
     assert "'none' (an unsigned token)" in reasons[2]
     assert "(user) may not publish on 'system/halt'" in reasons[3]
-    assert "not JSON" in reasons[4]
+    assert "the token of attic cannot speak for 'intruder-1'" in reasons[4]
+    assert "not JSON" in reasons[5]
     assert cellar.remote() == []
     assert [(e["type"], e["data"]["kind"], e["data"]["member"]) for e in audited] == [
         ("security", kind, "intruder-1") for kind in kinds
     ]
     assert all(SECRET not in str(e["data"]) and forged not in str(e["data"]) for e in audited)
-    assert cellar.bridge.traffic.snapshot().refused_by_member == {"intruder-1": 5}
+    assert cellar.bridge.traffic.snapshot().refused_by_member == {"intruder-1": 6}
 
 
 def test_a_payload_that_cannot_travel_is_refused_at_the_sender_and_nothing_is_sent(
@@ -303,7 +305,7 @@ def test_a_flooding_member_is_throttled_while_another_members_events_still_arriv
 ) -> None:
     attic = coven.member("attic")
     cellar = coven.member("cellar", limiter=RateLimiter(rate_per_s=200, burst=200))
-    flood = [intruder_envelope("chat/flood", token("flooder"), n) for n in range(1, 20_001)]
+    flood = [intruder_envelope("chat/flood", token("intruder"), n) for n in range(1, 20_001)]
 
     async def scenario() -> None:
         await coven.joined(attic, cellar)

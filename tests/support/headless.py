@@ -10,7 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +19,13 @@ from phantom_gui.audit.database import DATABASE_NAME
 PHANTOM = str(Path(sys.executable).with_name("phantom"))
 
 
-def start_headless(data: Path, *options: str) -> subprocess.Popen[str]:
+def start_headless(
+    data: Path, *options: str, env: Mapping[str, str] | None = None
+) -> subprocess.Popen[str]:
     """`phantom --headless --data-dir data *options`, without DISPLAY, listing each
-    module it imports on stderr (`-X importtime`)."""
+    module it imports on stderr (`-X importtime`); `env` adds variables."""
     no_screen = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "QT_QPA_PLATFORM")}
+    no_screen.update(env or {})
     command = [sys.executable, "-X", "importtime", "-m", "phantom_gui", "--headless"]
     return subprocess.Popen(
         [*command, "--data-dir", str(data), *options],

@@ -288,3 +288,30 @@ def test_the_service_counts_what_its_caps_dropped_and_forgets_a_removed_connecti
 
     asyncio_loop.run_until_complete(service.remove("lab"))
     assert service.retained("lab") == RetainedStats()
+
+
+def test_an_internal_connections_messages_reach_only_its_own_subscribers(
+    tmp_path: Path, asyncio_loop: asyncio.AbstractEventLoop
+) -> None:
+    hub = EventHub()
+    mqtt = MqttService(hub, Settings(tmp_path / "settings.json"), keyring_available=False)
+    mqtt.add_session(LAB)
+    coven = ConnectionConfig(id="coven", name="Coven", host="broker")
+    mqtt.add_session(coven, internal=True)
+    receive(hub, message("phantom/coven/lab/members/a", "{}", connection="coven"))
+    everything: list[MqttMessage] = []
+    own: list[MqttMessage] = []
+    mqtt.messages().subscribe(everything.append)
+    mqtt.messages("coven").subscribe(own.append)
+    receive(
+        hub,
+        message("vat/state", "61.5", retained=False),
+        message("phantom/coven/lab/events/a", "{}", retained=False, connection="coven"),
+    )
+    assert [(m.connection, m.topic) for m in everything] == [("lab", "vat/state")]
+    assert [m.topic for m in own] == ["phantom/coven/lab/members/a", "phantom/coven/lab/events/a"]
+
+    asyncio_loop.run_until_complete(mqtt.remove("coven"))
+    mqtt.add_session(coven)
+    receive(hub, message("chat/x", "1", retained=False, connection="coven"))
+    assert [m.topic for m in everything][-1] == "chat/x", "added again, not internal"
