@@ -150,6 +150,13 @@ class EventHub(Subject[SpectralEvent]):
             raise RuntimeError("EventHub.call_soon_threadsafe needs a loop: call bind_loop() first")
         loop.call_soon_threadsafe(callback)
 
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The loop whose thread owns the hub (`bind_loop`), for a view's coroutines."""
+        if self._loop is None:
+            raise RuntimeError("EventHub.loop: call bind_loop() first")
+        return self._loop
+
     def call_later(self, delay: float, callback: Callable[[], object]) -> asyncio.TimerHandle:
         """Run `callback` on the hub's thread in `delay` seconds (from the hub's thread);
         `cancel()` the handle to call it off."""

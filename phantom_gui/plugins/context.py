@@ -129,6 +129,11 @@ class ScopedHub:
         call it off."""
         return self._hub.call_later(delay, callback)
 
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The loop whose thread owns the hub, for a panel's coroutines."""
+        return self._hub.loop
+
     def on(self, pattern: str) -> Observable[SpectralEvent]:
         """The events matching `pattern`, if a hub:subscribe permission covers all of them."""
         validate_pattern(pattern)

@@ -21,7 +21,7 @@ class CovenPanelPlugin:
     async def init(self, context: PluginContext) -> None:
         """Follow the service's states until teardown."""
         self.context = context
-        self.loop = asyncio.get_running_loop()
+        self.loop = context.hub.loop
         service: CovenAccess = context.service("coven")
         self.model = CovenViewModel(service)
         context.owned(service.states()).subscribe(self.model.on_state)
