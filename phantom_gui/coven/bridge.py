@@ -38,6 +38,7 @@ from phantom_gui.coven.envelope import (
 )
 from phantom_gui.coven.presence import Members, MqttLink, Receipt
 from phantom_gui.coven.ratelimit import RateLimiter
+from phantom_gui.coven.reporting import ReportPacer
 from phantom_gui.coven.topics import (
     events_pattern,
     events_topic,
@@ -125,6 +126,7 @@ class CovenBridge:
         for pattern in NEVER_SHARED:
             self._never.add(pattern, pattern)
         self._throttled: set[str] = set()
+        self._reports = ReportPacer()
         self._running: CompositeDisposable | None = None
         self._subscriptions: dict[str, list[abc.DisposableBase]] = {}
         self.traffic = Traffic()
@@ -314,7 +316,16 @@ class CovenBridge:
         return False
 
     def _refuse(self, member: str, topic: str, reason: str, kind: RefusalKind) -> None:
-        refusal = Refusal(member, topic, reason, kind)
+        """Count the refusal; log and publish it unless the same refusal (member, kind and
+        reason) was reported within the last second (the next report says how many were
+        not)."""
+        unreported = self._reports.due((member, kind, reason))
+        refusal = Refusal(member, topic, reason, kind, unreported or 0)
         self.traffic.refused(refusal)
-        log.warning("coven %s: refused an event of %s on %s: %s", self.coven, member, topic, reason)
+        if unreported is None:
+            return
+        more = f" ({unreported} more since the last report)" if unreported else ""
+        log.warning(
+            "coven %s: refused an event of %s on %s: %s%s", self.coven, member, topic, reason, more
+        )
         self._hub.publish(REFUSED_TOPIC, refusal, source="coven")

@@ -43,6 +43,9 @@ class Refusal:
     """Its hub topic, or the broker topic it came on when the envelope was unreadable."""
     reason: str
     kind: RefusalKind
+    unreported: int = 0
+    """The same refusals since the previous report, counted but not reported (see
+    `phantom_gui.coven.reporting`)."""
 
 
 @dataclass(frozen=True, slots=True)

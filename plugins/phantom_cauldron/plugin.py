@@ -26,10 +26,13 @@ from phantom_cauldron.simulation import CONNECTION_ID, Simulation
 from phantom_cauldron.topics import TopicTree
 from phantom_gui.core.errors import ManifestationError
 from phantom_gui.core.events import SpectralEvent
+from phantom_gui.coven.topics import COVEN_PREFIX
 from phantom_gui.mqtt.embedded import MosquittoNotFound
 from phantom_gui.mqtt.messages import MqttMessage
 from phantom_gui.mqtt.service import MqttService
 from phantom_gui.plugins.context import PluginContext
+
+COVEN_TOPICS = f"{COVEN_PREFIX}/"
 
 
 class Cauldron:
@@ -91,8 +94,9 @@ class Cauldron:
                 context.logger.warning("no simulated cauldron: %s", exc)
 
     def _on_message(self, message: MqttMessage) -> None:
-        """A reading for the charts, or the cauldron's news of a brew."""
-        if message.topic == self.brews.topic:
+        """A reading for the charts, or the cauldron's news of a brew; never the brew
+        commands, nor a coven's traffic that a connection subscribed to ``#`` hears."""
+        if message.topic == self.brews.topic or message.topic.startswith(COVEN_TOPICS):
             return
         if self.brews.is_status(message.topic):
             self.brews.on_status(message)

@@ -124,3 +124,17 @@ def test_tearing_the_plugin_down_during_an_evolution_leaves_no_worker(
 
     assert not workers()
     assert not evolution.runs and evolution.spare is None
+
+
+def test_coven_traffic_on_an_ordinary_connection_is_not_taken_for_sensors(
+    app: tuple[App, mqtt.Client],
+) -> None:
+    running, sensors = app
+    send(sensors, "phantom/coven/lab/events/attic-1a2b3c4d", 1.0)
+    send(sensors, "phantom/coven/lab/members/attic-1a2b3c4d", 2.0)
+    send(sensors, "lab/vat/temperature", 61.5)
+    running.wait_for(lambda: running.heard("temperature", 61.5))
+    assert not any(
+        topic.startswith("phantom/coven/") for topic, _ in running.cauldron.problem_counts()
+    )
+    assert not running.heard("value", 1.0) and not running.heard("value", 2.0)

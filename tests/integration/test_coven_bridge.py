@@ -276,6 +276,31 @@ def test_forged_expired_unsigned_and_forbidden_events_are_refused_reported_and_a
     assert cellar.bridge.traffic.snapshot().refused_by_member == {"intruder-1": 6}
 
 
+def test_a_flood_of_forged_events_is_counted_whole_but_reported_once_a_second(
+    coven: Coven,
+) -> None:
+    cellar = coven.member("cellar")
+    forged = AuthService("f" * 40).generate_token({"name": "intruder", "role": "admin"})
+    envelopes = [intruder_envelope("chat/x", forged, n) for n in range(1, 2_001)]
+
+    async def scenario() -> None:
+        await coven.joined(cellar)
+        started = time.monotonic()
+        await asyncio.to_thread(
+            raw_publish, coven.broker, events_topic(COVEN, "intruder-1"), envelopes
+        )
+        await until(lambda: cellar.bridge.traffic.snapshot().refused[RefusalKind.TOKEN] == 2_000)
+        elapsed.append(time.monotonic() - started)
+
+    elapsed: list[float] = []
+    coven.run(scenario())
+    reports = cellar.refused
+    assert 1 <= len(reports) <= 2 + elapsed[0], "about one report a second, not one an event"
+    assert reports[0].unreported == 0
+    assert sum(1 + report.unreported for report in reports) <= 2_000
+    assert cellar.remote() == []
+
+
 def test_a_payload_that_cannot_travel_is_refused_at_the_sender_and_nothing_is_sent(
     coven: Coven,
 ) -> None:
