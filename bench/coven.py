@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from coven_member import SECRET, reading
+from coven_member import SECRET, TOPIC, reading
 from report import Row, format_table, goal_table
 
 from phantom_gui.coven.auth import AuthService
@@ -171,7 +171,7 @@ def envelope_size() -> int:
     envelope = Envelope(
         version=ENVELOPE_VERSION,
         id="0" * 32,
-        topic="bench/reading",
+        topic=TOPIC,
         source="bench-a",
         sequence=1,
         timestamp=time.time(),

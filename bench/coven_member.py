@@ -18,7 +18,7 @@ from the first one's send time to the last one's arrival).
 
 A bridge member is a member as the app makes it: its own `EventHub` on an asyncio loop,
 a `ProcessConnection` (paho in a network process of its own), a `CovenBridge` sharing
-``bench/#``. `--auth` picks the bridge's token checks: ``jwt`` (the `AuthService`, which
+``cauldron/reading/#``. `--auth` picks the bridge's token checks: ``jwt`` (the `AuthService`, which
 caches verified tokens), ``every`` (a signature check on every call) or ``open`` (accepts
 everything). A bare member publishes on one topic at QoS 1, its payload padded to
 `--size` bytes (a sealed envelope's size).
@@ -33,6 +33,7 @@ import json
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -52,8 +53,12 @@ from phantom_gui.mqtt.network_process import ProcessConnection
 from phantom_gui.mqtt.states import subscription_topic
 
 SECRET = "a benchmark coven secret, 32 bytes or more"
-TOPIC = "bench/reading"
+TOPIC = "cauldron/reading/bench"
 BARE_TOPIC = "bench/bare"
+WINDOW = 200
+"""At most this many of a bare member's readings are unacknowledged (as in
+`mqtt_publisher.py`: paho walks its queue of outgoing messages on every acknowledgement,
+so an unbounded queue slows it down)."""
 CHUNK = 100
 """A flat-out sender yields to its loop after this many readings."""
 
@@ -151,6 +156,7 @@ def run_bare(args: argparse.Namespace) -> None:
     results = Results()
     subscribed = threading.Event()
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=args.instance)
+    client.max_inflight_messages_set(WINDOW)
     client.on_connect = lambda c, *_: c.subscribe(BARE_TOPIC, qos=1)
     client.on_subscribe = lambda *_: subscribed.set()
     client.on_message = lambda _c, _u, message: results.add(json.loads(message.payload)["sent"])
@@ -161,12 +167,14 @@ def run_bare(args: argparse.Namespace) -> None:
     for line in sys.stdin:
         command = line.split()
         if command[0] == "send":
-            count, rate = int(command[1]), float(command[2])
-            pace(
-                count,
-                rate,
-                lambda i: client.publish(BARE_TOPIC, bare_payload(i, args.size), qos=1) and None,
-            )
+            pending: deque[mqtt.MQTTMessageInfo] = deque()
+
+            def publish(sequence: int) -> None:
+                pending.append(client.publish(BARE_TOPIC, bare_payload(sequence, args.size), 1))
+                while len(pending) > WINDOW:
+                    pending.popleft().wait_for_publish(timeout=30)
+
+            pace(int(command[1]), float(command[2]), publish)
             say("sent")
         elif command[0] == "expect":
             results.expect(int(command[1]))
@@ -203,7 +211,7 @@ class BridgeMember:
             instance=name,
             auth=auth,
             token=token,
-            shares=("bench/#",),
+            shares=("cauldron/reading/#",),
         )
         self.results = Results()
         self.hub.on(TOPIC).subscribe(self._arrived)
