@@ -79,9 +79,9 @@ class Member:
 
     def __init__(self, port: int, kind: str, instance: str, *options: str) -> None:
         self.instance = instance
+        arguments = ["--port", str(port), "--kind", kind, "--instance", instance, *options]
         self.process = subprocess.Popen(
-            [sys.executable, str(MEMBER), "--port", str(port), "--kind", kind]
-            + ["--instance", instance, *options],
+            [sys.executable, str(MEMBER), *arguments],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -360,7 +360,7 @@ def main() -> None:
         figures = bench.pairs()
         print(f"\n(1), (2): payload {bench.size} bytes, {settings.repeats} repeats\n")
         print(pair_table(figures))
-        print(f"\n(3) members per broker, 1,000 readings/s from one sender\n")
+        print("\n(3) members per broker, 1,000 readings/s from one sender\n")
         print(crowd_table(bench.crowds()))
     except RuntimeError as error:
         print(f"\nthe run stopped: {error}")

@@ -152,6 +152,19 @@ def pace(count: int, rate: float, publish: Callable[[int], None]) -> None:
 # -- bare paho --------------------------------------------------------------------------------
 
 
+def send_bare(client: mqtt.Client, size: int, count: int, rate: float) -> None:
+    """Publish `count` readings of `size` bytes at `rate` (0: flat out), `WINDOW` at most
+    unacknowledged."""
+    pending: deque[mqtt.MQTTMessageInfo] = deque()
+
+    def publish(sequence: int) -> None:
+        pending.append(client.publish(BARE_TOPIC, bare_payload(sequence, size), 1))
+        while len(pending) > WINDOW:
+            pending.popleft().wait_for_publish(timeout=30)
+
+    pace(count, rate, publish)
+
+
 def run_bare(args: argparse.Namespace) -> None:
     results = Results()
     subscribed = threading.Event()
@@ -167,14 +180,7 @@ def run_bare(args: argparse.Namespace) -> None:
     for line in sys.stdin:
         command = line.split()
         if command[0] == "send":
-            pending: deque[mqtt.MQTTMessageInfo] = deque()
-
-            def publish(sequence: int) -> None:
-                pending.append(client.publish(BARE_TOPIC, bare_payload(sequence, args.size), 1))
-                while len(pending) > WINDOW:
-                    pending.popleft().wait_for_publish(timeout=30)
-
-            pace(int(command[1]), float(command[2]), publish)
+            send_bare(client, args.size, int(command[1]), float(command[2]))
             say("sent")
         elif command[0] == "expect":
             results.expect(int(command[1]))
