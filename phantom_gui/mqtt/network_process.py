@@ -22,13 +22,14 @@ import contextlib
 import functools
 import itertools
 import logging
+import queue
 import select
 import signal
 import threading
 from collections.abc import Callable
 from typing import Any
 
-from paho.mqtt.client import Client
+from paho.mqtt.client import Client, MQTTMessageInfo
 from paho.mqtt.enums import MQTTErrorCode
 
 from phantom_gui.core.channel import Channel
@@ -186,39 +187,57 @@ def serve(channel: Channel) -> None:
     client_class = functools.partial(RelayingClient, relay=relay)
     connection = Connection(config, relay, client_class=client_class)
     connection.connect()
+    settler = Settler(relay)
     try:
         while True:
             command = channel.receive()
             if command[0] == DISCONNECT:
                 break
-            _publish(connection, relay, *command[1:])
+            settler.publish(connection, *command[1:])
     except (EOFError, OSError):
         orphaned()
     finally:
+        settler.close()
         connection.disconnect()
         if gate is not None:
             gate.close()
         relay.close()
 
 
-def _publish(
-    connection: Connection, relay: RelayHub, token: int, topic: str, payload: Payload, *how: Any
-) -> None:
-    try:
-        info = connection.publish(topic, payload, *how)
-    except (RuntimeError, ValueError, TypeError) as error:
-        relay.published(token, str(error))
-        return
+class Settler:
+    """Tells the app when the broker has each message it published, in order, from one
+    thread: QoS 1 and 2 acknowledgements come back in the order the messages went out."""
 
-    def settle() -> None:
+    def __init__(self, relay: RelayHub) -> None:
+        self._relay = relay
+        self._pending: queue.SimpleQueue[tuple[int, MQTTMessageInfo] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="phantom-mqtt-settle", daemon=True)
+        self._thread.start()
+
+    def publish(
+        self, connection: Connection, token: int, topic: str, payload: Payload, *how: Any
+    ) -> None:
+        """Publish for the app's `token`; its outcome is relayed once known."""
         try:
-            info.wait_for_publish()
-        except (RuntimeError, ValueError) as error:
-            relay.published(token, str(error))
-        else:
-            relay.published(token, None)
+            info = connection.publish(topic, payload, *how)
+        except (RuntimeError, ValueError, TypeError) as error:
+            self._relay.published(token, str(error))
+            return
+        self._pending.put((token, info))
 
-    threading.Thread(target=settle, name=f"phantom-mqtt-publish-{token}", daemon=True).start()
+    def close(self) -> None:
+        """Stop once the messages published so far are settled (or the process ends)."""
+        self._pending.put(None)
+
+    def _run(self) -> None:
+        while (item := self._pending.get()) is not None:
+            token, info = item
+            try:
+                info.wait_for_publish()
+            except (RuntimeError, ValueError) as error:
+                self._relay.published(token, str(error))
+            else:
+                self._relay.published(token, None)
 
 
 # -- in the app -----------------------------------------------------------------------------
