@@ -16,6 +16,7 @@ from phantom_cauldron.evolution.progress import (
     EvolutionSettings,
     GenerationProgress,
 )
+from phantom_cauldron.evolution.remote import Worker
 from phantom_cauldron.recipes.model import PotionRecipe
 
 
@@ -28,6 +29,22 @@ class EvolutionControl(Protocol):
 
     def cancel(self, run: str) -> None:
         """Stop `run` at its next generation."""
+        ...
+
+
+class RemoteControl(Protocol):
+    """What runs evolutions on coven workers: `workers` are those offered now."""
+
+    def workers(self) -> tuple[Worker, ...]:
+        """The workers that can run an evolution now."""
+        ...
+
+    def start(self, settings: EvolutionSettings, worker: str) -> str:
+        """Ask `worker` (an instance id) to run one with `settings`; its run id."""
+        ...
+
+    def cancel(self, run: str) -> None:
+        """Ask `run`'s worker to stop it."""
         ...
 
 

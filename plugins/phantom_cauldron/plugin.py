@@ -10,12 +10,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from reactivex import operators as ops
+
 from phantom_cauldron.brewing.brews import Brews
 from phantom_cauldron.brewing.news import BREW_EVENTS
 from phantom_cauldron.brewing.sending import BrewSender
 from phantom_cauldron.evolution.conditions import Sample, sample_conditions
 from phantom_cauldron.evolution.progress import EVOLUTION_TOPIC
+from phantom_cauldron.evolution.remote import RemoteEvolutions
+from phantom_cauldron.evolution.requests import CANCEL_TOPICS, REQUEST_TOPIC
 from phantom_cauldron.evolution.runs import EvolutionRuns, RunsUnderConditions
+from phantom_cauldron.evolution.serving import RequestedEvolutions
 from phantom_cauldron.ingest import Ingest
 from phantom_cauldron.parsing.parser import PayloadParser
 from phantom_cauldron.recipes.catalogue import load_catalogue
@@ -26,6 +31,8 @@ from phantom_cauldron.simulation import CONNECTION_ID, Simulation
 from phantom_cauldron.topics import TopicTree
 from phantom_gui.core.errors import ManifestationError
 from phantom_gui.core.events import SpectralEvent
+from phantom_gui.coven.bridge import is_remote
+from phantom_gui.coven.service import MEMBER_TOPIC, CovenService
 from phantom_gui.coven.topics import COVEN_PREFIX
 from phantom_gui.mqtt.embedded import MosquittoNotFound
 from phantom_gui.mqtt.messages import MqttMessage
@@ -44,6 +51,10 @@ class Cauldron:
     evolution: EvolutionRuns
     brews: Brews
     settings: CauldronSettings
+    remote: RemoteEvolutions | None = None
+    """Evolutions run on coven workers (None: this app has no coven service)."""
+    requested: RequestedEvolutions | None = None
+    """The evolutions other members ask this one to run (None: no coven service)."""
     simulation: Simulation | None = None
     no_simulation: str | None = None
     """Why there is no simulated cauldron although no broker is configured."""
@@ -81,6 +92,7 @@ class Cauldron:
             self._open_run,
             context.logger,
         )
+        self._serve_coven()
         if not mqtt.has_broker:
             try:
                 self.simulation = await Simulation.start(
@@ -92,6 +104,23 @@ class Cauldron:
             except MosquittoNotFound as exc:
                 self.no_simulation = str(exc)
                 context.logger.warning("no simulated cauldron: %s", exc)
+
+    def _serve_coven(self) -> None:
+        """Run the evolutions coven members request of this one, and offer to run this
+        one's on coven workers; nothing where the app has no coven service."""
+        try:
+            coven: CovenService = self.context.service("coven")
+        except ManifestationError:
+            return
+        hub = self.context.hub
+        requested = self.requested = RequestedEvolutions(
+            self.evolution, hub.publish, lambda: coven.instance, self.context.logger
+        )
+        remote = self.remote = RemoteEvolutions(coven, hub.publish, self.conditions)
+        hub.on(REQUEST_TOPIC).pipe(ops.filter(is_remote)).subscribe(requested.take_request)
+        hub.on(CANCEL_TOPICS).pipe(ops.filter(is_remote)).subscribe(requested.take_cancel)
+        hub.on(MEMBER_TOPIC).subscribe(remote.member_changed)
+        hub.on(f"{EVOLUTION_TOPIC}/+/finished").subscribe(remote.finished)
 
     def _on_message(self, message: MqttMessage) -> None:
         """A reading for the charts, or the cauldron's news of a brew; never the brew
@@ -162,6 +191,7 @@ class Cauldron:
             online=self.online_devices,
             evolution=RunsUnderConditions(self.evolution, self.conditions),
             brewing=self.brews,
+            remote=self.remote,
         )
         panel.set_source(self.source)
         panel.follow_connections(self.context.owned(self.mqtt.states()))

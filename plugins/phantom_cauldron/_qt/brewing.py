@@ -12,6 +12,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
+    QComboBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -30,8 +31,9 @@ from phantom_cauldron._qt.recipe_card import RecipeCard
 from phantom_cauldron._qt.settings_form import SettingsForm
 from phantom_cauldron.brew_view_model import BrewControl, BrewFollowing
 from phantom_cauldron.brewing.brews import BrewNotSent
-from phantom_cauldron.brewing_view_model import BrewingViewModel, EvolutionControl
+from phantom_cauldron.brewing_view_model import BrewingViewModel, EvolutionControl, RemoteControl
 from phantom_cauldron.evolution.progress import EvolutionFinished
+from phantom_cauldron.evolution.remote import Worker
 from phantom_cauldron.recipes.errors import RecipeFileError
 from phantom_cauldron.recipes.files import recipe_from_json, recipe_to_json
 from phantom_cauldron.recipes.model import PotionRecipe
@@ -43,6 +45,7 @@ from phantom_gui.qt.theme import ASH, BLOOD, PUMPKIN
 FRAME_RATE_HZ = 30.0
 RECIPE_FILES = "Recipes (*.json)"
 UNAVAILABLE = "Evolution unavailable: nothing in this session can run one."
+THIS_COMPUTER = "This computer"
 
 STYLE = f"""
 QLabel#brewingFieldError, QLabel#brewingFileMessage[failed="true"],
@@ -61,10 +64,11 @@ def finished_text(finished: EvolutionFinished) -> str:
 
 
 class BrewingTab(QWidget):
-    """Settings, Evolve and Cancel, progress, the chart, the lineage of the winner, the
-    recipes with their card, their export and import, and Brew. `evolution` runs the
-    evolutions (None: the tab says it is unavailable); `brewing` sends the brews (None:
-    Brew is disabled)."""
+    """Settings, where to run, Evolve and Cancel, progress, the chart, the lineage of the
+    winner, the recipes with their card, their export and import, and Brew. `evolution`
+    runs the evolutions here (None: the tab says it is unavailable); `remote` runs them
+    on coven workers (None: only here); `brewing` sends the brews (None: Brew is
+    disabled)."""
 
     def __init__(
         self,
@@ -72,10 +76,14 @@ class BrewingTab(QWidget):
         brewing: BrewControl | None = None,
         frame_rate: float = FRAME_RATE_HZ,
         parent: QWidget | None = None,
+        remote: RemoteControl | None = None,
     ) -> None:
         super().__init__(parent)
         self.evolution = evolution
         self.brewing = brewing
+        self.remote = remote
+        self._remote_run: str | None = None
+        self._workers: tuple[Worker, ...] = ()
         self.model = BrewingViewModel()
         self.brew = BrewFollowing()
         self.subscriptions = Subscriptions(self)
@@ -85,6 +93,9 @@ class BrewingTab(QWidget):
         self.setStyleSheet(STYLE)
 
         self.form = SettingsForm()
+        self.run_on = QComboBox(objectName="brewingRunOn")
+        self.run_on.addItem(THIS_COMPUTER, None)
+        self.run_on.setToolTip("Run the evolution here, or on a worker of your coven")
         self.evolve_button = QPushButton("Evolve", objectName="brewingEvolve")
         self.cancel_button = QPushButton("Cancel", objectName="brewingCancel")
         self.progress = QProgressBar(objectName="brewingProgress")
@@ -115,6 +126,10 @@ class BrewingTab(QWidget):
         controls = QVBoxLayout()
         controls.addWidget(self.unavailable)
         controls.addWidget(self.form)
+        place = QHBoxLayout()
+        place.addWidget(QLabel("Run on"))
+        place.addWidget(self.run_on, 1)
+        controls.addLayout(place)
         controls.addLayout(buttons)
         controls.addWidget(self.progress)
         controls.addWidget(self.status)
@@ -156,6 +171,7 @@ class BrewingTab(QWidget):
         layout.addWidget(splitter)
 
         self.form.changed.connect(self._enable)
+        self.run_on.currentIndexChanged.connect(self._enable)
         self.evolve_button.clicked.connect(self.evolve)
         self.cancel_button.clicked.connect(self.cancel)
         self.recipe_list.currentRowChanged.connect(self._select)
@@ -204,25 +220,63 @@ class BrewingTab(QWidget):
         else:
             self.brew_status.setText("Stopping the brew…")
 
+    @property
+    def worker(self) -> str | None:
+        """The instance id of the worker chosen to run on, None for this computer."""
+        chosen = self.run_on.currentData()
+        return chosen if isinstance(chosen, str) else None
+
     def evolve(self) -> None:
-        """Start a run with the form's settings."""
+        """Start a run with the form's settings, here or on the worker chosen."""
         settings = self.form.settings
-        if self.evolution is None or settings is None or self.model.running:
+        worker = self.worker
+        if settings is None or self.model.running:
             return
-        self.model.starting(settings)
-        self.model.started(self.evolution.start(settings))
+        if worker is not None and self.remote is not None:
+            self.model.starting(settings)
+            self._remote_run = self.remote.start(settings, worker)
+            self.model.started(self._remote_run)
+        elif worker is None and self.evolution is not None:
+            self.model.starting(settings)
+            self.model.started(self.evolution.start(settings))
         self.refresh()
 
     def cancel(self) -> None:
-        """Ask the current run to stop."""
-        if self.evolution is not None and self.model.running and self.model.run is not None:
-            self.evolution.cancel(self.model.run)
-            self.status.setText("Cancelling…")
+        """Ask the current run to stop, where it runs."""
+        run = self.model.run
+        if not self.model.running or run is None:
+            return
+        if run == self._remote_run and self.remote is not None:
+            self.remote.cancel(run)
+        elif self.evolution is not None:
+            self.evolution.cancel(run)
+        self.status.setText("Cancelling…")
 
     def frame(self) -> bool:
         """A tick of the frame clock: `refresh`, but not while the tab is hidden (it
         catches up on its first frame on show)."""
-        return self.isVisible() and self.refresh()
+        if not self.isVisible():
+            return False
+        self.list_workers()
+        return self.refresh()
+
+    def list_workers(self) -> None:
+        """Offer this computer and the coven's workers now; a worker chosen stays chosen
+        while it is there."""
+        workers = () if self.remote is None else self.remote.workers()
+        if workers == self._workers:
+            return
+        chosen = self.worker
+        self._workers = workers
+        self.run_on.blockSignals(True)
+        self.run_on.clear()
+        self.run_on.addItem(THIS_COMPUTER, None)
+        for worker in workers:
+            self.run_on.addItem(worker.label, worker.instance)
+        index = self.run_on.findData(chosen) if chosen is not None else 0
+        self.run_on.setCurrentIndex(max(index, 0))
+        self.run_on.blockSignals(False)
+        self._enable()
 
     def refresh(self) -> bool:
         """One frame: redraw what the model changed since the last; False if nothing did."""
@@ -280,11 +334,13 @@ class BrewingTab(QWidget):
         self._enable()
 
     def _enable(self) -> None:
-        available = self.evolution is not None
+        available = self.evolution is not None or self.remote is not None
+        here = self.evolution is not None if self.worker is None else self.remote is not None
         running = self.model.running
-        self.evolve_button.setEnabled(available and not running and self.form.settings is not None)
+        self.evolve_button.setEnabled(here and not running and self.form.settings is not None)
         self.cancel_button.setEnabled(available and running)
         self.form.setEnabled(not running)
+        self.run_on.setEnabled(not running)
         brewing = self.brew.under_way
         chosen = self.card.recipe is not None
         self.brew_button.setEnabled(self.brewing is not None and chosen and not brewing)

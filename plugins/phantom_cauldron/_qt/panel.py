@@ -34,7 +34,7 @@ from phantom_cauldron._qt.brewing import BrewingTab
 from phantom_cauldron._qt.charts import DEFAULT_WINDOW_S, CauldronCharts
 from phantom_cauldron._qt.topic_tree import OnlineStates, TopicTreeModel, TopicTreeView
 from phantom_cauldron.brew_view_model import BrewControl
-from phantom_cauldron.brewing_view_model import EvolutionControl
+from phantom_cauldron.brewing_view_model import EvolutionControl, RemoteControl
 from phantom_cauldron.directory import SensorDirectory
 from phantom_cauldron.series import SeriesStore
 from phantom_cauldron.topics import TopicTree
@@ -107,8 +107,8 @@ class CauldronPanel(QWidget):
     """Header (source, refused payloads) above two tabs: the charts (toolbar with follow,
     pause and window, the topic tree beside the charts, a status line) and the brewing of
     recipes (see `BrewingTab`). `sensors` names the sensors in both; `online` says which
-    devices are online (see `OnlineStates`); `evolution` runs the evolutions and `brewing`
-    sends the brews."""
+    devices are online (see `OnlineStates`); `evolution` runs the evolutions, `remote`
+    runs them on coven workers and `brewing` sends the brews."""
 
     def __init__(
         self,
@@ -122,6 +122,7 @@ class CauldronPanel(QWidget):
         online: OnlineStates | None = None,
         evolution: EvolutionControl | None = None,
         brewing: BrewControl | None = None,
+        remote: RemoteControl | None = None,
     ) -> None:
         super().__init__(parent)
         self.store = store
@@ -177,7 +178,7 @@ class CauldronPanel(QWidget):
         live_layout.setContentsMargins(0, 4, 0, 0)
         live_layout.addLayout(toolbar)
         live_layout.addWidget(splitter, 1)
-        self.brewing = BrewingTab(evolution, brewing)
+        self.brewing = BrewingTab(evolution, brewing, remote=remote)
         self.tabs = QTabWidget(objectName="cauldronTabs")
         self.tabs.addTab(live, "Sensors")
         self.tabs.addTab(self.brewing, "Brewing")

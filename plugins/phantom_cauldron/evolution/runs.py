@@ -103,10 +103,17 @@ class EvolutionRuns:
             self.spare.reap()
             self.spare = None
 
-    def start(self, settings: EvolutionSettings, conditions: ConditionsSource) -> str:
+    def start(
+        self, settings: EvolutionSettings, conditions: ConditionsSource, run: str | None = None
+    ) -> str:
         """Start an evolution under the conditions `conditions` gives now (and again every
-        `settings.resample_every` generations); its run id."""
-        run = uuid.uuid4().hex[:12]
+        `settings.resample_every` generations); its run id: `run` when given (another
+        member of the coven chose it; `ValueError` if that run is under way here), else a
+        new one."""
+        if run is None:
+            run = uuid.uuid4().hex[:12]
+        elif run in self.runs:
+            raise ValueError(f"evolution {run} is already running here")
         job = EvolutionJob(run, settings, conditions(), self.catalogue)
         audit = None
         if self.open_run is not None:
