@@ -192,8 +192,8 @@ def test_the_panel_shows_both_members_online_and_one_offline_when_it_leaves(
 def test_a_forged_envelope_shows_as_a_refusal_with_its_kind_and_member_and_no_token(
     qtbot, window: Any, attic: CovenService, mosquitto: MosquittoBroker, run_on_loop
 ) -> None:
-    own_token = CovenSettings().auth_service(SECRET).generate_token(
-        {"name": "attic", "role": "user"}
+    own_token = (
+        CovenSettings().auth_service(SECRET).generate_token({"name": "attic", "role": "user"})
     )
     run_on_loop(attic.join(COVEN, token=own_token))
     panel = open_panel(qtbot, window)
@@ -300,9 +300,7 @@ def test_join_and_leave_buttons_join_and_leave_the_coven(
     qtbot.keyClick(panel.coven_field, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: attic.instance is not None, timeout=WAIT_MS)
     ours = attic.instance
-    qtbot.waitUntil(
-        lambda: panel.state_label.text() == f"Joined to lab as {ours}", timeout=WAIT_MS
-    )
+    qtbot.waitUntil(lambda: panel.state_label.text() == f"Joined to lab as {ours}", timeout=WAIT_MS)
     assert not panel.problem_label.isVisible() and not panel.coven_field.isVisible()
     qtbot.waitUntil(lambda: len(member_rows(panel)) == 2, timeout=WAIT_MS)
     members = cellar.coven.members
