@@ -10,6 +10,7 @@ from reactivex import Observable
 from phantom_gui.coven.bridge import CovenBridge
 from phantom_gui.coven.claims import Claims
 from phantom_gui.coven.presence import Members
+from phantom_gui.coven.service import Broadcast
 from phantom_gui.coven.traffic import Traffic
 
 
@@ -67,8 +68,8 @@ class CovenAccess(Protocol):
         ...
 
     @property
-    def broadcasts(self) -> Sequence[Any]:
-        """The last remote ``coven/broadcast`` messages, oldest first."""
+    def broadcasts(self) -> Sequence[Broadcast]:
+        """The last broadcasts from other members, oldest first."""
         ...
 
     def states(self) -> Observable[Any]:

@@ -9,7 +9,7 @@ when its revision moved. `revision` moves only when something on show changed.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,6 +18,7 @@ from phantom_coven.rates import FlowRates
 from phantom_coven.service import CovenAccess, CovenState
 from phantom_gui.coven.claims import Claims
 from phantom_gui.coven.presence import Members, MemberStatus
+from phantom_gui.coven.service import Broadcast
 from phantom_gui.coven.traffic import Flow, Refusal, RefusalKind, Traffic
 
 BROADCASTS_SHOWN = 10
@@ -95,14 +96,9 @@ def state_line(state: CovenState, coven: str | None, instance: str | None) -> st
     return "Not in a coven" + (f" ({state.reason})" if state.reason else "")
 
 
-def broadcast_text(message: Any) -> str:
-    """A broadcast as one line: a hub event's data, ``sender: message`` for a mapping
-    that has them."""
-    data = getattr(message, "data", message)
-    if isinstance(data, Mapping) and "message" in data:
-        sender = data.get("sender") or data.get("from") or data.get("instance")
-        return f"{sender}: {data['message']}" if sender else str(data["message"])
-    return str(data)
+def broadcast_text(broadcast: Broadcast) -> str:
+    """A broadcast as one line: ``sender: message``."""
+    return f"{broadcast.sender or broadcast.instance}: {broadcast.message}"
 
 
 class CovenViewModel:
@@ -243,7 +239,7 @@ class CovenViewModel:
 
     def _poll_broadcasts(self) -> None:
         last = tuple(self.service.broadcasts)[-BROADCASTS_SHOWN:]
-        shown = tuple(broadcast_text(message) for message in reversed(last))
+        shown = tuple(broadcast_text(broadcast) for broadcast in reversed(last))
         if shown != self.broadcasts:
             self.broadcasts = shown
             self.revision += 1

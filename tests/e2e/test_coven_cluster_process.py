@@ -1,11 +1,13 @@
 """`phantom coven up | down | status` as real processes: a supervisor in the background
 runs real `phantom --headless` workers, restarts one killed with SIGKILL, stops them all
-on `down`; and `phantom --headless --plugins` runs only the plugins it names."""
+on `down`; workers given `--coven` join it on a real mosquitto and hear a `phantom coven
+broadcast`; and `phantom --headless --plugins` runs only the plugins it names."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -19,10 +21,14 @@ from phantom_gui.core.settings import Settings
 from phantom_gui.coven.cluster import ClusterPaths, is_alive, process_ticks
 from phantom_gui.plugins.host_settings import PluginHostSettings
 
-from support.headless import start_headless, stop, wait_for
+from support.headless import exported, start_headless, stop, wait_for
+from support.mosquitto import MosquittoBroker
 from support.phantom_run import PHANTOM
 
 pytestmark = pytest.mark.e2e
+
+SECRET = "a-coven-secret-of-forty-bytes-or-more!!"
+ONLINE = re.compile(r"coven lab: member (\S+) \(.*\) is online")
 
 
 class Cluster:
@@ -113,6 +119,57 @@ def test_up_runs_workers_restarts_a_killed_one_and_down_stops_all(cluster: Clust
     assert down.returncode == 0, down.stderr
     assert [pid for pid, ticks in cluster.seen.items() if is_alive(pid, ticks)] == []
     assert cluster.status() is None
+
+
+def log_messages(data: Path) -> list[str]:
+    """The messages of the log in the data folder `data`."""
+    log = data / "logs" / "phantom.log.jsonl"
+    lines = log.read_text().splitlines() if log.exists() else []
+    return [json.loads(line).get("message", "") for line in lines]
+
+
+def online_members(data: Path) -> set[str]:
+    """The instances the member in `data` has logged coming online."""
+    found = (ONLINE.search(message) for message in log_messages(data))
+    return {match[1] for match in found if match}
+
+
+def test_workers_join_a_coven_and_each_hears_a_broadcast(
+    cluster: Cluster, mosquitto: MosquittoBroker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PHANTOM_COVEN_SECRET", SECRET)
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    coven = ("--coven", "lab", "--coven-broker", f"mqtt://{mosquitto.host}:{mosquitto.port}")
+    up = cluster.run("up", "--workers", "2", "--", "--no-audio", *coven)
+    assert up.returncode == 0, up.stderr
+    state = ClusterPaths.of(cluster.data).read()
+    assert state is not None
+    folders = [Path(worker.data_dir) for worker in state.workers]
+    cluster.until(
+        lambda: all(len(online_members(folder)) == 2 for folder in folders),
+        "each worker sees itself and the other online",
+    )
+
+    sent = cluster.run("broadcast", "the moon is up", *coven)
+    assert sent.returncode == 0, sent.stderr
+    cluster.until(
+        lambda: all(
+            sum(m.endswith(": the moon is up") for m in log_messages(f)) == 1 for f in folders
+        ),
+        "each worker hears the broadcast",
+    )
+    status = cluster.run("status")
+    assert status.returncode == 0
+    for worker in state.workers:
+        assert f"worker {worker.index}: pid {worker.pid} running" in status.stdout
+
+    assert online_members(folders[0]) == online_members(folders[1])
+    assert cluster.run("down").returncode == 0
+    assert [pid for pid, ticks in cluster.seen.items() if is_alive(pid, ticks)] == []
+    assert cluster.status() is None
+    for folder in folders:
+        heard = [r["data"] for r in exported(folder) if r["topic"] == "coven/broadcast"]
+        assert [record["message"] for record in heard] == ["the moon is up"]
 
 
 def test_status_and_down_without_a_cluster_say_so(cluster: Cluster) -> None:

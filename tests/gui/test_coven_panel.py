@@ -1,8 +1,6 @@
-"""The Coven panel, loaded by the real plugin manager, over real coven members: each with
-its own hub, its own network process, its presence and its bridge on a real mosquitto.
-
-`RealCoven` stands in for the app's coven service with the same real parts; its join and
-leave really connect to and leave the broker."""
+"""The Coven panel in a real main window over the app's real `CovenService`, with a second
+member in the same process: another `CovenService` over its own hub and MQTT connection,
+both on a real mosquitto."""
 
 from __future__ import annotations
 
@@ -18,26 +16,18 @@ from paho.mqtt.client import Client
 from paho.mqtt.enums import CallbackAPIVersion
 from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from PySide6.QtWidgets import QApplication, QLabel, QListWidget, QTableView, QWidget
-from reactivex import Observable
-from reactivex import operators as ops
 from reactivex.subject import BehaviorSubject
 
 from phantom_coven._qt.panel import CovenPanel
-from phantom_gui.core.events import SpectralEvent
 from phantom_gui.core.hub import EventHub
 from phantom_gui.core.settings import Settings
 from phantom_gui.coven.auth import AuthService
-from phantom_gui.coven.bridge import CovenBridge, with_bridge
-from phantom_gui.coven.claims import Claims
 from phantom_gui.coven.envelope import new_envelope, seal
-from phantom_gui.coven.presence import Members, Presence, own_status, with_presence
+from phantom_gui.coven.service import CONNECTION_ID, CovenService
+from phantom_gui.coven.settings import CovenSettings
 from phantom_gui.coven.topics import events_topic
-from phantom_gui.coven.traffic import Traffic
-from phantom_gui.mqtt.messages import MqttMessage, message_topic
-from phantom_gui.mqtt.network_process import ProcessConnection
-from phantom_gui.mqtt.retained import RetainedMessages
+from phantom_gui.mqtt.service import MqttService
 from phantom_gui.mqtt.states import subscription_topic
-from phantom_gui.plugins.manager import PluginManager
 
 from support.mosquitto import MosquittoBroker
 from support.waiting import until
@@ -46,135 +36,70 @@ pytestmark = pytest.mark.screen
 
 COVEN = "lab"
 SECRET = "s" * 40
-SHARES = ("chat/#",)
+SHARES = ("chat/#", "coven/broadcast")
 WAIT_MS = 15_000
 
 
-class State:
-    """A coven state as the service gives it."""
+def member_settings(data: Path, name: str, broker: MosquittoBroker) -> Settings:
+    """A data folder whose settings name the member and the coven's broker."""
+    data.mkdir(parents=True, exist_ok=True)
+    settings = Settings(data / "settings.json")
+    url = f"mqtt://{broker.host}:{broker.port}"
+    settings.save(CovenSettings(member_name=name, broker=url, shares=SHARES))
+    return settings
 
-    def __init__(self, status: str, reason: str = "") -> None:
-        self.status = status
-        self.reason = reason
 
+class Member:
+    """Another coven member in this process: its own hub, MQTT service and coven service."""
 
-class RealCoven:
-    """A coven member made of the real parts, with the `coven` service's members."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, broker: MosquittoBroker, name: str):
-        self.loop = loop
-        self.broker = broker
-        self.name = name
+    def __init__(self, loop: asyncio.AbstractEventLoop, settings: Settings) -> None:
         self.hub = EventHub(loop)
-        self.retained = RetainedMessages(self.hub)
-        auth = AuthService(SECRET)
-        self.token = auth.generate_token({"name": name, "role": "user"})
-        self._auth = auth
-        self.coven: str | None = None
-        self.instance: str | None = None
-        self.claims: Claims | None = None
-        self.members: Members | None = None
-        self.bridge: CovenBridge | None = None
-        self.broadcasts: list[Any] = []
-        self._states: BehaviorSubject[State] = BehaviorSubject(State("left"))
-        self._connection: ProcessConnection | None = None
-        self._presence: Presence | None = None
+        self.mqtt = MqttService(self.hub, settings)
+        self.mqtt.start()
+        self.coven = CovenService(self.hub, self.mqtt, settings)
         self.subscribed = False
-        self.hub.on(subscription_topic(name)).subscribe(self._granted)
+        self.hub.on(subscription_topic(CONNECTION_ID)).subscribe(self._granted)
 
-    def _granted(self, _: SpectralEvent) -> None:
+    def _granted(self, _: object) -> None:
         self.subscribed = True
 
-    @property
-    def traffic(self) -> Traffic | None:
-        return None if self.bridge is None else self.bridge.traffic
-
-    @property
-    def state(self) -> State:
-        return self._states.value
-
-    def states(self) -> Observable[State]:
-        return self._states
-
-    async def join(self, coven: str) -> None:
-        self.coven, self.instance = coven, f"{self.name}-0123abcd"
-        self._states.on_next(State("joining"))
-        status = own_status(
-            self.instance, f"Bench {self.name}", "desktop", ("phantom_coven",), shares=SHARES
-        )
-        config = self.broker.config(id=self.name, client_id=f"phantom-{self.instance}")
-        config = with_presence(with_bridge(config, coven), coven, status)
-        connection = self._connection = ProcessConnection(config, self.hub)
-        self._presence = Presence(self.hub, connection, coven, status)
-        self.members = Members(coven)
-        self.members.follow(self.retained.messages(self.name))
-        messages = self.hub.on(message_topic(self.name)).pipe(ops.map(_message))
-        self.bridge = CovenBridge(
-            self.hub,
-            connection,
-            messages,
-            coven=coven,
-            instance=self.instance,
-            auth=self._auth,
-            token=self.token,
-            shares=SHARES,
-            members=self.members,
-        )
-        self.claims = self._auth.verify(self.token)
-        self._presence.start()
-        self.bridge.start()
-        connection.connect()
-        self._states.on_next(State("joined"))
-
-    async def leave(self) -> None:
-        if self._presence is not None:
-            await asyncio.to_thread(self._presence.leave)
-        if self.bridge is not None:
-            self.bridge.stop()
-        if self._connection is not None:
-            await asyncio.to_thread(self._connection.disconnect)
-        self._connection = self._presence = self.bridge = self.members = None
-        self.coven = self.instance = self.claims = None
-        self._states.on_next(State("left", "left by the user"))
-
-    def close(self) -> None:
-        if self._connection is not None:
-            self._connection.disconnect()
+    async def close(self) -> None:
+        await self.coven.leave()
+        await self.mqtt.stop()
 
 
-def _message(event: SpectralEvent) -> MqttMessage:
-    message: MqttMessage = event.data
-    return message
+@pytest.fixture(autouse=True)
+def coven_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PHANTOM_COVEN_SECRET", SECRET)
 
 
 @pytest.fixture
-def members(qt_loop, mosquitto: MosquittoBroker) -> Iterator[dict[str, RealCoven]]:  # type: ignore[no-untyped-def]
-    made = {name: RealCoven(qt_loop, mosquitto, name) for name in ("attic", "cellar")}
-    yield made
-    for member in made.values():
-        member.close()
+def window(make_main_window, mosquitto: MosquittoBroker, tmp_path: Path) -> Any:  # type: ignore[no-untyped-def]
+    """A main window whose member is ``attic``."""
+    data = tmp_path / "attic"
+    member_settings(data, "attic", mosquitto)
+    return make_main_window(data_dir=data)
 
 
 @pytest.fixture
-def manager(members: dict[str, RealCoven], tmp_path: Path, run_on_loop) -> Iterator[PluginManager]:  # type: ignore[no-untyped-def]
-    """The real plugin manager, offering attic's coven as the `coven` service."""
-    manager = PluginManager(
-        members["attic"].hub,
-        Settings(tmp_path / "settings.json"),
-        tmp_path / "plugin-data",
-        services={"coven": members["attic"]},
-    )
-    manager.discover()
-    yield manager
-    run_on_loop(manager.shutdown())
+def attic(window: Any) -> CovenService:
+    service: CovenService = window._services.coven
+    return service
 
 
-def open_panel(qtbot, manager: PluginManager, run_on_loop) -> CovenPanel:  # type: ignore[no-untyped-def]
-    plugin = run_on_loop(manager.activate("phantom_coven")).instance
-    panel: CovenPanel = plugin.create_panel(None)
-    qtbot.addWidget(panel)
-    panel.resize(1100, 640)
-    panel.show()
+@pytest.fixture
+def cellar(qt_loop, mosquitto: MosquittoBroker, tmp_path: Path) -> Iterator[Member]:  # type: ignore[no-untyped-def]
+    member = Member(qt_loop, member_settings(tmp_path / "cellar", "cellar", mosquitto))
+    yield member
+    qt_loop.run_until_complete(asyncio.wait_for(member.close(), 20))
+
+
+def open_panel(qtbot, window: Any) -> CovenPanel:  # type: ignore[no-untyped-def]
+    """The Coven panel in its dock, as the Coven menu entry opens it."""
+    window.plugin_docks.toggle("phantom_coven")
+    qtbot.waitUntil(lambda: "phantom_coven" in window.plugin_docks.docks, timeout=WAIT_MS)
+    panel = window.plugin_docks.docks["phantom_coven"].findChild(CovenPanel, "covenPanel")
+    assert isinstance(panel, CovenPanel)
     qtbot.waitExposed(panel)
     return panel
 
@@ -213,6 +138,10 @@ def received_rate(panel: CovenPanel, member: str) -> float:
     return sum(rates)
 
 
+def shown_broadcasts(panel: CovenPanel) -> list[str]:
+    return [panel.broadcasts.item(row).text() for row in range(panel.broadcasts.count())]
+
+
 def every_text(panel: QWidget) -> str:
     """All the text the panel shows: labels, list items, table cells and tooltips."""
     texts = [label.text() for label in panel.findChildren(QLabel)]
@@ -240,37 +169,36 @@ def raw_publish(broker: MosquittoBroker, topic: str, payload: bytes) -> None:
 
 
 def test_the_panel_shows_both_members_online_and_one_offline_when_it_leaves(
-    qtbot, manager: PluginManager, members: dict[str, RealCoven], run_on_loop
+    qtbot, window: Any, attic: CovenService, cellar: Member, run_on_loop
 ) -> None:
-    attic, cellar = members["attic"], members["cellar"]
     run_on_loop(attic.join(COVEN))
-    run_on_loop(cellar.join(COVEN))
-    panel = open_panel(qtbot, manager, run_on_loop)
+    run_on_loop(cellar.coven.join(COVEN))
+    panel = open_panel(qtbot, window)
+    ours, theirs = attic.instance, cellar.coven.instance
+    assert ours is not None and theirs is not None
 
-    both = {
-        "attic-0123abcd": ("Bench attic (this instance)", True),
-        "cellar-0123abcd": ("Bench cellar", True),
-    }
+    both = {ours: ("attic (this instance)", True), theirs: ("cellar", True)}
     qtbot.waitUntil(lambda: member_rows(panel) == both, timeout=WAIT_MS)
-    assert panel.state_label.text() == "Joined to lab as attic-0123abcd"
+    assert panel.state_label.text() == f"Joined to lab as {ours}"
     assert panel.token_label.text().startswith("Token: attic · user · expires ")
     assert not panel.join_button.isEnabled() and panel.leave_button.isEnabled()
 
-    run_on_loop(cellar.leave())
-    qtbot.waitUntil(
-        lambda: member_rows(panel)["cellar-0123abcd"] == ("Bench cellar", False), timeout=WAIT_MS
-    )
-    assert member_rows(panel)["attic-0123abcd"][1]
+    run_on_loop(cellar.coven.leave())
+    qtbot.waitUntil(lambda: member_rows(panel)[theirs] == ("cellar", False), timeout=WAIT_MS)
+    assert member_rows(panel)[ours][1]
     panel.grab().save("/tmp/coven_panel.png")
 
 
 def test_a_forged_envelope_shows_as_a_refusal_with_its_kind_and_member_and_no_token(
-    qtbot, manager: PluginManager, members: dict[str, RealCoven], mosquitto, run_on_loop
+    qtbot, window: Any, attic: CovenService, mosquitto: MosquittoBroker, run_on_loop
 ) -> None:
-    attic = members["attic"]
-    run_on_loop(attic.join(COVEN))
-    panel = open_panel(qtbot, manager, run_on_loop)
-    qtbot.waitUntil(lambda: "attic-0123abcd" in member_rows(panel), timeout=WAIT_MS)
+    own_token = (
+        CovenSettings().auth_service(SECRET).generate_token({"name": "attic", "role": "user"})
+    )
+    run_on_loop(attic.join(COVEN, token=own_token))
+    panel = open_panel(qtbot, window)
+    ours = attic.instance
+    qtbot.waitUntil(lambda: ours in member_rows(panel), timeout=WAIT_MS)
 
     forged = AuthService("not the coven secret " * 2).generate_token(
         {"name": "intruder", "role": "admin"}
@@ -284,46 +212,61 @@ def test_a_forged_envelope_shows_as_a_refusal_with_its_kind_and_member_and_no_to
     assert "token 1" in panel.refused_counts.text()
     assert "by member: intruder-1 1" in panel.refused_counts.text()
     shown = every_text(panel)
-    assert forged not in shown and attic.token not in shown
-    for part in (*forged.split("."), *attic.token.split(".")):
+    assert forged not in shown and own_token not in shown
+    for part in (*forged.split("."), *own_token.split(".")):
         assert part not in shown
 
 
 def test_traffic_counts_move_as_events_cross(
-    qtbot, manager: PluginManager, members: dict[str, RealCoven], run_on_loop
+    qtbot, window: Any, attic: CovenService, cellar: Member, run_on_loop
 ) -> None:
-    attic, cellar = members["attic"], members["cellar"]
     run_on_loop(attic.join(COVEN))
-    run_on_loop(cellar.join(COVEN))
-    panel = open_panel(qtbot, manager, run_on_loop)
+    run_on_loop(cellar.coven.join(COVEN))
+    panel = open_panel(qtbot, window)
+    ours, theirs = attic.instance, cellar.coven.instance
     qtbot.waitUntil(lambda: len(member_rows(panel)) == 2, timeout=WAIT_MS)
-    assert cellar.bridge is not None and attic.bridge is not None
-    qtbot.waitUntil(lambda: attic.subscribed and cellar.subscribed, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: cellar.subscribed and attic.state.status == "joined", timeout=WAIT_MS)
+    attic_hub = window._services.hub
 
     for n in range(3):
         cellar.hub.publish("chat/hello", {"n": n}, source="test")
     qtbot.waitUntil(
-        lambda: flow_cells(panel).get(("cellar-0123abcd", "chat/hello")) == ("0", "3"),
-        timeout=WAIT_MS,
+        lambda: flow_cells(panel).get((theirs, "chat/hello")) == ("0", "3"), timeout=WAIT_MS
     )
-    attic.hub.publish("chat/reply", "boo", source="test")
+    attic_hub.publish("chat/reply", "boo", source="test")
     qtbot.waitUntil(
-        lambda: flow_cells(panel).get(("attic-0123abcd", "chat/reply")) == ("1", "0"),
-        timeout=WAIT_MS,
+        lambda: flow_cells(panel).get((ours, "chat/reply")) == ("1", "0"), timeout=WAIT_MS
     )
-    qtbot.waitUntil(lambda: received_rate(panel, "cellar-0123abcd") > 0, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: received_rate(panel, theirs) > 0, timeout=WAIT_MS)
     panel.grab().save("/tmp/coven_panel_traffic.png")
 
 
-def test_opening_and_closing_the_panel_three_times_leaves_nothing_behind(
-    qtbot, manager: PluginManager, members: dict[str, RealCoven], run_on_loop
+def test_a_broadcast_from_another_member_shows_in_the_broadcasts_list(
+    qtbot, window: Any, attic: CovenService, cellar: Member, run_on_loop
 ) -> None:
-    attic = members["attic"]
+    run_on_loop(attic.join(COVEN))
+    run_on_loop(cellar.coven.join(COVEN, role="moderator"))
+    panel = open_panel(qtbot, window)
+    qtbot.waitUntil(lambda: len(member_rows(panel)) == 2, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: cellar.coven.state.status == "joined", timeout=WAIT_MS)
+    assert shown_broadcasts(panel) == []
+
+    run_on_loop(cellar.coven.broadcast("the moon is up"))
+    qtbot.waitUntil(lambda: shown_broadcasts(panel) == ["cellar: the moon is up"], timeout=WAIT_MS)
+    [heard] = attic.broadcasts
+    assert (heard.sender, heard.instance) == ("cellar", cellar.coven.instance)
+
+
+def test_opening_and_closing_the_panel_three_times_leaves_nothing_behind(
+    qtbot, window: Any, attic: CovenService, run_on_loop
+) -> None:
+    manager = window._services.plugins
     states = attic.states()
     assert isinstance(states, BehaviorSubject)
+    before = len(states.observers)
     plugin = run_on_loop(manager.activate("phantom_coven")).instance
     following = len(states.observers)
-    assert following == 1, "the plugin follows the service's states"
+    assert following == before + 1, "the plugin follows the service's states"
     for _ in range(3):
         panel = plugin.create_panel(None)
         panel.show()
@@ -334,17 +277,16 @@ def test_opening_and_closing_the_panel_three_times_leaves_nothing_behind(
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
         gc.collect()
         assert len(states.observers) == following
-    assert not [w for w in QApplication.topLevelWidgets() if isinstance(w, CovenPanel)]
+    assert [w for w in QApplication.topLevelWidgets() if isinstance(w, CovenPanel)] == []
     run_on_loop(manager.deactivate("phantom_coven"))
-    assert not states.observers
+    assert len(states.observers) == before
 
 
 def test_join_and_leave_buttons_join_and_leave_the_coven(
-    qtbot, manager: PluginManager, members: dict[str, RealCoven], run_on_loop
+    qtbot, window: Any, attic: CovenService, cellar: Member, run_on_loop
 ) -> None:
-    cellar = members["cellar"]
-    run_on_loop(cellar.join(COVEN))
-    panel = open_panel(qtbot, manager, run_on_loop)
+    run_on_loop(cellar.coven.join(COVEN))
+    panel = open_panel(qtbot, window)
     assert panel.state_label.text() == "Not in a coven"
     assert panel.join_button.isEnabled() and not panel.leave_button.isEnabled()
 
@@ -356,16 +298,18 @@ def test_join_and_leave_buttons_join_and_leave_the_coven(
 
     qtbot.keyClicks(panel.coven_field, COVEN)
     qtbot.keyClick(panel.coven_field, Qt.Key.Key_Return)
-    qtbot.waitUntil(
-        lambda: panel.state_label.text() == "Joined to lab as attic-0123abcd", timeout=WAIT_MS
-    )
+    qtbot.waitUntil(lambda: attic.instance is not None, timeout=WAIT_MS)
+    ours = attic.instance
+    qtbot.waitUntil(lambda: panel.state_label.text() == f"Joined to lab as {ours}", timeout=WAIT_MS)
     assert not panel.problem_label.isVisible() and not panel.coven_field.isVisible()
     qtbot.waitUntil(lambda: len(member_rows(panel)) == 2, timeout=WAIT_MS)
-    assert cellar.members is not None
-    qtbot.waitUntil(lambda: cellar.members.statuses["attic-0123abcd"].online, timeout=WAIT_MS)
+    members = cellar.coven.members
+    assert members is not None
+    qtbot.waitUntil(lambda: ours in members.statuses, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: members.statuses[ours].online, timeout=WAIT_MS)
 
     qtbot.mouseClick(panel.leave_button, Qt.MouseButton.LeftButton)
-    left = "Not in a coven (left by the user)"
+    left = "Not in a coven"
     run_on_loop(until(lambda: panel.state_label.text() == left, timeout=15), timeout=20)
-    qtbot.waitUntil(lambda: not cellar.members.statuses["attic-0123abcd"].online, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not members.statuses[ours].online, timeout=WAIT_MS)
     assert member_rows(panel) == {} and panel.token_label.text() == "No token"
