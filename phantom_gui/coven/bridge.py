@@ -155,8 +155,12 @@ class CovenBridge:
         self, topic: str, data: Any = None, *, correlation_id: str | None = None
     ) -> Envelope:
         """Send `data` on hub `topic` to the coven (not to the local hub) and return its
-        envelope; `EnvelopeError` naming what cannot travel, before anything is sent."""
-        return self._send(new_event_id(), validate_topic(topic), data, correlation_id)
+        envelope; `EnvelopeError` naming what cannot travel, or `BanishmentError` when this
+        member's role may not publish there, before anything is sent."""
+        refusal = self._unsendable(validate_topic(topic))
+        if refusal is not None:
+            raise BanishmentError(refusal, source="coven")
+        return self._send(new_event_id(), topic, data, correlation_id)
 
     def wait_sent(self, timeout: float | None = None) -> bool:
         """Block until the broker has acknowledged the last event sent, at most `timeout`
@@ -208,12 +212,30 @@ class CovenBridge:
                 return
             if self._shared.match(event.topic)[0] != pattern:
                 return  # another shared pattern that matches sends it, once
+            refusal = self._unsendable(event.topic)
+            if refusal is not None:
+                self._refuse(self.instance, event.topic, refusal, RefusalKind.FORBIDDEN)
+                return
             try:
                 self._send(event.id, event.topic, event.data, event.metadata.get("correlation_id"))
             except EnvelopeError as error:
                 self._refuse(self.instance, event.topic, str(error), RefusalKind.UNSEALABLE)
 
         return forward
+
+    def _unsendable(self, topic: str) -> str | None:
+        """Why this member's own token may not carry an event on `topic` (the others would
+        refuse it), or None."""
+        try:
+            claims = self._auth.verify(self._token)
+        except BanishmentError as error:
+            return f"this member's token is refused: {error}"
+        if self._auth.may_publish(claims, topic):
+            return None
+        return (
+            f"this member's role ({claims.role}) may not publish on {topic!r}, so it is not "
+            "shared (join with a role that may)"
+        )
 
     def _send(self, event_id: str, topic: str, data: Any, correlation_id: str | None) -> Envelope:
         envelope = Envelope(

@@ -20,6 +20,7 @@ from reactivex import operators as ops
 
 from phantom_gui.audit.service import AuditService
 from phantom_gui.audit.storage import AuditStorage
+from phantom_gui.core.errors import BanishmentError
 from phantom_gui.core.events import SpectralEvent
 from phantom_gui.core.hub import EventHub
 from phantom_gui.coven.auth import AuthService
@@ -37,7 +38,8 @@ from support.waiting import until
 
 COVEN = "lab"
 SECRET = "s" * 40
-SHARES = ("chat/#", "cauldron/reading/#")
+SHARES = ("chat/#", "cauldron/reading/#", "seance/ritual/#")
+"""A user may publish the first two; the rituals need a moderator."""
 
 
 def auth() -> AuthService:
@@ -322,6 +324,31 @@ def test_a_payload_that_cannot_travel_is_refused_at_the_sender_and_nothing_is_se
         "chat/forwarded",
         RefusalKind.UNSEALABLE,
     )
+    assert cellar.bridge.traffic.snapshot().gaps == 0
+
+
+def test_what_the_members_role_may_not_publish_is_not_sent_and_says_why(
+    coven: Coven,
+) -> None:
+    attic, cellar = coven.member("attic"), coven.member("cellar")
+
+    async def scenario() -> None:
+        await coven.joined(attic, cellar)
+        attic.hub.publish("seance/ritual/summoning", True, source="test")
+        with pytest.raises(BanishmentError, match=r"role \(user\) may not publish"):
+            attic.bridge.publish("seance/ritual/banishing", True)
+        attic.bridge.publish("chat/after", "fine")
+        await until(lambda: len(cellar.remote()) == 1)
+
+    coven.run(scenario())
+    [refusal] = attic.refused
+    assert (refusal.member, refusal.topic, refusal.kind) == (
+        attic.instance,
+        "seance/ritual/summoning",
+        RefusalKind.FORBIDDEN,
+    )
+    assert "so it is not shared" in refusal.reason
+    assert cellar.refused == [], "nothing doomed went out"
     assert cellar.bridge.traffic.snapshot().gaps == 0
 
 
