@@ -26,7 +26,9 @@ from pathlib import Path
 from typing import IO
 
 from phantom_gui.core.children import reap, start_program
+from phantom_gui.core.paths import AppPaths
 from phantom_gui.core.resilience import Backoff
+from phantom_gui.core.settings import Settings
 from phantom_gui.coven.cluster import (
     EXIT_ALREADY_RUNNING,
     STOP_GRACE_S,
@@ -35,6 +37,7 @@ from phantom_gui.coven.cluster import (
     WorkerState,
     process_ticks,
 )
+from phantom_gui.coven.settings import CovenSettings
 
 log = logging.getLogger("phantom.coven.supervisor")
 
@@ -56,6 +59,17 @@ def launch_worker(command: Sequence[str], data_dir: Path) -> subprocess.Popen[by
         return start_program(
             command, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT
         )
+
+
+def introduce(data_dir: Path, index: int) -> None:
+    """Name a worker whose folder has no coven member name yet ``<host>-worker-<index>``,
+    with the presence role ``worker``, so that a coven tells the workers apart and offers
+    them to run evolutions; a name the user gave is kept."""
+    settings = Settings(AppPaths.resolve(data_dir).config_file)
+    coven = settings.load(CovenSettings)
+    if coven.member_name is None:
+        name = f"{coven.own_name}-worker-{index}"
+        settings.save(coven.model_copy(update={"member_name": name, "role": "worker"}))
 
 
 @dataclass
@@ -152,6 +166,7 @@ class Supervisor:
         self._paths.state_file.unlink(missing_ok=True)
 
     def _start(self, worker: _Worker) -> None:
+        introduce(worker.data_dir, worker.index)
         worker.process = self._launch(self.command(worker), worker.data_dir)
         worker.ticks = process_ticks(worker.process.pid)
         worker.started_at = time.time()

@@ -9,6 +9,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -164,6 +165,15 @@ def test_workers_join_a_coven_and_each_hears_a_broadcast(
         assert f"worker {worker.index}: pid {worker.pid} running" in status.stdout
 
     assert online_members(folders[0]) == online_members(folders[1])
+    host = socket.gethostname()
+    introduced = {re.sub(r"-[0-9a-f]{8}$", "", member) for member in online_members(folders[0])}
+    assert introduced == {f"{host}-worker-0", f"{host}-worker-1", f"{host}-cli"}, (
+        "the workers told apart by name, beside the broadcaster"
+    )
+    assert all(
+        any("worker on" in message and "is online" in message for message in log_messages(f))
+        for f in folders
+    ), "their presence says worker"
     assert cluster.run("down").returncode == 0
     assert [pid for pid, ticks in cluster.seen.items() if is_alive(pid, ticks)] == []
     assert cluster.status() is None
