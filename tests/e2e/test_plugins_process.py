@@ -26,7 +26,8 @@ def test_a_plugin_loaded_from_the_menu_comes_back_and_a_disabled_one_does_not(
     run = PhantomRun(virtual_screen, tmp_path / "data", "--plugin-dir", str(plugins))
 
     first = run.start()
-    run.keys("alt+h", "Down", "Down", "Right", "Return")  # Cauldron, Séance, Test › Candle
+    # Haunt Packs: Cauldron, Coven, Séance, Test › Candle
+    run.keys("alt+h", "Down", "Down", "Down", "Right", "Return")
     run.wait_for(ACTIVE_LINE, 1)
     virtual_screen.screenshot(tmp_path / "candle-loaded.png")
     run.quit(first)
