@@ -27,42 +27,51 @@ def coven_topic(coven: str) -> str:
     return f"{COVEN_PREFIX}/{validate_level(coven, 'coven name')}"
 
 
+def _per_member(coven: str, kind: str, instance: str) -> str:
+    return f"{coven_topic(coven)}/{kind}/{validate_level(instance, 'instance id')}"
+
+
+def _every_member(coven: str, kind: str) -> str:
+    return f"{coven_topic(coven)}/{kind}/{SINGLE_LEVEL}"
+
+
+def _member_in(coven: str, kind: str, topic: str) -> str | None:
+    head, _, instance = topic.rpartition(SEPARATOR)
+    if head != f"{coven_topic(coven)}/{kind}" or not instance:
+        return None
+    return instance
+
+
 def member_topic(coven: str, instance: str) -> str:
     """Where member `instance` keeps its retained status:
     ``phantom/coven/<coven>/members/<instance>``."""
-    return f"{coven_topic(coven)}/{MEMBERS}/{validate_level(instance, 'instance id')}"
+    return _per_member(coven, MEMBERS, instance)
 
 
 def members_pattern(coven: str) -> str:
     """The pattern of every member's status in `coven`."""
-    return f"{coven_topic(coven)}/{MEMBERS}/{SINGLE_LEVEL}"
+    return _every_member(coven, MEMBERS)
 
 
 def member_of(coven: str, topic: str) -> str | None:
     """The instance whose status topic `topic` is in `coven`, None for any other topic."""
-    head, _, instance = topic.rpartition(SEPARATOR)
-    if head != f"{coven_topic(coven)}/{MEMBERS}" or not instance:
-        return None
-    return instance
+    return _member_in(coven, MEMBERS, topic)
 
 
 def events_topic(coven: str, instance: str) -> str:
     """Where member `instance` sends its events (one topic per sender keeps their order):
     ``phantom/coven/<coven>/events/<instance>``."""
-    return f"{coven_topic(coven)}/{EVENTS}/{validate_level(instance, 'instance id')}"
+    return _per_member(coven, EVENTS, instance)
 
 
 def events_pattern(coven: str) -> str:
     """The pattern of every member's events in `coven`."""
-    return f"{coven_topic(coven)}/{EVENTS}/{SINGLE_LEVEL}"
+    return _every_member(coven, EVENTS)
 
 
 def sender_of(coven: str, topic: str) -> str | None:
     """The instance whose events topic `topic` is in `coven`, None for any other topic."""
-    head, _, instance = topic.rpartition(SEPARATOR)
-    if head != f"{coven_topic(coven)}/{EVENTS}" or not instance:
-        return None
-    return instance
+    return _member_in(coven, EVENTS, topic)
 
 
 def patterns_overlap(first: str, second: str) -> bool:
