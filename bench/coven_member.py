@@ -54,6 +54,9 @@ from phantom_gui.mqtt.states import subscription_topic
 
 SECRET = "a benchmark coven secret, 32 bytes or more"
 TOPIC = "cauldron/reading/bench"
+MEMBER = "bench"
+"""Every member's token name. Its instance is ``bench-<--instance without hyphens>``: a
+member's instance is its token's name, a hyphen and a suffix."""
 BARE_TOPIC = "bench/bare"
 WINDOW = 200
 """At most this many of a bare member's readings are unacknowledged (as in
@@ -76,7 +79,7 @@ def bare_payload(sequence: int, size: int) -> bytes:
 class Everything(AuthService):
     """Accepts every token: the bridge's cost without token checks."""
 
-    CLAIMS = Claims("bench", Role.USER, 0.0, float("inf"), "bench", "coven", "phantom")
+    CLAIMS = Claims(MEMBER, Role.USER, 0.0, float("inf"), "bench", "coven", "phantom")
 
     def verify(self, token: str) -> Claims:
         return self.CLAIMS
@@ -207,14 +210,14 @@ class BridgeMember:
         )
         self.connection = ProcessConnection(with_bridge(config, args.coven), self.hub)
         auth = AUTHS[args.auth](SECRET)
-        token = AuthService(SECRET).generate_token({"name": name, "role": "user"})
+        token = AuthService(SECRET).generate_token({"name": MEMBER, "role": "user"})
         messages = self.hub.on(message_topic(name)).pipe(ops.map(_message))
         self.bridge = CovenBridge(
             self.hub,
             self.connection,
             messages,
             coven=args.coven,
-            instance=name,
+            instance=f"{MEMBER}-{name.replace('-', '')}",
             auth=auth,
             token=token,
             shares=("cauldron/reading/#",),
