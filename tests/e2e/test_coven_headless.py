@@ -1,7 +1,8 @@
 """Joining a coven from real `phantom --headless` processes on a real mosquitto: members
 see each other, hear a `phantom coven broadcast`, see a member killed with -9 go offline,
-the coven's envelopes never reach the Cauldron's parser, and `--coven` without a secret
-fails clearly."""
+the coven's envelopes never reach the Cauldron's parser, forged tokens are refused and
+audited, a flooding member is throttled while the others are still heard, and `--coven`
+without a secret fails clearly."""
 
 from __future__ import annotations
 
@@ -10,13 +11,22 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
+from paho.mqtt.client import Client
+from paho.mqtt.enums import CallbackAPIVersion
 
 from phantom_gui.core.settings import Settings
+from phantom_gui.coven.auth import AuthService
+from phantom_gui.coven.envelope import new_envelope, seal
+from phantom_gui.coven.limits import LimitSettings
 from phantom_gui.coven.settings import CovenSettings
+from phantom_gui.coven.topics import events_topic
 from phantom_gui.plugins.host_settings import PluginHostSettings
 
 from support.headless import exported, recorded, start_headless, stop, wait_for
@@ -129,3 +139,96 @@ def test_joining_without_a_secret_or_a_token_fails_with_the_remedy(
     assert process.returncode == 2
     assert "could not join the coven 'lab': there is no coven secret and no token" in err
     assert "PHANTOM_COVEN_SECRET" in err
+
+
+def raw_envelopes(url_port: int, topic: str, payloads: list[bytes]) -> None:
+    """Publish `payloads` at QoS 1 from a plain paho client, as an intruder would."""
+    client = Client(CallbackAPIVersion.VERSION2, client_id=f"raw-{time.monotonic_ns()}")
+    client.max_inflight_messages_set(1000)
+    client.connect("127.0.0.1", url_port)
+    client.loop_start()
+    try:
+        for info in [client.publish(topic, payload, qos=1) for payload in payloads]:
+            info.wait_for_publish(60)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
+def envelope(source: str, topic: str, bearer: str, sequence: int) -> bytes:
+    return seal(
+        new_envelope(topic, {"x": sequence}, source=source, sequence=sequence, token=bearer)
+    )
+
+
+def test_a_headless_member_refuses_forgeries_and_throttles_a_flood_yet_hears_the_others(
+    mosquitto: MosquittoBroker, tmp_path: Path
+) -> None:
+    url = f"mqtt://{mosquitto.host}:{mosquitto.port}"
+    attic = member_data(tmp_path, "attic")
+    Settings(attic / "settings.json").save(LimitSettings(member_rate_per_s=100, member_burst=100))
+    first = start_headless(attic, "--coven", "lab", "--coven-broker", url, env=ENV)
+    intruder = events_topic("lab", "intruder-1a2b")
+    genuine = AuthService(SECRET)
+    forgeries = [
+        AuthService("f" * 40).generate_token({"name": "intruder", "role": "admin"}),
+        AuthService(SECRET, clock=lambda: time.time() - 7200).generate_token(
+            {"name": "intruder", "role": "admin"}
+        ),
+        jwt.encode(
+            {"sub": "intruder", "role": "admin", "exp": int(time.time()) + 600}, None, "none"
+        ),
+    ]
+    try:
+        wait_for(lambda: logged(attic, "(attic, worker", "is online") >= 1, first, "joined")
+        raw_envelopes(
+            mosquitto.port,
+            intruder,
+            [
+                *(
+                    envelope("intruder-1a2b", "chat/x", bearer, n)
+                    for n, bearer in enumerate(forgeries, 1)
+                ),
+                envelope(
+                    "intruder-1a2b",
+                    "system/halt",
+                    genuine.generate_token({"name": "intruder", "role": "user"}),
+                    4,
+                ),
+            ],
+        )
+        flood_token = genuine.generate_token({"name": "flood", "role": "user"})
+        flood = [envelope("flood-1", "chat/flood", flood_token, n) for n in range(1, 5_001)]
+        flooding = threading.Thread(
+            target=raw_envelopes, args=(mosquitto.port, events_topic("lab", "flood-1"), flood)
+        )
+        flooding.start()
+        sender = tmp_path / "sender"
+        sender.mkdir()
+        Settings(sender / "settings.json").save(CovenSettings(member_name="bell"))
+        sent = subprocess.run(
+            [PHANTOM, "coven", "broadcast", "still here", "--coven", "lab",
+             "--coven-broker", url, "--data-dir", str(sender)],
+            capture_output=True, text=True, timeout=60, env={**os.environ, **ENV},
+        )  # fmt: skip
+        flooding.join(60)
+        assert sent.returncode == 0, sent.stderr
+        wait_for(lambda: recorded(attic, "topic", "coven/broadcast") >= 1, first, "heard")
+        wait_for(lambda: recorded(attic, "topic", "coven/refused") >= 5, first, "refusals")
+    finally:
+        stop(first)
+    records = exported(attic)
+    refused = [r["data"] for r in records if r["topic"] == "coven/refused"]
+    assert all(r["type"] == "security" for r in records if r["topic"] == "coven/refused")
+    intruder_kinds = [r["kind"] for r in refused if r["member"] == "intruder-1a2b"]
+    assert intruder_kinds == ["token", "token", "token", "forbidden"]
+    reasons = " | ".join(r["reason"] for r in refused)
+    for expected in ("signature", "expired", "unsigned", "may not publish on 'system/halt'"):
+        assert expected in reasons
+    throttled = [r for r in refused if r["member"] == "flood-1"]
+    assert throttled and {r["kind"] for r in throttled} == {"throttled"}
+    flood_heard = [r for r in records if r["topic"] == "chat/flood"]
+    assert len(flood_heard) < 5_000, "most of the flood never reached the hub"
+    [heard] = [r["data"] for r in records if r["topic"] == "coven/broadcast"]
+    assert heard["message"] == "still here", "the others' events still arrive"
+    assert not any(forged in json.dumps(refused) for forged in forgeries), "no token audited"
