@@ -1,6 +1,6 @@
 """`phantom coven token | secret | keys | broadcast | up | down | status`: coven tokens, the
-shared secret, key pairs, messages to a coven, and the local cluster of headless workers, from the command
-line."""
+shared secret, key pairs, messages to a coven, and the local cluster of headless workers,
+from the command line."""
 
 from __future__ import annotations
 

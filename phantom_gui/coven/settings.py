@@ -6,7 +6,7 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-from pydantic import SecretStr, field_serializer, field_validator
+from pydantic import Field, SecretStr, field_serializer, field_validator
 
 from phantom_gui.core.settings import SettingsModel
 from phantom_gui.core.topics import validate_pattern
@@ -40,7 +40,7 @@ class CovenSettings(SettingsModel):
     """The id of the key this instance signs with (the ``kid`` of its tokens)."""
     private_key_file: Path | None = None
     """The PEM private key that signs tokens (key pairs; only members that mint need it)."""
-    verification_keys: dict[str, Path] = {}
+    verification_keys: dict[str, Path] = Field(default_factory=dict)
     """The PEM public keys tokens are verified with, by key id (key pairs); none: the
     private key's own public key, under `key_id`."""
     issuer: str = "phantom"

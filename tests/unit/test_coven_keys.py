@@ -43,6 +43,9 @@ def test_a_member_with_only_the_public_key_verifies_what_the_private_key_signs(
     assert (claims.name, claims.role, claims.key_id) == ("attic", "moderator", "k1")
     with pytest.raises(ValueError, match="only verifies"):
         member.generate_token(MEMBER)
+    forged = signer(tmp_path / "other", "k1", algorithm).auth_service().generate_token(MEMBER)
+    with pytest.raises(BanishmentError, match="signature does not match"):
+        member.verify(forged)
 
 
 def test_the_private_key_is_its_owners_alone_and_never_overwritten(tmp_path: Path) -> None:
@@ -87,7 +90,10 @@ def test_key_files_that_cannot_serve_are_named(tmp_path: Path) -> None:
             CovenSettings(algorithm="EdDSA", verification_keys={"j": tmp_path / "junk.pem"}),
             r"junk\.pem is not an unencrypted PEM public key",
         ),
-        (verifier(tmp_path, "rsa"), r"rsa\.pub\.pem holds a key of type RSAPublicKey; EdDSA needs an Ed25519"),
+        (
+            verifier(tmp_path, "rsa"),
+            r"rsa\.pub\.pem holds a key of type RSAPublicKey; EdDSA needs an Ed25519",
+        ),
         (
             CovenSettings(algorithm="ES256", private_key_file=tmp_path / "ed.pem"),
             r"ed\.pem holds a key of type Ed25519PrivateKey; ES256 needs an elliptic curve private",
@@ -137,7 +143,7 @@ def test_a_verifying_member_joins_with_a_token_and_no_secret(
     settings.save(verifier(tmp_path, "k1").model_copy(update={"member_name": "attic"}))
     mqtt = MqttService(hub, settings, keyring_available=False)
     coven = CovenService(hub, mqtt, settings, environ={})
-    with pytest.raises(CovenError, match="only verifies EdDSA tokens.*--coven-token"):
+    with pytest.raises(CovenError, match=r"only verifies EdDSA tokens.*--coven-token"):
         asyncio_loop.run_until_complete(coven.join("lab", broker=BROKER))
     asyncio_loop.run_until_complete(coven.join("lab", broker=BROKER, token=token))
     assert coven.claims is not None and coven.claims.key_id == "k1"
