@@ -151,7 +151,7 @@ def add_audit_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
 
 
 def add_coven_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """`phantom coven token | secret | broadcast | up | down | status`."""
+    """`phantom coven token | secret | keys | broadcast | up | down | status`."""
     coven = commands.add_parser(
         "coven",
         help="tokens and the shared secret of a coven, messages to it, a local cluster of workers",
@@ -159,7 +159,8 @@ def add_coven_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
     add_location_options(coven, nested=True)
     actions = coven.add_subparsers(dest="coven_command", metavar="ACTION", required=True)
     token = actions.add_parser(
-        "token", help="print a token signed with the coven secret, for a member to join with"
+        "token",
+        help="print a token signed with the coven secret or private key, for a member to join with",
     )
     token.add_argument("--role", required=True, metavar="ROLE", help="user, moderator or admin")
     token.add_argument("--name", required=True, metavar="NAME", help="the member's name")
@@ -181,6 +182,22 @@ def add_coven_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
         "--in-settings",
         action="store_true",
         help="keep it in the settings file, in plain text, instead of the system keyring",
+    )
+    keys = actions.add_parser(
+        "keys", help="say which key pair the settings name, or write a new one (--new)"
+    )
+    keys.add_argument("--new", action="store_true", help="write a new key pair")
+    keys.add_argument(
+        "--kid", default="coven", metavar="ID", help="its key id, and file name (default: coven)"
+    )
+    keys.add_argument(
+        "--algorithm",
+        default="EdDSA",
+        metavar="ALG",
+        help="RS256, RS384, RS512, PS256, ES256 or EdDSA (default: EdDSA)",
+    )
+    keys.add_argument(
+        "--out", type=Path, default=Path(), metavar="DIR", help="where (default: here)"
     )
     broadcast = actions.add_parser(
         "broadcast", help="send MESSAGE to every member of a coven (needs a moderator's right)"
@@ -206,7 +223,7 @@ def add_coven_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
     down = actions.add_parser("down", help="stop the cluster's supervisor and workers, and wait")
     status = actions.add_parser("status", help="the cluster's supervisor and workers")
     status.add_argument("--json", action="store_true", help="print one JSON document")
-    for action in (token, secret, broadcast, up, down, status):
+    for action in (token, secret, keys, broadcast, up, down, status):
         add_location_options(action, nested=True)
 
 

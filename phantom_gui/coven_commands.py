@@ -1,6 +1,6 @@
-"""`phantom coven token | secret | broadcast | up | down | status`: coven tokens, the shared
-secret, messages to a coven, and the local cluster of headless workers, from the command
-line."""
+"""`phantom coven token | secret | keys | broadcast | up | down | status`: coven tokens, the
+shared secret, key pairs, messages to a coven, and the local cluster of headless workers,
+from the command line."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from phantom_gui.core.hub import EventHub
 from phantom_gui.core.paths import AppPaths
 from phantom_gui.core.settings import Settings
+from phantom_gui.coven.auth import AuthService
 from phantom_gui.coven.cluster import (
     ClusterPaths,
     ProcessStatus,
@@ -21,6 +22,7 @@ from phantom_gui.coven.cluster import (
     start_supervisor,
     stop_supervisor,
 )
+from phantom_gui.coven.keyfiles import write_key_pair
 from phantom_gui.coven.secret_store import SECRET_VARIABLE, SecretStore, new_secret
 from phantom_gui.coven.service import CONNECTION_ID, CovenError, CovenService, CovenState
 from phantom_gui.coven.settings import CovenSettings
@@ -47,6 +49,8 @@ def run_coven_command(options: argparse.Namespace) -> int:
             return cluster_status(cluster, as_json=options.json)
         if options.coven_command == "token":
             return mint_token(settings, store, options)
+        if options.coven_command == "keys":
+            return manage_keys(settings, options)
         if options.coven_command == "broadcast":
             return asyncio.run(broadcast(settings, options))
         return manage_secret(paths, store, options)
@@ -56,14 +60,10 @@ def run_coven_command(options: argparse.Namespace) -> int:
 
 
 def mint_token(settings: Settings, store: SecretStore, options: argparse.Namespace) -> int:
-    """Print a token for `--name` with `--role`, signed with the coven secret."""
-    secret = store.find()
-    if secret is None:
-        raise ValueError(
-            "there is no coven secret: make one with `phantom coven secret --new` "
-            f"or set {SECRET_VARIABLE}"
-        )
-    service = settings.load(CovenSettings).auth_service(secret.value.get_secret_value())
+    """Print a token for `--name` with `--role`, signed with the coven's private key (key
+    pairs) or secret."""
+    coven = settings.load(CovenSettings)
+    service, signer = _signer(coven, store)
     user = {"name": options.name, "role": options.role}
     if options.refresh:
         token = service.generate_refresh_token(user, ttl_s=options.ttl)
@@ -74,10 +74,48 @@ def mint_token(settings: Settings, store: SecretStore, options: argparse.Namespa
     expiry = datetime.fromtimestamp(claims.expires_at, UTC).isoformat(timespec="seconds")
     print(
         f"{claims.type} token for {claims.name} ({claims.role}), key {claims.key_id!r}, "
-        f"signed with the secret from the {secret.origin}, expires {expiry}",
+        f"signed with {signer}, expires {expiry}",
         file=sys.stderr,
     )
     print(token)
+    return 0
+
+
+def _signer(coven: CovenSettings, store: SecretStore) -> tuple[AuthService, str]:
+    """The service that mints, and what it signs with (never the secret itself)."""
+    if coven.uses_key_pairs:
+        if coven.private_key_file is None:
+            raise ValueError(
+                f"the coven settings name no private_key_file: only the holder of the "
+                f"{coven.algorithm} private key can mint tokens"
+            )
+        return coven.auth_service(), f"the private key {coven.private_key_file}"
+    secret = store.find()
+    if secret is None:
+        raise ValueError(
+            "there is no coven secret: make one with `phantom coven secret --new` "
+            f"or set {SECRET_VARIABLE}"
+        )
+    service = coven.auth_service(secret.value.get_secret_value())
+    return service, f"the secret from the {secret.origin}"
+
+
+def manage_keys(settings: Settings, options: argparse.Namespace) -> int:
+    """Write a new key pair (`--new`), or say which keys the settings name."""
+    if options.new:
+        private, public = write_key_pair(options.out, options.kid, options.algorithm)
+        print(f"{options.algorithm} key pair {options.kid!r}:", file=sys.stderr)
+        print(f"private key (keep it secret) {private}")
+        print(f"public key (give it to every member) {public}")
+        return 0
+    coven = settings.load(CovenSettings)
+    if not coven.uses_key_pairs:
+        print(f"the coven signs {coven.algorithm} tokens with the shared secret, no key pair")
+        return 1
+    signing = coven.private_key_file or "none (verifies only)"
+    print(f"{coven.algorithm}, signs as {coven.key_id!r} with {signing}")
+    for key_id, path in coven.verification_keys.items():
+        print(f"verifies {key_id!r} with {path}")
     return 0
 
 

@@ -92,6 +92,11 @@ class AuthService:
     # -- keys ---------------------------------------------------------------------------
 
     @property
+    def can_mint(self) -> bool:
+        """Whether this service holds a secret or signing key (else it only verifies)."""
+        return self._signing_key is not None
+
+    @property
     def key_ids(self) -> tuple[str, ...]:
         """The ids of the keys tokens may be verified with."""
         return tuple(self._verification_keys)

@@ -191,12 +191,13 @@ class CovenService:
         member_name: str | None = None,
     ) -> None:
         """Join `coven` through `broker` (default: the settings', then `default_broker`)
-        with `token` (default: ``PHANTOM_COVEN_TOKEN``, else one minted from the coven
-        secret for `member_name`, default the settings', with `role`, default user).
+        with `token` (default: ``PHANTOM_COVEN_TOKEN``, else one minted with the coven
+        secret or private key for `member_name`, default the settings', with `role`,
+        default user). With key pairs, a member holding only public keys joins with a token.
 
         Returns once the connection is under way; `state` says when it is joined.
-        `CovenError` (and the failed state) when it cannot: no secret, a refused token,
-        no broker; or when a coven is joined already.
+        `CovenError` (and the failed state) when it cannot: no secret or key, a refused
+        token, no broker; or when a coven is joined already.
         """
         if self._membership is not None:
             raise CovenError(f"already in coven {self.coven!r}: leave it first")
@@ -293,6 +294,28 @@ class CovenService:
         self, settings: CovenSettings, name: str, role: Role | str | None, token: str | None
     ) -> tuple[AuthService, str, Claims]:
         token = token or self._environ.get(TOKEN_VARIABLE) or None
+        if settings.uses_key_pairs:
+            auth = settings.auth_service()
+        else:
+            auth = settings.auth_service(self._secret(token))
+        if token is None:
+            if not auth.can_mint:
+                raise CovenError(
+                    f"this member only verifies {settings.algorithm} tokens (no "
+                    "private_key_file): join with a token minted by the holder of the private "
+                    f"key (--coven-token or {TOKEN_VARIABLE})"
+                )
+            token = auth.generate_token(
+                {"name": validate_level(name, "member name"), "role": role or Role.USER}
+            )
+        try:
+            claims = auth.verify(token)
+        except BanishmentError as error:
+            raise CovenError(f"this member's own token is refused: {error}") from None
+        validate_level(claims.name, "token's member name")
+        return auth, token, claims
+
+    def _secret(self, token: str | None) -> str:
         secret = SecretStore(self._settings, environ=self._environ).find()
         if secret is None:
             if token is not None:
@@ -305,17 +328,7 @@ class CovenService:
                 f"{SECRET_VARIABLE} (or `phantom coven secret --set`), or make one with "
                 "`phantom coven secret --new`"
             )
-        auth = settings.auth_service(secret.value.get_secret_value())
-        if token is None:
-            token = auth.generate_token(
-                {"name": validate_level(name, "member name"), "role": role or Role.USER}
-            )
-        try:
-            claims = auth.verify(token)
-        except BanishmentError as error:
-            raise CovenError(f"this member's own token is refused: {error}") from None
-        validate_level(claims.name, "token's member name")
-        return auth, token, claims
+        return secret.value.get_secret_value()
 
     def _broker(self, settings: CovenSettings, broker: ConnectionConfig | None) -> ConnectionConfig:
         if broker is not None:

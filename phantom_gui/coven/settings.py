@@ -4,12 +4,14 @@ and broker), how tokens are signed and what each role may publish."""
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
-from pydantic import SecretStr, field_serializer, field_validator
+from pydantic import Field, SecretStr, field_serializer, field_validator
 
 from phantom_gui.core.settings import SettingsModel
 from phantom_gui.core.topics import validate_pattern
-from phantom_gui.coven.auth import DEFAULT_KEY_ID, AuthService
+from phantom_gui.coven.auth import DEFAULT_KEY_ID, KEY_PAIR_ALGORITHMS, AuthService, Key
+from phantom_gui.coven.keyfiles import read_key
 from phantom_gui.coven.roles import RoleRights
 from phantom_gui.coven.topics import validate_level
 
@@ -33,7 +35,14 @@ class CovenSettings(SettingsModel):
     """The coven's broker, ``mqtt[s]://host[:port]``; None: the ``--broker`` one."""
 
     algorithm: str = "HS256"
+    """HS256 (the shared secret), or a key pair algorithm: RS256, PS256, ES256, EdDSA..."""
     key_id: str = DEFAULT_KEY_ID
+    """The id of the key this instance signs with (the ``kid`` of its tokens)."""
+    private_key_file: Path | None = None
+    """The PEM private key that signs tokens (key pairs; only members that mint need it)."""
+    verification_keys: dict[str, Path] = Field(default_factory=dict)
+    """The PEM public keys tokens are verified with, by key id (key pairs); none: the
+    private key's own public key, under `key_id`."""
     issuer: str = "phantom"
     access_ttl_s: float = 3600
     refresh_ttl_s: float = 7 * 24 * 3600
@@ -53,6 +62,19 @@ class CovenSettings(SettingsModel):
             validate_pattern(pattern)
         return shares
 
+    @field_validator("verification_keys")
+    @classmethod
+    def _valid_key_ids(cls, keys: dict[str, Path]) -> dict[str, Path]:
+        for key_id in keys:
+            if not key_id:
+                raise ValueError("a verification key's id must not be empty")
+        return keys
+
+    @property
+    def uses_key_pairs(self) -> bool:
+        """Whether tokens are signed with a private key rather than the shared secret."""
+        return self.algorithm in KEY_PAIR_ALGORITHMS
+
     @property
     def own_name(self) -> str:
         """The member name, or this host's name when none is set."""
@@ -62,8 +84,42 @@ class CovenSettings(SettingsModel):
     def _plain_secret(self, secret: SecretStr | None) -> str | None:
         return None if secret is None else secret.get_secret_value()
 
-    def auth_service(self, secret: str) -> AuthService:
-        """The service that signs and verifies with the shared `secret` under these settings."""
+    def auth_service(self, secret: str | None = None) -> AuthService:
+        """The service that signs and verifies under these settings: with the shared
+        `secret` (HMAC), or with the key files (key pairs; no secret). `ValueError` naming
+        what is missing, or the key file that cannot be read or does not fit."""
+        if not self.uses_key_pairs:
+            if secret is None:
+                raise ValueError(f"{self.algorithm} tokens need the coven secret")
+            return self._service(secret)
+        if secret is not None:
+            raise ValueError(
+                f"{self.algorithm} signs with a private key, not the shared secret: "
+                "name the key files in the coven settings"
+            )
+        if self.private_key_file is None and not self.verification_keys:
+            raise ValueError(
+                f"the coven settings choose {self.algorithm} but name no key: set "
+                "private_key_file (to sign) or verification_keys (to verify)"
+            )
+        signing_key = None
+        if self.private_key_file is not None:
+            signing_key = read_key(self.private_key_file, self.algorithm, private=True)
+        verification_keys = {
+            key_id: read_key(path, self.algorithm, private=False)
+            for key_id, path in self.verification_keys.items()
+        }
+        return self._service(
+            None, signing_key=signing_key, verification_keys=verification_keys or None
+        )
+
+    def _service(
+        self,
+        secret: str | None,
+        *,
+        signing_key: Key | None = None,
+        verification_keys: dict[str, Key] | None = None,
+    ) -> AuthService:
         return AuthService(
             secret,
             algorithm=self.algorithm,
@@ -72,4 +128,6 @@ class CovenSettings(SettingsModel):
             access_ttl_s=self.access_ttl_s,
             refresh_ttl_s=self.refresh_ttl_s,
             rights=self.rights,
+            signing_key=signing_key,
+            verification_keys=verification_keys,
         )
