@@ -11,6 +11,7 @@ import sys
 from dataclasses import asdict
 from datetime import UTC, datetime
 
+from phantom_gui.core.errors import BanishmentError
 from phantom_gui.core.hub import EventHub
 from phantom_gui.core.paths import AppPaths
 from phantom_gui.core.settings import Settings
@@ -54,7 +55,7 @@ def run_coven_command(options: argparse.Namespace) -> int:
         if options.coven_command == "broadcast":
             return asyncio.run(broadcast(settings, options))
         return manage_secret(paths, store, options)
-    except (ValueError, RuntimeError, OSError, TimeoutError) as error:
+    except (ValueError, RuntimeError, OSError, TimeoutError, BanishmentError) as error:
         print(f"phantom: {error}", file=sys.stderr)
         return EXIT_PROBLEM
 
