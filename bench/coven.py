@@ -141,6 +141,9 @@ def run_round(sender: Member, receivers: list[Member], count: int, rate: float) 
     """`sender` publishes `count` readings at `rate` (0: flat out); the receivers' results."""
     for receiver in receivers:
         receiver.tell(f"expect {count}")
+    for receiver in receivers:
+        if receiver.hear() != "expecting":
+            raise RuntimeError(f"member {receiver.instance} did not take `expect`")
     sender.tell(f"send {count} {rate:g}")
     sender.hear()
     deadline = time.monotonic() + ROUND_TIMEOUT_S
