@@ -209,7 +209,12 @@ class BridgeMember:
         self.hub = EventHub(loop)
         name = args.instance
         config = ConnectionConfig(
-            id=name, name=name, host=LOOPBACK, port=args.port, client_id=f"phantom-{name}"
+            id=name,
+            name=name,
+            host=LOOPBACK,
+            port=args.port,
+            client_id=f"phantom-{name}",
+            subscriptions=(),
         )
         self.connection = ProcessConnection(with_bridge(config, args.coven), self.hub)
         auth = AUTHS[args.auth](SECRET)
