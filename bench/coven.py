@@ -10,7 +10,13 @@ A mosquitto is started on a free loopback port for the run and stopped by its PI
 member is `bench/coven_member.py` in a process of its own: a bridge as the app makes it
 (a hub, a `ProcessConnection` with its own network process, a `CovenBridge`), or bare
 paho. Readings carry their send time (``time.time()``); a receiver notes when each
-reached its hub (or bare ``on_message``).
+reached its hub (or bare ``on_message``). Every member receives what its coven shares,
+its own readings too, so a sender also acknowledges; bare members turn Nagle's algorithm
+off as the app's clients do (`send_at_once`), or each reading would wait tens of
+milliseconds for the broker's delayed TCP acknowledgement. Receivers confirm that they
+expect a round before its sender starts. A bridge member's connection subscribes to its
+coven alone (not the default ``#``): otherwise every member would receive, relay and drop
+the traffic of every other pair on the broker, and idle pairs would slow the measured one.
 
 (1) one sender, one receiver: latency p50/p99 at 1,000 readings/s and readings/s flat
     out (from the first reading's send time to the last one's arrival); baseline: a bare
@@ -141,6 +147,9 @@ def run_round(sender: Member, receivers: list[Member], count: int, rate: float) 
     """`sender` publishes `count` readings at `rate` (0: flat out); the receivers' results."""
     for receiver in receivers:
         receiver.tell(f"expect {count}")
+    for receiver in receivers:
+        if receiver.hear() != "expecting":
+            raise RuntimeError(f"member {receiver.instance} did not take `expect`")
     sender.tell(f"send {count} {rate:g}")
     sender.hear()
     deadline = time.monotonic() + ROUND_TIMEOUT_S

@@ -8,8 +8,8 @@ It prints ``ready`` once subscribed, then obeys commands:
 
 - ``send N RATE``: publish N readings (paced at RATE per second, 0: flat out), each
   carrying its send time (``time.time()``) and sequence number; print ``sent``;
-- ``expect N``: forget what was received, then print the result (JSON) once N readings
-  have arrived; ``report`` prints it at once, with what has arrived;
+- ``expect N``: forget what was received and print ``expecting``; then print the result
+  (JSON) once N readings have arrived; ``report`` prints it at once, with what has arrived;
 - ``quit``: leave.
 
 The result: ``received``, ``latencies_ms`` (send time to arrival, on the receiving hub's
@@ -46,6 +46,7 @@ from phantom_gui.coven.auth import AuthService
 from phantom_gui.coven.bridge import CovenBridge, with_bridge
 from phantom_gui.coven.claims import Claims, TokenType
 from phantom_gui.coven.roles import Role
+from phantom_gui.mqtt.clients import send_at_once
 from phantom_gui.mqtt.config import ConnectionConfig
 from phantom_gui.mqtt.embedded import LOOPBACK
 from phantom_gui.mqtt.messages import MqttMessage, message_topic
@@ -111,6 +112,7 @@ class Results:
     def expect(self, count: int) -> None:
         with self.lock:
             self.expected, self.latencies = count, []
+        say("expecting")
 
     def add(self, sent: float) -> None:
         now = time.time()
@@ -173,6 +175,7 @@ def run_bare(args: argparse.Namespace) -> None:
     subscribed = threading.Event()
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=args.instance)
     client.max_inflight_messages_set(WINDOW)
+    client.on_socket_open = send_at_once
     client.on_connect = lambda c, *_: c.subscribe(BARE_TOPIC, qos=1)
     client.on_subscribe = lambda *_: subscribed.set()
     client.on_message = lambda _c, _u, message: results.add(json.loads(message.payload)["sent"])
@@ -206,7 +209,12 @@ class BridgeMember:
         self.hub = EventHub(loop)
         name = args.instance
         config = ConnectionConfig(
-            id=name, name=name, host=LOOPBACK, port=args.port, client_id=f"phantom-{name}"
+            id=name,
+            name=name,
+            host=LOOPBACK,
+            port=args.port,
+            client_id=f"phantom-{name}",
+            subscriptions=(),
         )
         self.connection = ProcessConnection(with_bridge(config, args.coven), self.hub)
         auth = AUTHS[args.auth](SECRET)

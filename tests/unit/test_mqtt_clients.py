@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import socket
+from typing import Any
+
 import pytest
 from paho.mqtt.client import Client
 from paho.mqtt.enums import CallbackAPIVersion
@@ -17,3 +20,17 @@ def test_a_client_keeps_more_messages_in_flight_than_paho_by_default(protocol: s
     )
     paho_default = Client(CallbackAPIVersion.VERSION2).max_inflight_messages
     assert new_client(config).max_inflight_messages == MAX_INFLIGHT > paho_default
+
+
+def test_a_client_sends_each_packet_at_once(mosquitto: Any) -> None:
+    config = ConnectionConfig.parse(
+        {"id": "c", "name": "c", "host": "127.0.0.1", "port": mosquitto.port}
+    )
+    client = new_client(config)
+    client.connect("127.0.0.1", mosquitto.port)
+    try:
+        sock = client.socket()
+        assert sock is not None
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    finally:
+        client.disconnect()
