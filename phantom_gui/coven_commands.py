@@ -195,7 +195,11 @@ async def broadcast(settings: Settings, options: argparse.Namespace) -> int:
     name = settings.load(CovenSettings).own_name + CLI_SUFFIX
     try:
         await coven.join(
-            options.coven, broker=options.coven_broker, role=options.coven_role, member_name=name
+            options.coven,
+            broker=options.coven_broker,
+            role=options.coven_role,
+            member_name=name,
+            persistent=False,
         )
         mqtt.connect(CONNECTION_ID)
         state = await asyncio.wait_for(_settled(coven), JOIN_TIMEOUT_S)

@@ -189,11 +189,14 @@ class CovenService:
         role: Role | str | None = None,
         token: str | None = None,
         member_name: str | None = None,
+        persistent: bool = True,
     ) -> None:
         """Join `coven` through `broker` (default: the settings', then `default_broker`)
         with `token` (default: ``PHANTOM_COVEN_TOKEN``, else one minted with the coven
         secret or private key for `member_name`, default the settings', with `role`,
         default user). With key pairs, a member holding only public keys joins with a token.
+        A `persistent` member keeps one MQTT session across runs (`CovenSettings.session`):
+        the broker holds what is sent to it while it is away, a broker restart included.
 
         Returns once the connection is under way; `state` says when it is joined.
         `CovenError` (and the failed state) when it cannot: no secret or key, a refused
@@ -215,12 +218,15 @@ class CovenService:
         status = own_status(
             instance, claims.name, settings.role, self._plugins(), self._clock, settings.shares
         )
+        client_id = f"phantom-{instance}"
+        if persistent:
+            client_id = f"phantom-{claims.name}-{self._session(settings)}"
         config = base.model_copy(
             update={
                 "id": CONNECTION_ID,
                 "name": f"Coven {coven}",
-                "client_id": f"phantom-{instance}",
-                "clean_session": True,
+                "client_id": client_id,
+                "clean_session": not persistent,
                 "subscriptions": (),
             }
         )
@@ -329,6 +335,14 @@ class CovenService:
                 "`phantom coven secret --new`"
             )
         return secret.value.get_secret_value()
+
+    def _session(self, settings: CovenSettings) -> str:
+        """This instance's stable session suffix, made and kept on its first join."""
+        if settings.session is not None:
+            return settings.session
+        session = secrets.token_hex(4)
+        self._settings.save(settings.model_copy(update={"session": session}))
+        return session
 
     def _broker(self, settings: CovenSettings, broker: ConnectionConfig | None) -> ConnectionConfig:
         if broker is not None:

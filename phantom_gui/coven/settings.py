@@ -33,6 +33,10 @@ class CovenSettings(SettingsModel):
     """The hub topic patterns sent to the coven."""
     broker: str | None = None
     """The coven's broker, ``mqtt[s]://host[:port]``; None: the ``--broker`` one."""
+    session: str | None = None
+    """Made on the first join: the stable part of this instance's MQTT client id in the
+    coven, so that the broker keeps its subscription and the events meant for it while it
+    is away or the broker restarts (a persistent session)."""
 
     algorithm: str = "HS256"
     """HS256 (the shared secret), or a key pair algorithm: RS256, PS256, ES256, EdDSA..."""

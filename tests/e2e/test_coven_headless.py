@@ -232,3 +232,38 @@ def test_a_headless_member_refuses_forgeries_and_throttles_a_flood_yet_hears_the
     [heard] = [r["data"] for r in records if r["topic"] == "coven/broadcast"]
     assert heard["message"] == "still here", "the others' events still arrive"
     assert not any(forged in json.dumps(refused) for forged in forgeries), "no token audited"
+
+
+def test_a_headless_member_loses_nothing_and_doubles_nothing_across_a_broker_restart(
+    make_mosquitto: Any, tmp_path: Path
+) -> None:
+    store = tmp_path / "broker-store"
+    store.mkdir()
+    broker = make_mosquitto(settings=["persistence true", f"persistence_location {store}/"])
+    url = f"mqtt://{broker.host}:{broker.port}"
+    attic = member_data(tmp_path, "attic")
+    first = start_headless(attic, "--coven", "lab", "--coven-broker", url, env=ENV)
+    bearer = AuthService(SECRET).generate_token({"name": "bell", "role": "moderator"})
+    sender = Client(CallbackAPIVersion.VERSION2, client_id="bell-sender", clean_session=False)
+    sender.max_queued_messages_set(0)
+    sender.reconnect_delay_set(0.1, 1)
+    try:
+        wait_for(lambda: logged(attic, "(attic, worker", "is online") >= 1, first, "joined")
+        sender.connect(broker.host, broker.port)
+        sender.loop_start()
+        topic = events_topic("lab", "bell-1a2b")
+        for n in range(1, 301):
+            message = {"message": str(n), "from": "bell"}
+            sent = new_envelope("coven/broadcast", message, source="bell-1a2b", sequence=n,
+                                token=bearer)  # fmt: skip
+            sender.publish(topic, seal(sent), qos=1)  # queued by paho while reconnecting
+            if n == 100:
+                broker.restart()
+            time.sleep(0.005)
+        wait_for(lambda: recorded(attic, "topic", "coven/broadcast") >= 300, first, "all heard", 90)
+    finally:
+        sender.disconnect()
+        sender.loop_stop()
+        stop(first)
+    heard = [r["data"]["message"] for r in exported(attic) if r["topic"] == "coven/broadcast"]
+    assert sorted(heard, key=int) == [str(n) for n in range(1, 301)], "none lost, none twice"

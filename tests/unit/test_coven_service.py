@@ -78,7 +78,10 @@ def test_a_member_joins_under_its_name_is_joined_once_connected_and_leaves(
     assert (coven.claims.name, coven.claims.role) == ("attic", "moderator")
     assert SECRET not in repr(coven.claims)
     config = coven._mqtt.config(CONNECTION_ID)
-    assert config.client_id == f"phantom-{coven.instance}" and config.will is not None
+    session = coven._settings.load(CovenSettings).session
+    assert session is not None and config.client_id == f"phantom-attic-{session}"
+    assert not config.clean_session, "the broker keeps what is sent while it is away"
+    assert config.will is not None
     with pytest.raises(CovenError, match="already in coven 'lab'"):
         asyncio_loop.run_until_complete(coven.join("other", broker=BROKER))
 
