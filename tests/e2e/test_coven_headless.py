@@ -167,7 +167,6 @@ def test_a_headless_member_refuses_forgeries_and_throttles_a_flood_yet_hears_the
     url = f"mqtt://{mosquitto.host}:{mosquitto.port}"
     attic = member_data(tmp_path, "attic")
     Settings(attic / "settings.json").save(LimitSettings(member_rate_per_s=100, member_burst=100))
-    first = start_headless(attic, "--coven", "lab", "--coven-broker", url, env=ENV)
     intruder = events_topic("lab", "intruder-1a2b")
     genuine = AuthService(SECRET)
     forgeries = [
@@ -179,6 +178,7 @@ def test_a_headless_member_refuses_forgeries_and_throttles_a_flood_yet_hears_the
             {"sub": "intruder", "role": "admin", "exp": int(time.time()) + 600}, None, "none"
         ),
     ]
+    first = start_headless(attic, "--coven", "lab", "--coven-broker", url, env=ENV)
     try:
         wait_for(lambda: logged(attic, "(attic, worker", "is online") >= 1, first, "joined")
         raw_envelopes(
@@ -242,11 +242,11 @@ def test_a_headless_member_loses_nothing_and_doubles_nothing_across_a_broker_res
     broker = make_mosquitto(settings=["persistence true", f"persistence_location {store}/"])
     url = f"mqtt://{broker.host}:{broker.port}"
     attic = member_data(tmp_path, "attic")
-    first = start_headless(attic, "--coven", "lab", "--coven-broker", url, env=ENV)
     bearer = AuthService(SECRET).generate_token({"name": "bell", "role": "moderator"})
     sender = Client(CallbackAPIVersion.VERSION2, client_id="bell-sender", clean_session=False)
     sender.max_queued_messages_set(0)
     sender.reconnect_delay_set(0.1, 1)
+    first = start_headless(attic, "--coven", "lab", "--coven-broker", url, env=ENV)
     try:
         wait_for(lambda: logged(attic, "(attic, worker", "is online") >= 1, first, "joined")
         sender.connect(broker.host, broker.port)
