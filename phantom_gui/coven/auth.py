@@ -215,13 +215,17 @@ class AuthService:
     def authorize(self, token: str, topic: str) -> Claims:
         """The claims of `token` if its holder may publish on `topic`; else `BanishmentError`."""
         claims = self.verify(token)
+        self.check_right(claims, topic)
+        return claims
+
+    def check_right(self, claims: Claims, topic: str) -> None:
+        """`BanishmentError` unless the holder of (verified) `claims` may publish on `topic`."""
         if not self.may_publish(claims, topic):
             raise BanishmentError(
                 f"{claims.name} ({claims.role}) may not publish on {topic!r}: "
                 f"the {claims.role} role has no right on that topic",
                 source=SOURCE,
             )
-        return claims
 
     def _decode(self, token: str, expected: TokenType) -> Claims:
         if not isinstance(token, str):

@@ -310,7 +310,7 @@ class CovenBridge:
             self._refuse(envelope.source, envelope.topic, reason, RefusalKind.TOKEN)
             return False
         try:
-            self._auth.authorize(token, envelope.topic)
+            self._auth.check_right(claims, envelope.topic)
         except BanishmentError as error:
             self._refuse(envelope.source, envelope.topic, str(error), RefusalKind.FORBIDDEN)
             return False
