@@ -5,11 +5,12 @@ Each member sends its events on one MQTT topic of its own,
 order), at QoS 1, each in a sealed `Envelope` carrying the member's token; it receives
 ``phantom/coven/<coven>/events/+``. A received event reaches the local hub once, in its
 sender's order and under its sender's event id, only if its token is valid, its role may
-publish on its topic, the sender is the token's member (`speaks_for`) and it is within
-its rate limit; it is marked with
-``origin_realm`` (the sender) so it is never sent back. Every refusal is published on
-``coven/refused`` (a `Refusal`), which the audit log records, and counted in `traffic`.
-Use a bridge on the hub's thread.
+publish on its topic and the sender is the token's member (`speaks_for`); it is marked
+with ``origin_realm`` (the sender) so it is never sent back. A member sending faster than
+its rate limit is throttled where its messages enter, in the connection's network
+process, before they are read (see `phantom_gui.mqtt.throttling`); the bridge turns those
+drops into refusals. Every refusal is published on ``coven/refused`` (a `Refusal`), which
+the audit log records, and counted in `traffic`. Use a bridge on the hub's thread.
 """
 
 from __future__ import annotations
@@ -37,7 +38,6 @@ from phantom_gui.coven.envelope import (
     seal,
 )
 from phantom_gui.coven.presence import Members, MqttLink, Receipt
-from phantom_gui.coven.ratelimit import RateLimiter
 from phantom_gui.coven.reporting import ReportPacer
 from phantom_gui.coven.topics import (
     events_pattern,
@@ -49,6 +49,7 @@ from phantom_gui.coven.topics import (
 from phantom_gui.coven.traffic import Refusal, RefusalKind, Traffic
 from phantom_gui.mqtt.config import ConnectionConfig, Subscription
 from phantom_gui.mqtt.messages import MqttMessage
+from phantom_gui.mqtt.throttling import Throttled
 
 log = logging.getLogger("phantom.coven.bridge")
 
@@ -97,7 +98,8 @@ class CovenBridge:
         auth: AuthService,
         token: str,
         shares: Sequence[str],
-        limiter: RateLimiter | None = None,
+        throttled: Observable[Throttled] | None = None,
+        rate_per_s: float | None = None,
         members: Members | None = None,
         clock: Callable[[], float] = time.time,
         seen: SeenEvents | None = None,
@@ -112,7 +114,8 @@ class CovenBridge:
         self._topic = events_topic(coven, instance)
         self._auth = auth
         self._token = token
-        self._limiter = limiter
+        self._throttled = throttled
+        self._rate_per_s = rate_per_s
         self._members = members
         self._clock = clock
         self._seen = seen if seen is not None else SeenEvents()
@@ -125,7 +128,6 @@ class CovenBridge:
         self._never: TopicRouter[str] = TopicRouter()
         for pattern in NEVER_SHARED:
             self._never.add(pattern, pattern)
-        self._throttled: set[str] = set()
         self._reports = ReportPacer()
         self._running: CompositeDisposable | None = None
         self._subscriptions: dict[str, list[abc.DisposableBase]] = {}
@@ -141,6 +143,8 @@ class CovenBridge:
         for pattern in self.shares:
             running.add(self._hub.on(pattern).subscribe(self._make_forwarder(pattern)))
         running.add(self._messages.subscribe(self._take))
+        if self._throttled is not None:
+            running.add(self._throttled.subscribe(self._dropped))
         self._running = running
 
     def stop(self) -> None:
@@ -282,8 +286,6 @@ class CovenBridge:
             return
         if self._order.missed(source) > missed:
             self.traffic.gap(self._order.missed(source) - missed)
-        if not self._within_limit(source, topic):
-            return
         metadata: EventMetadata = {"origin_realm": source}
         if envelope.correlation_id is not None:
             metadata["correlation_id"] = envelope.correlation_id
@@ -316,26 +318,16 @@ class CovenBridge:
             return False
         return True
 
-    def _within_limit(self, source: str, topic: str) -> bool:
-        """Whether `source` is within its rate. Each refusal is counted; the first of a
-        burst is reported, and the burst ends when the source's bucket has filled again."""
-        limiter = self._limiter
-        if limiter is None:
-            return True
-        if limiter.allow(source):
-            if (
-                source in self._throttled
-                and limiter.get_remaining_requests(source) + 1 >= limiter.burst
-            ):
-                self._throttled.discard(source)
-            return True
-        reason = f"{source} sends faster than the coven's limit of {limiter.rate_per_s:g}/s"
-        if source in self._throttled:
-            self.traffic.refused(Refusal(source, topic, reason, RefusalKind.THROTTLED))
-        else:
-            self._throttled.add(source)
-            self._refuse(source, topic, reason, RefusalKind.THROTTLED)
-        return False
+    def _dropped(self, report: Throttled) -> None:
+        """Count and report what the connection's limit dropped of one topic (at most once
+        a second per topic): the events of a member sending faster than its rate."""
+        member = sender_of(self.coven, report["topic"]) or report["topic"]
+        limit = "" if self._rate_per_s is None else f" of {self._rate_per_s:g}/s"
+        reason = f"{member} sends faster than the coven's limit{limit}"
+        count = report["count"]
+        refusal = Refusal(member, report["topic"], reason, RefusalKind.THROTTLED, count - 1)
+        self.traffic.refused(refusal, count)
+        self._report(refusal)
 
     def _refuse(self, member: str, topic: str, reason: str, kind: RefusalKind) -> None:
         """Count the refusal; log and publish it unless the same refusal (member, kind and
@@ -344,10 +336,18 @@ class CovenBridge:
         unreported = self._reports.due((member, kind, reason))
         refusal = Refusal(member, topic, reason, kind, unreported or 0)
         self.traffic.refused(refusal)
-        if unreported is None:
-            return
-        more = f" ({unreported} more since the last report)" if unreported else ""
+        if unreported is not None:
+            self._report(refusal)
+
+    def _report(self, refusal: Refusal) -> None:
+        """Log `refusal` and publish it on `REFUSED_TOPIC`."""
+        more = refusal.unreported
         log.warning(
-            "coven %s: refused an event of %s on %s: %s%s", self.coven, member, topic, reason, more
+            "coven %s: refused an event of %s on %s: %s%s",
+            self.coven,
+            refusal.member,
+            refusal.topic,
+            refusal.reason,
+            f" ({more} more since the last report)" if more else "",
         )
         self._hub.publish(REFUSED_TOPIC, refusal, source="coven")

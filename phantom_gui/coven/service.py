@@ -51,6 +51,7 @@ from phantom_gui.coven.traffic import Traffic
 from phantom_gui.mqtt.config import ConnectionConfig, parse_broker_url
 from phantom_gui.mqtt.service import MqttService
 from phantom_gui.mqtt.states import ConnectionState, Status, state_topic
+from phantom_gui.mqtt.throttling import throttled_topic
 
 log = logging.getLogger("phantom.coven")
 
@@ -101,6 +102,10 @@ class _Membership:
     presence: Presence
     members: Members
     running: CompositeDisposable
+
+
+def _data(event: SpectralEvent) -> Any:
+    return event.data
 
 
 class CovenService:
@@ -231,8 +236,10 @@ class CovenService:
             }
         )
         config = with_bridge(with_presence(config, coven, status), coven)
-        connection = self._mqtt.add_session(config, internal=True)
+        limiter = self._limiter
+        connection = self._mqtt.add_session(config, internal=True, limiter=limiter)
         messages = self._mqtt.messages(CONNECTION_ID)
+        throttled = self._hub.on(throttled_topic(CONNECTION_ID)).pipe(ops.map(_data))
         members = Members(coven)
         bridge = CovenBridge(
             self._hub,
@@ -243,7 +250,8 @@ class CovenService:
             auth=auth,
             token=token,
             shares=settings.shares,
-            limiter=self._limiter,
+            throttled=throttled,
+            rate_per_s=None if limiter is None else limiter.rate_per_s,
             members=members,
             clock=self._clock,
         )

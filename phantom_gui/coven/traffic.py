@@ -40,7 +40,8 @@ class Refusal:
     member: str
     """The instance that sent it (this instance for an unsealable event)."""
     topic: str
-    """Its hub topic, or the broker topic it came on when the envelope was unreadable."""
+    """Its hub topic, or the broker topic it came on when the envelope was unreadable or
+    never read (throttled)."""
     reason: str
     kind: RefusalKind
     unreported: int = 0
@@ -101,11 +102,11 @@ class Traffic:
         """Count an event from `member` handed to the local hub."""
         self._flow(member, topic)[1] += 1
 
-    def refused(self, refusal: Refusal) -> None:
-        """Count a refused event and keep it among the recent ones."""
-        self._refused[refusal.kind] += 1
+    def refused(self, refusal: Refusal, count: int = 1) -> None:
+        """Count `count` events refused alike and keep `refusal` among the recent ones."""
+        self._refused[refusal.kind] += count
         by_member = self._refused_by_member
-        by_member[refusal.member] = by_member.pop(refusal.member, 0) + 1
+        by_member[refusal.member] = by_member.pop(refusal.member, 0) + count
         if len(by_member) > self.max_flows:
             by_member.popitem(last=False)
         self._recent.append(refusal)

@@ -151,6 +151,10 @@ class RetainedMessages:
         else:
             self._internal.discard(connection)
 
+    def is_internal(self, connection: str) -> bool:
+        """Whether `connection`'s messages are kept from the subscribers of every connection."""
+        return connection in self._internal
+
     def forget(self, connection: str) -> None:
         """Let go of what `connection` kept (it subscribes anew, or is gone)."""
         self._kept.pop(connection, None)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from reactivex import Observable, abc
+from reactivex.disposable import CompositeDisposable
 
 from phantom_gui.audit.service import AuditService
 from phantom_gui.core.events import SpectralEvent
@@ -34,6 +35,7 @@ from phantom_gui.mqtt.states import (
     MqttConnections,
     Status,
 )
+from phantom_gui.mqtt.throttling import THROTTLED_PATTERN, Throttled
 
 log = logging.getLogger("phantom.mqtt")
 
@@ -82,7 +84,10 @@ class MqttService:
         self._recording: list[abc.DisposableBase] = []
         self._started = False
         self._show_connections()
-        self._following = hub.on(STATE_PATTERN).subscribe(self._state_changed)
+        self._following = CompositeDisposable(
+            hub.on(STATE_PATTERN).subscribe(self._state_changed),
+            hub.on(THROTTLED_PATTERN).subscribe(self._throttled),
+        )
 
     # -- what there is ----------------------------------------------------------------------
 
@@ -132,8 +137,11 @@ class MqttService:
         """What connection `connection_id` keeps of its broker's retained messages."""
         return self._retained.stats(connection_id)
 
-    def _new_connection(self, config: ConnectionConfig) -> ProcessConnection:
-        limiter = None if self._topic_limiter is None else self._topic_limiter()
+    def _new_connection(
+        self, config: ConnectionConfig, limiter: Limiter | None = None
+    ) -> ProcessConnection:
+        if limiter is None and self._topic_limiter is not None:
+            limiter = self._topic_limiter()
         return ProcessConnection(config, self._hub, limiter)
 
     def _show_connections(self) -> None:
@@ -157,6 +165,20 @@ class MqttService:
         current = self.connections
         states = tuple(new if old.connection == new.connection else old for old in current.states)
         self._hub.set_state(CONNECTIONS_KEY, replace(current, states=states))
+
+    def _throttled(self, event: SpectralEvent) -> None:
+        """Log what a connection's topic limit dropped (the coven reports its own)."""
+        connection = event.topic.split("/")[1]
+        report: Throttled = event.data
+        if connection in self._connections and not self._retained.is_internal(connection):
+            log.warning(
+                "MQTT connection %s: dropped %d messages of %s, which came faster than its "
+                "limit per topic (%d dropped since it connected)",
+                connection,
+                report["count"],
+                report["topic"],
+                report["total"],
+            )
 
     # -- running ----------------------------------------------------------------------------
 
@@ -221,14 +243,16 @@ class MqttService:
 
     # -- changing what there is -------------------------------------------------------------
 
-    def add_session(self, config: ConnectionConfig, *, internal: bool = False) -> ProcessConnection:
+    def add_session(
+        self, config: ConnectionConfig, *, internal: bool = False, limiter: Limiter | None = None
+    ) -> ProcessConnection:
         """Add a connection for this run only (never saved); it connects once started. The
         messages of an `internal` one (the coven's) reach only `messages(config.id)`, never
-        `messages(EVERY_CONNECTION)`."""
+        `messages(EVERY_CONNECTION)`. A `limiter` replaces the service's topic limiter."""
         if config.id in self._connections:
             raise ValueError(f"there is already an MQTT connection with the id {config.id!r}")
         self._retained.set_internal(config.id, internal)
-        connection = self._connections[config.id] = self._new_connection(config)
+        connection = self._connections[config.id] = self._new_connection(config, limiter)
         self._session_ids.add(config.id)
         self._show_connections()
         if self._started:

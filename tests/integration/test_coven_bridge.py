@@ -32,6 +32,7 @@ from phantom_gui.coven.traffic import Refusal, RefusalKind
 from phantom_gui.mqtt.messages import MqttMessage, message_topic
 from phantom_gui.mqtt.network_process import ProcessConnection
 from phantom_gui.mqtt.states import Status, subscription_topic
+from phantom_gui.mqtt.throttling import throttled_topic
 
 from support.mosquitto import MosquittoBroker
 from support.waiting import until
@@ -71,8 +72,9 @@ class Member:
             subscriptions=[],
             clean_session=not persistent,
         )
-        self.connection = ProcessConnection(with_bridge(config, COVEN), self.hub)
+        self.connection = ProcessConnection(with_bridge(config, COVEN), self.hub, limiter)
         messages = self.hub.on(message_topic(name)).pipe(ops.map(_message))
+        throttled = self.hub.on(throttled_topic(name)).pipe(ops.map(lambda event: event.data))
         self.bridge = CovenBridge(
             self.hub,
             self.connection,
@@ -82,7 +84,8 @@ class Member:
             auth=auth(),
             token=token(name),
             shares=SHARES,
-            limiter=limiter,
+            throttled=throttled,
+            rate_per_s=None if limiter is None else limiter.rate_per_s,
         )
         self.seen: list[SpectralEvent] = []
         self.hub.on("chat/#").subscribe(self.seen.append)

@@ -4,13 +4,19 @@ and plugins reaching it as the ``mqtt`` service."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import textwrap
 import threading
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
+import pytest
+from paho.mqtt.client import Client
+from paho.mqtt.enums import CallbackAPIVersion
+
 from phantom_gui.core.settings import Settings
+from phantom_gui.coven.limits import LimitSettings
 from phantom_gui.mqtt.config import ConnectionConfig, parse_broker_url
 from phantom_gui.mqtt.profiles import MqttSettings
 from phantom_gui.mqtt.states import CONNECTIONS_KEY
@@ -168,3 +174,42 @@ def test_a_plugin_granted_mqtt_reaches_the_service(
         await services.stop()
 
     _run(asyncio_loop, scenario())
+
+
+def test_a_flooded_topic_is_logged_naming_the_connection_but_an_internal_ones_is_not(
+    make_mosquitto: Callable[..., MosquittoBroker],
+    asyncio_loop: asyncio.AbstractEventLoop,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    broker = make_mosquitto(settings=["max_queued_messages 0"])
+    data = tmp_path / "data"
+    data.mkdir()
+    Settings(data / "settings.json").save(LimitSettings(topic_rate_per_s=10, topic_burst=10))
+    services = Services.create(
+        data_dir=data,
+        config_file=data / "settings.json",
+        broker=parse_broker_url(f"mqtt://127.0.0.1:{broker.port}"),
+    )
+    services.mqtt.add_session(broker.config(id="quiet"), internal=True)
+    flood = Client(CallbackAPIVersion.VERSION2, client_id="flood")
+
+    async def scenario() -> None:
+        services.start(asyncio.get_running_loop())
+        await until(lambda: services.mqtt.connections.summary().text == "MQTT: 2 connected")
+        flood.connect(broker.host, broker.port)
+        flood.loop_start()
+        for number in range(300):
+            flood.publish("flood/sensor", str(number), qos=1).wait_for_publish(10)
+        await until(lambda: "dropped" in caplog.text, timeout=10)
+        await services.stop()
+
+    try:
+        with caplog.at_level(logging.WARNING, logger="phantom.mqtt"):
+            _run(asyncio_loop, scenario())
+    finally:
+        flood.disconnect()
+        flood.loop_stop()
+    warnings = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
+    assert warnings and all(w.startswith("MQTT connection cli: dropped ") for w in warnings)
+    assert all("of flood/sensor, which came faster than its limit" in w for w in warnings)
