@@ -45,6 +45,9 @@ from coven_member import SECRET
 from frames import Timeline, desktop, percentile, timed_paints, virtual_display, wait_for
 from report import Row, goal_table
 
+from phantom_gui.coven.service import CONNECTION_ID
+from phantom_gui.mqtt.throttling import throttled_topic
+
 from support.mosquitto import MosquittoBroker
 
 SENDER = Path(__file__).with_name("coven_sender.py")
@@ -52,7 +55,8 @@ COVEN = "bench"
 FRAME_MS = 1000 / 60
 PROBE_MS = 50
 CALM_RATE = 20.0
-DRAIN_QUIET_S = 1.0
+DRAIN_QUIET_S = 1.5
+"""Longer than the MQTT gate's report period, so its last report is waited for."""
 DRAIN_TIMEOUT_S = 120.0
 
 
@@ -105,28 +109,40 @@ class Calm:
         return [latency for sent, latency in self.arrivals if start <= sent <= end]
 
 
-def flood_seen(services: Any) -> int:
-    """The flooder's events the coven counted: received and refused."""
-    traffic = services.coven.traffic
-    if traffic is None:
-        return 0
-    snapshot = traffic.snapshot()
-    received = sum(f.received for f in snapshot.flows if f.member.startswith("flood-"))
-    refused = sum(n for m, n in snapshot.refused_by_member.items() if m.startswith("flood-"))
-    return received + refused
+class Flood:
+    """What became of the flood: counted by the coven (received, refused) and dropped by
+    the coven connection's MQTT gate in its network process (per broker topic)."""
 
+    def __init__(self, services: Any) -> None:
+        self.services = services
+        self.gate_drops: dict[str, int] = {}
+        services.hub.on(throttled_topic(CONNECTION_ID)).subscribe(self._dropped)
 
-async def drained(services: Any) -> float:
-    """Wait until the flooder's counts have not moved for `DRAIN_QUIET_S`; when they last did."""
-    seen, moved = flood_seen(services), perf_counter()
-    while perf_counter() - moved < DRAIN_QUIET_S:
-        await asyncio.sleep(0.1)
-        now = flood_seen(services)
-        if now != seen:
-            seen, moved = now, perf_counter()
-        if perf_counter() - moved > DRAIN_TIMEOUT_S:
-            break
-    return moved
+    def _dropped(self, event: Any) -> None:
+        self.gate_drops[event.data["topic"]] = event.data["total"]
+
+    def coven_counts(self) -> tuple[int, int]:
+        """The flooder's events the coven received, and those it refused."""
+        traffic = self.services.coven.traffic
+        if traffic is None:
+            return 0, 0
+        snapshot = traffic.snapshot()
+        received = sum(f.received for f in snapshot.flows if f.member.startswith("flood-"))
+        refused = sum(n for m, n in snapshot.refused_by_member.items() if m.startswith("flood-"))
+        return received, refused
+
+    def seen(self) -> int:
+        return sum(self.coven_counts()) + sum(self.gate_drops.values())
+
+    async def drained(self) -> float:
+        """Wait until the counts have not moved for `DRAIN_QUIET_S`; when they last did."""
+        seen, moved = self.seen(), perf_counter()
+        deadline = moved + DRAIN_TIMEOUT_S
+        while perf_counter() - moved < DRAIN_QUIET_S and perf_counter() < deadline:
+            await asyncio.sleep(0.1)
+            if (now := self.seen()) != seen:
+                seen, moved = now, perf_counter()
+        return moved
 
 
 async def hear(member: Member) -> str:
@@ -145,6 +161,8 @@ class Run:
         self.calm = Calm()
         self.phases: dict[str, list[dict[str, float]]] = {"a": [], "b": []}
         self.flood_sent: list[float] = []
+        """The flood's send rate in each repeat."""
+        self.flood = Flood(self.services)
         self.panel: Any = None
 
     async def open_panels(self) -> None:
@@ -187,7 +205,7 @@ class Run:
                 flood.tell(f"go {self.args.flood_rate:g}")
                 sent = (await hear(flood)).split()
                 self.flood_sent.append(int(sent[1]) / float(sent[2]))
-                end = await drained(self.services)
+                end = await self.flood.drained()
                 self.phases["b"].append(self.figures(probes, start, wall, end))
                 self.phases["b"][-1]["drain_s"] = end - start - float(sent[2])
         finally:
@@ -220,11 +238,12 @@ class Run:
         self.panel.refresh()
         path.parent.mkdir(parents=True, exist_ok=True)
         self.window.grab().save(str(path))
-        model = self.panel.model
+        received, refused = self.flood.coven_counts()
         return {
             "counts": self.panel.refused_counts.text(),
-            "throttled": {m: n for m, n in model.refused_by_member.items()},
-            "flood_rows": [f for f in model.flows if f.member.startswith("flood-")],
+            "flood_rows": [f for f in self.panel.model.flows if f.member.startswith("flood-")],
+            "received": received,
+            "refused": refused,
         }
 
 
@@ -290,7 +309,12 @@ def report(measured: Run, shown: dict[str, Any]) -> None:
         missed = sum(row["missed"] for row in rows)
         print(f"({phase}) {frames:.0f} frames, {missed:.0f} missed; {longest}")
     rates = ", ".join(f"{rate:,.0f}" for rate in measured.flood_sent)
-    print(f"flood sent at {rates} events/s (each repeat)")
+    sent = int(measured.args.flood_rate * measured.args.phase) * len(measured.flood_sent)
+    print(f"flood: {sent:,} events sent at {rates} events/s (each repeat)")
+    print(
+        f"flood: {shown['received']:,} reached the hub, {shown['refused']:,} refused by the "
+        f"coven; dropped by the coven connection's MQTT gate: {measured.flood.gate_drops}"
+    )
     print(f"Coven panel, refused: {shown['counts']!r}")
     for row in shown["flood_rows"]:
         print(f"Coven panel, traffic: {row.member} {row.topic} received {row.received:,}")
