@@ -43,105 +43,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import itertools
 import os
 import subprocess
 import sys
 import tempfile
-from bisect import bisect_left
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from time import perf_counter
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-
+from frames import Timeline, desktop, timed_paints, virtual_display, wait_for
 from report import Row, goal_table
 
 from support.mosquitto import MosquittoBroker
-from support.virtual_screen import VirtualScreen
 
 PUBLISHER = Path(__file__).with_name("mqtt_publisher.py")
 BUDGET_MS = 33.0
 SENSORS = 8
 EVOLUTION_TIMEOUT_S = 90.0
-
-
-@dataclass
-class Timeline:
-    """What the GUI thread did for the charts: each frame clock firing, each piece of work."""
-
-    ticks: list[float] = field(default_factory=list)
-    work: list[tuple[float, float, str]] = field(default_factory=list)
-    """(start, seconds, what) of every refresh and paint."""
-
-    def timed(self, job: Callable[..., Any], what: str) -> Callable[..., Any]:
-        """`job`, noting when it starts and how long it takes, as `what`."""
-
-        def run(*args: Any) -> Any:
-            start = perf_counter()
-            try:
-                return job(*args)
-            finally:
-                self.work.append((start, perf_counter() - start, what))
-
-        return run
-
-    def clock(self, timer: Any, refresh: Callable[[], bool], what: str, ticks: bool) -> None:
-        """Rewire `timer` from `refresh` to a timed `refresh` (its firings noted if `ticks`)."""
-        timed = self.timed(refresh, what)
-
-        def fire() -> None:
-            if ticks:
-                self.ticks.append(perf_counter())
-            timed()
-
-        timer.timeout.disconnect(refresh)
-        timer.timeout.connect(fire)
-
-    def frames(self, start: float, end: float) -> dict[str, float]:
-        """The figures of the frames between `start` and `end`, and the longest single piece
-        of work of each kind (``longest <what>``)."""
-        ticks = [tick for tick in self.ticks if start <= tick <= end]
-        frames = list(itertools.pairwise(ticks))
-        intervals = [(b - a) * 1000 for a, b in frames]
-        work = sorted(piece for piece in self.work if ticks and ticks[0] <= piece[0] < ticks[-1])
-        starts = [piece[0] for piece in work]
-        per_frame = [
-            1000 * sum(piece[1] for piece in work[bisect_left(starts, a) : bisect_left(starts, b)])
-            for a, b in frames
-        ]
-        longest: dict[str, float] = {}
-        for _, seconds, what in work:
-            longest[f"longest {what}"] = max(longest.get(f"longest {what}", 0.0), seconds * 1000)
-        missed = sum(max(0, round(interval / BUDGET_MS) - 1) for interval in intervals)
-        return {
-            "frames": len(intervals),
-            "interval_p50": percentile(intervals, 50),
-            "interval_p99": percentile(intervals, 99),
-            "work_p50": percentile(per_frame, 50),
-            "work_p99": percentile(per_frame, 99),
-            "missed": missed,
-            "missed_share": 100 * missed / max(1, missed + len(intervals)),
-        } | longest
-
-
-def percentile(values: list[float], p: float) -> float:
-    """The `p`th percentile (nearest rank) of `values`; NaN if there are none."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
-
-
-async def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    """Let the loop run until `condition` holds; RuntimeError naming `what` after `timeout`."""
-    deadline = perf_counter() + timeout
-    while not condition():
-        if perf_counter() > deadline:
-            raise RuntimeError(f"timed out after {timeout:.0f} s waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 async def measure(
@@ -165,14 +83,14 @@ async def measure(
     figures: dict[str, dict[str, float]] = {}
     start = perf_counter()
     await asyncio.sleep(args.baseline)
-    figures["a"] = timeline.frames(start, perf_counter())
+    figures["a"] = timeline.frames(start, perf_counter(), BUDGET_MS)
     for key, shown in (("b", panel.tabs.widget(0)), ("b'", tab)):
         panel.tabs.setCurrentWidget(shown)
         await asyncio.sleep(1.0)
         start = perf_counter()
         tab.evolve_button.click()
         await wait_for(lambda: tab.model.finished is not None, EVOLUTION_TIMEOUT_S, "evolving")
-        figures[key] = timeline.frames(start, perf_counter())
+        figures[key] = timeline.frames(start, perf_counter(), BUDGET_MS)
         figures[key]["generations_per_s"] = tab.model.done / (perf_counter() - start)
         if tab.model.finished.error is not None:
             raise RuntimeError(f"the evolution failed: {tab.model.finished.error}")
@@ -200,21 +118,7 @@ ROWS = [
 
 def run(args: argparse.Namespace, folder: Path) -> dict[str, dict[str, float]]:
     """Build the app on a qasync loop, measure, and take everything down again."""
-    import pyqtgraph as pg
-    import qasync
-    from PySide6.QtWidgets import QApplication
-
-    from phantom_gui.qt.main_window import MainWindow
-    from phantom_gui.qt.theme import apply_theme
-    from phantom_gui.runtime import Services
-
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    apply_theme(app)
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
     timeline = Timeline()
-    paint = pg.GraphicsView.paintEvent
-    pg.GraphicsView.paintEvent = timeline.timed(paint, "plot paint")
     broker = MosquittoBroker(folder / "broker").start()
     publisher = subprocess.Popen(
         [
@@ -223,25 +127,13 @@ def run(args: argparse.Namespace, folder: Path) -> dict[str, dict[str, float]]:
         ],
         stdout=subprocess.DEVNULL,
     )
-    services = Services.create(data_dir=folder / "data", plugin_dirs=())
-    window = None
     try:
-        services.start(loop)
-        window = MainWindow(services, loop)
-        window.resize(1500, 950)
-        window.show()
-        return loop.run_until_complete(measure(window, broker, args, timeline))
+        with timed_paints(timeline), desktop(folder / "data") as (loop, window):
+            return loop.run_until_complete(measure(window, broker, args, timeline))
     finally:
         publisher.terminate()
         publisher.wait()
-        if window is not None:
-            window.close()
-            window.dispose()
-        if not services.hub.is_stopped:
-            loop.run_until_complete(services.stop())
         broker.stop()
-        pg.GraphicsView.paintEvent = paint
-        loop.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -251,18 +143,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=100.0, help="readings/s of the 8 devices")
     args = parser.parse_args(argv)
     args.baseline, args.generations = (8.0, 40) if args.quick else (15.0, 100)
-    screen = VirtualScreen.start("1600x1000x24")
-    os.environ["DISPLAY"] = screen.display
-    os.environ["QT_QPA_PLATFORM"] = "xcb"
     started = perf_counter()
     try:
-        with tempfile.TemporaryDirectory(prefix="phantom-bench-frames-") as folder:
+        with (
+            virtual_display(),
+            tempfile.TemporaryDirectory(prefix="phantom-bench-frames-") as folder,
+        ):
             phases = run(args, Path(folder))
     except Exception as exc:
         print(f"problem: {type(exc).__name__}: {exc}")
         return 0
-    finally:
-        screen.stop()
     load = " ".join(f"{value:.2f}" for value in os.getloadavg())
     print(
         f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {load} (1/5/15 min); "

@@ -81,13 +81,15 @@ class BenchSettings:
 
 
 class Member:
-    """A member process and the lines it prints."""
+    """A member process (`script`, `coven_member.py` by default) and the lines it prints."""
 
-    def __init__(self, port: int, kind: str, instance: str, *options: str) -> None:
+    def __init__(
+        self, port: int, kind: str, instance: str, *options: str, script: Path = MEMBER
+    ) -> None:
         self.instance = instance
         arguments = ["--port", str(port), "--kind", kind, "--instance", instance, *options]
         self.process = subprocess.Popen(
-            [sys.executable, str(MEMBER), *arguments],
+            [sys.executable, str(script), *arguments],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,

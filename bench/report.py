@@ -62,10 +62,11 @@ def goal_table(rows: list[Row], figures: dict[str, float]) -> tuple[str, int, in
         ok = None
         if row.baseline is not None and row.baseline in figures:
             base = figures[row.baseline]
-            cells[3:6] = [row.baseline_label, number(base), f"{value / base:.2f}"]
-            if row.min_ratio is not None:
+            ratio = f"{value / base:.2f}" if base else "n/a"
+            cells[3:6] = [row.baseline_label, number(base), ratio]
+            if base and row.min_ratio is not None:
                 cells[6], ok = f"ratio >= {row.min_ratio}", value / base >= row.min_ratio
-            if row.max_ratio is not None:
+            if base and row.max_ratio is not None:
                 cells[6], ok = f"ratio <= {row.max_ratio}", value / base <= row.max_ratio
         if row.max_value is not None:
             cells[6], ok = f"< {row.max_value:g} {row.unit}", value < row.max_value
