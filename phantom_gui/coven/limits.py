@@ -20,7 +20,7 @@ class LimitSettings(SettingsModel):
     plugin_burst: float = Field(default=10_000, ge=1, allow_inf_nan=False)
     topic_rate_per_s: float = Field(default=1_000, gt=0, allow_inf_nan=False)
     topic_burst: float = Field(default=10_000, ge=1, allow_inf_nan=False)
-    member_rate_per_s: float = Field(default=2_000, gt=0, allow_inf_nan=False)
+    member_rate_per_s: float = Field(default=1_000, gt=0, allow_inf_nan=False)
     member_burst: float = Field(default=10_000, ge=1, allow_inf_nan=False)
 
     def plugin_limiter(self) -> RateLimiter:
