@@ -72,9 +72,7 @@ class Desktop:
         window = self.window = make_main_window(data_dir=data)
         services = window._services
         services.mqtt.add_session(broker.config(id="lab", name="Lab"))
-        qt_loop.run_until_complete(
-            services.coven.join("lab", broker=broker.config(), role="user")
-        )
+        qt_loop.run_until_complete(services.coven.join("lab", broker=broker.config(), role="user"))
         qtbot.waitUntil(lambda: services.coven.state.status == "joined", timeout=WAIT_MS)
         window.plugin_docks.toggle("phantom_cauldron")
         qtbot.waitUntil(lambda: "phantom_cauldron" in window.plugin_docks.docks, timeout=WAIT_MS)

@@ -21,7 +21,6 @@ from typing import TypeVar
 from phantom_cauldron.evolution.progress import EVOLUTION_TOPIC
 from phantom_gui.core.events import SpectralEvent
 
-
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
