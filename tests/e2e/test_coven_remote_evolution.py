@@ -7,6 +7,7 @@ worker."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -158,9 +159,10 @@ def test_a_worker_killed_mid_run_fails_the_desktop_run_with_the_reason(
 REQUESTER = Path(__file__).parents[1] / "support" / "requester.py"
 
 
-def logged(data: Path, text: str) -> bool:
+def log_messages(data: Path) -> list[str]:
     log = data / "logs" / "phantom.log.jsonl"
-    return log.exists() and text in log.read_text()
+    lines = log.read_text().splitlines() if log.exists() else []
+    return [json.loads(line).get("message", "") for line in lines]
 
 
 def test_a_requester_killed_mid_run_has_its_run_cancelled_by_the_worker(
@@ -182,7 +184,12 @@ def test_a_requester_killed_mid_run_has_its_run_cancelled_by_the_worker(
             assert requester.poll() is None, "the requester hears the generations"
         requester.send_signal(signal.SIGKILL)
         requester.wait(30)
-        wait_for(lambda: logged(data, f"evolution {run}: cancelled, desk left"), process, "cancel")
+        cancelled = f"evolution {run}: cancelled, desk left"
+        try:
+            wait_for(lambda: cancelled in log_messages(data), process, "cancel")
+        except AssertionError as error:
+            said = [m for m in log_messages(data) if run in m or "desk" in m]
+            raise AssertionError(f"{error}; the worker said {said}") from None
     finally:
         if requester.poll() is None:
             requester.kill()

@@ -1,7 +1,7 @@
 """A desktop-like coven member in its own process: joins COVEN through BROKER_URL as a
 `user` named NAME (the coven secret from the environment), asks the first worker offered
 to run an evolution of GENERATIONS generations, and prints ``run <id>`` then
-``generation <n>`` for each generation heard, until killed.
+``generation <n>`` for each of that run's generations heard, until killed.
 
     python tests/support/requester.py COVEN BROKER_URL NAME GENERATIONS DATA_DIR
 """
@@ -43,9 +43,10 @@ async def main(coven: str, url: str, name: str, generations: int, data: Path) ->
     remote = RemoteEvolutions(service, publish, lambda: CONDITIONS)
     while not remote.workers():
         await asyncio.sleep(0.1)
-    hub.on("cauldron/evolution/+/generation").subscribe(heard)
     evolution = EvolutionSettings(population=200, generations=generations, seed=5)
-    print(f"run {remote.start(evolution, remote.workers()[0].instance)}", flush=True)
+    run = remote.start(evolution, remote.workers()[0].instance)
+    hub.on(f"cauldron/evolution/{run}/generation").subscribe(heard)
+    print(f"run {run}", flush=True)
     await asyncio.Event().wait()
 
 
