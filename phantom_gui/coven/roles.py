@@ -61,20 +61,22 @@ USER_TOPICS = (
     "cauldron/reading/#",
     "cauldron/sensor/#",
     "cauldron/anomaly/#",
+    "cauldron/evolution/#",
 )
-"""What any member may share: talk, séance speech and levels, sensor readings."""
+"""What any member may share: talk, séance speech and levels, sensor readings, and
+evolutions (a request to a worker, its cancel, a run's generations and end; whose word is
+taken about a run is the Cauldron's to decide)."""
 
 MODERATOR_TOPICS = (
     "seance/ritual/#",
     "seance/haunt/#",
     "seance/engine",
-    "cauldron/evolution/#",
     "cauldron/brew/#",
     "cauldron/simulator/#",
     "coven/broadcast",
 )
-"""Added for moderators: rituals and haunts, evolutions and brews, simulator faults, and
-messages to the whole coven."""
+"""Added for moderators: rituals and haunts, brews, simulator faults, and messages to the
+whole coven."""
 
 ADMIN_TOPICS = ("#",)
 """Admins may publish anywhere."""

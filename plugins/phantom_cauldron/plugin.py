@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from reactivex import Observable
 from reactivex import operators as ops
 
 from phantom_cauldron.brewing.brews import Brews
 from phantom_cauldron.brewing.news import BREW_EVENTS
 from phantom_cauldron.brewing.sending import BrewSender
 from phantom_cauldron.evolution.conditions import Sample, sample_conditions
+from phantom_cauldron.evolution.owners import RunOwners
 from phantom_cauldron.evolution.progress import EVOLUTION_TOPIC
 from phantom_cauldron.evolution.remote import RemoteEvolutions
 from phantom_cauldron.evolution.requests import CANCEL_TOPICS, REQUEST_TOPIC
@@ -42,6 +44,12 @@ from phantom_gui.plugins.context import PluginContext
 COVEN_TOPICS = f"{COVEN_PREFIX}/"
 
 
+def is_local(event: SpectralEvent) -> bool:
+    """Whether `event` was published in this process (a member's presence is this
+    member's coven service's word, never a remote one's)."""
+    return not is_remote(event)
+
+
 class Cauldron:
     """Cauldron: parse what the brokers send, score it, chart it, raise the alarms."""
 
@@ -55,6 +63,8 @@ class Cauldron:
     """Evolutions run on coven workers (None: this app has no coven service)."""
     requested: RequestedEvolutions | None = None
     """The evolutions other members ask this one to run (None: no coven service)."""
+    owners: RunOwners
+    """Whose word is taken about each run (without a coven, only this member's)."""
     simulation: Simulation | None = None
     no_simulation: str | None = None
     """Why there is no simulated cauldron although no broker is configured."""
@@ -92,6 +102,9 @@ class Cauldron:
             self._open_run,
             context.logger,
         )
+        self.owners = RunOwners(
+            lambda run: run in self.evolution.runs, self._worker_of, context.logger
+        )
         self._serve_coven()
         if not mqtt.has_broker:
             try:
@@ -119,8 +132,19 @@ class Cauldron:
         remote = self.remote = RemoteEvolutions(coven, hub.publish, self.conditions)
         hub.on(REQUEST_TOPIC).pipe(ops.filter(is_remote)).subscribe(requested.take_request)
         hub.on(CANCEL_TOPICS).pipe(ops.filter(is_remote)).subscribe(requested.take_cancel)
-        hub.on(MEMBER_TOPIC).subscribe(remote.member_changed)
-        hub.on(f"{EVOLUTION_TOPIC}/+/finished").subscribe(remote.finished)
+        presence = hub.on(MEMBER_TOPIC).pipe(ops.filter(is_local))
+        presence.subscribe(remote.member_changed)
+        presence.subscribe(requested.member_changed)
+        finished = f"{EVOLUTION_TOPIC}/+/finished"
+        hub.on(finished).pipe(ops.filter(self.owners.believes)).subscribe(remote.finished)
+
+    def _worker_of(self, run: str) -> str | None:
+        return None if self.remote is None else self.remote.worker_of(run)
+
+    def evolution_events(self) -> Observable[SpectralEvent]:
+        """The evolutions' events (``cauldron/evolution/#``) whose sender owns their run
+        (see `RunOwners`)."""
+        return self.context.hub.on(f"{EVOLUTION_TOPIC}/#").pipe(ops.filter(self.owners.believes))
 
     def _on_message(self, message: MqttMessage) -> None:
         """A reading for the charts, or the cauldron's news of a brew; never the brew
@@ -195,7 +219,7 @@ class Cauldron:
         )
         panel.set_source(self.source)
         panel.follow_connections(self.context.owned(self.mqtt.states()))
-        panel.follow_evolution(self.context.hub.on(f"{EVOLUTION_TOPIC}/#"))
+        panel.follow_evolution(self.evolution_events())
         panel.follow_brews(self.context.hub.on(f"{BREW_EVENTS}/#"))
         return panel
 

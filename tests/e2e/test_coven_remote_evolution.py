@@ -1,12 +1,17 @@
 """An evolution started on a desktop runs on a real `phantom --headless` coven worker: a
-real mosquitto, the worker's process, and a desktop window in this process joined as a
-moderator. The Run-on choice offers the worker; its generations fill the desktop's chart
-model; Cancel stops the worker's run; a worker killed mid-run fails the desktop's run."""
+real mosquitto, the worker's process, and a desktop window in this process, both joined
+with the default `user` role. The Run-on choice offers the worker; its generations fill
+the desktop's chart model; Cancel stops the worker's run; a worker killed mid-run fails
+the desktop's run; a requesting process killed mid-run has its run cancelled by the
+worker."""
 
 from __future__ import annotations
 
+import json
+import os
 import signal
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +25,7 @@ from phantom_gui.core.settings import Settings
 from phantom_gui.coven.settings import CovenSettings
 from phantom_gui.plugins.host_settings import PluginHostSettings
 
-from support.headless import exported, start_headless, stop
+from support.headless import exported, start_headless, stop, wait_for
 from support.mosquitto import MosquittoBroker
 
 pytestmark = [pytest.mark.e2e, pytest.mark.screen]
@@ -47,7 +52,7 @@ def worker(
     url = f"mqtt://{mosquitto.host}:{mosquitto.port}"
     process = start_headless(
         data,
-        "--coven", "lab", "--coven-role", "moderator", "--plugins", "phantom_cauldron",
+        "--coven", "lab", "--coven-role", "user", "--plugins", "phantom_cauldron",
         "--coven-broker", url,
         env=ENV,
     )  # fmt: skip
@@ -68,9 +73,7 @@ class Desktop:
         window = self.window = make_main_window(data_dir=data)
         services = window._services
         services.mqtt.add_session(broker.config(id="lab", name="Lab"))
-        qt_loop.run_until_complete(
-            services.coven.join("lab", broker=broker.config(), role="moderator")
-        )
+        qt_loop.run_until_complete(services.coven.join("lab", broker=broker.config(), role="user"))
         qtbot.waitUntil(lambda: services.coven.state.status == "joined", timeout=WAIT_MS)
         window.plugin_docks.toggle("phantom_cauldron")
         qtbot.waitUntil(lambda: "phantom_cauldron" in window.plugin_docks.docks, timeout=WAIT_MS)
@@ -151,3 +154,54 @@ def test_a_worker_killed_mid_run_fails_the_desktop_run_with_the_reason(
     assert tab.model.finished.error == "the worker attic left"
     qtbot.waitUntil(lambda: tab.status.text() == "Failed: the worker attic left", timeout=5_000)
     assert not tab.model.running and tab.evolve_button.isEnabled()
+
+
+REQUESTER = Path(__file__).parents[1] / "support" / "requester.py"
+
+
+def log_messages(data: Path) -> list[str]:
+    log = data / "logs" / "phantom.log.jsonl"
+    lines = log.read_text().splitlines() if log.exists() else []
+    return [json.loads(line).get("message", "") for line in lines]
+
+
+def test_a_requester_killed_mid_run_has_its_run_cancelled_by_the_worker(
+    mosquitto: MosquittoBroker, tmp_path: Path, worker: tuple[subprocess.Popen[str], Path]
+) -> None:
+    process, data = worker
+    url = f"mqtt://{mosquitto.host}:{mosquitto.port}"
+    desk = tmp_path / "desk"
+    desk.mkdir()
+    requester = subprocess.Popen(
+        [sys.executable, str(REQUESTER), "lab", url, "desk", "2000", str(desk)],
+        stdout=subprocess.PIPE, text=True, env={**os.environ, **ENV},
+    )  # fmt: skip
+    try:
+        assert requester.stdout is not None
+        run = requester.stdout.readline().removeprefix("run ").strip()
+        assert run, "the requester asked for a run"
+        while requester.stdout.readline().strip() != "generation 2":
+            assert requester.poll() is None, "the requester hears the generations"
+        requester.send_signal(signal.SIGKILL)
+        requester.wait(30)
+        cancelled = f"evolution {run}: cancelled, desk left"
+        try:
+            wait_for(lambda: cancelled in log_messages(data), process, "cancel")
+        except AssertionError as error:
+            said = [m for m in log_messages(data) if run in m or "desk" in m]
+            raise AssertionError(f"{error}; the worker said {said}") from None
+    finally:
+        if requester.poll() is None:
+            requester.kill()
+            requester.wait(30)
+    stop(process)
+    records = exported(data)
+    [audit] = [
+        r["audit_id"]
+        for r in records
+        if r["type"] == "audit_started" and r["data"].get("evolution") == run
+    ]
+    [ended] = [r for r in records if r["audit_id"] == audit and r["type"] == "audit_completed"]
+    assert ended["data"].get("cancelled") is True, ended
+    phases = [r for r in records if r["audit_id"] == audit and r["type"] == "phase_completed"]
+    assert len(phases) < 2001, "stopped well before its 2000 generations"

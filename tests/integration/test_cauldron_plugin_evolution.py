@@ -18,6 +18,7 @@ import pytest
 
 from phantom_cauldron.evolution.conditions import DEFAULTS
 from phantom_cauldron.evolution.progress import EvolutionSettings, GenerationProgress
+from phantom_cauldron.evolution.remote import Worker
 from phantom_cauldron.plugin import Cauldron
 from phantom_cauldron.recipes.effects import Conditions
 from phantom_gui.runtime import Services
@@ -138,3 +139,35 @@ def test_coven_traffic_on_an_ordinary_connection_is_not_taken_for_sensors(
         topic.startswith("phantom/coven/") for topic, _ in running.cauldron.problem_counts()
     )
     assert not running.heard("value", 1.0) and not running.heard("value", 2.0)
+
+
+def test_the_evolution_stream_takes_a_requested_runs_news_only_from_its_worker(
+    app: tuple[App, mqtt.Client],
+) -> None:
+    running, _ = app
+    cauldron, hub = running.cauldron, running.services.hub
+    assert cauldron.remote is not None
+    cauldron.remote.runs["far"] = Worker("attic-0123abcd", "attic", "loft")
+    taken: list[tuple[str, str | None]] = []
+    cauldron.evolution_events().subscribe(
+        lambda event: taken.append((event.topic, event.metadata.get("origin_realm")))
+    )
+
+    def say(topic: str, sender: str | None) -> None:
+        metadata: Any = {} if sender is None else {"origin_realm": sender}
+        hub.publish(topic, {}, source=f"coven:{sender}", metadata=metadata)
+
+    say("cauldron/evolution/far/finished", "mallory-00c0ffee")
+    say("cauldron/evolution/theirs/generation", "study-00000002")
+    say("cauldron/evolution/far/generation", "attic-0123abcd")
+    say("cauldron/evolution/here/generation", None)
+    running.wait_for(lambda: len(taken) == 2)
+    assert "far" in cauldron.remote.runs, "an impostor's end does not end the following"
+    say("cauldron/evolution/far/finished", "attic-0123abcd")
+    running.wait_for(lambda: len(taken) == 3)
+    assert taken == [
+        ("cauldron/evolution/far/generation", "attic-0123abcd"),
+        ("cauldron/evolution/here/generation", None),
+        ("cauldron/evolution/far/finished", "attic-0123abcd"),
+    ]
+    assert "far" not in cauldron.remote.runs

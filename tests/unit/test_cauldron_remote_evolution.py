@@ -4,6 +4,7 @@ worker's handling of requests and cancels, and the desktop's choice and loss of 
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import pytest
@@ -230,3 +231,50 @@ def test_a_worker_no_longer_there_fails_the_run_at_once() -> None:
     [(topic, finished)] = published
     assert topic == f"cauldron/evolution/{run}/finished"
     assert finished.error == "the worker gone-00000000 is not in the coven"
+
+
+def left(instance: str, name: str, state: str = "offline") -> SpectralEvent:
+    data = {"instance": instance, "name": name, "role": "desktop", "host": "h", "state": state}
+    return SpectralEvent("coven/member", data, "coven")
+
+
+def test_a_requester_that_leaves_has_its_runs_cancelled(caplog: pytest.LogCaptureFixture) -> None:
+    handler, runs, _ = serving()
+    handler.take_request(remote(REQUEST_TOPIC, request()))
+    handler.take_request(remote(REQUEST_TOPIC, request(run="r2"), sender="study-00000002"))
+    handler.member_changed(left(DESK, "desk", state="online"))
+    handler.member_changed(left("study-00000003", "study"))
+    assert runs.cancelled == []
+    with caplog.at_level(logging.INFO):
+        handler.member_changed(left(DESK, "desk"))
+    assert runs.cancelled == ["r1"]
+    assert "evolution r1: cancelled, desk left" in [r.getMessage() for r in caplog.records]
+    del runs.runs["r1"]
+    handler.member_changed(left(DESK, "desk", state="gone"))
+    assert runs.cancelled == ["r1"], "a run that has ended is not cancelled again"
+
+
+def test_a_real_run_whose_requester_leaves_ends_cancelled() -> None:
+    loop = asyncio.new_event_loop()
+    try:
+        ended: asyncio.Future[EvolutionFinished] = loop.create_future()
+        generations: list[int] = []
+
+        def publish(topic: str, data: Any = None, **_: Any) -> None:
+            if isinstance(data, EvolutionFinished):
+                ended.set_result(data)
+            elif topic.endswith("/generation"):
+                generations.append(data.record.gen)
+                if len(generations) == 1:
+                    handler.member_changed(left(DESK, "desk"))
+
+        runs = EvolutionRuns(publish, loop.call_soon_threadsafe, tuple(load_catalogue().values()))
+        handler = RequestedEvolutions(runs, publish, lambda: WORKER)
+        long_run = {"population": 200, "generations": 2000, "seed": 3}
+        handler.take_request(remote(REQUEST_TOPIC, request(settings=long_run)))
+        finished = loop.run_until_complete(asyncio.wait_for(ended, 60))
+        runs.close()
+    finally:
+        loop.close()
+    assert finished.run == "r1" and finished.cancelled and finished.error is None
+    assert len(generations) < 2001

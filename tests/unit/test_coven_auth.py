@@ -179,9 +179,20 @@ def test_a_user_publishing_on_an_admin_only_topic_is_refused() -> None:
     assert service.authorize(user, "cauldron/reading/cellar").name == "alice"
     with pytest.raises(BanishmentError, match="alice \\(user\\) may not publish on 'app/stopping'"):
         service.authorize(user, "app/stopping")
-    with pytest.raises(BanishmentError, match="may not publish on 'cauldron/evolution'"):
-        service.authorize(user, "cauldron/evolution")
+    with pytest.raises(BanishmentError, match="may not publish on 'cauldron/brew/start'"):
+        service.authorize(user, "cauldron/brew/start")
     assert service.authorize(admin, "app/stopping").role is Role.ADMIN
+
+
+@pytest.mark.parametrize(
+    "topic", ["cauldron/evolution/request", "cauldron/evolution/r1/generation"]
+)
+def test_a_user_may_publish_evolutions_but_not_brews_or_faults(topic: str) -> None:
+    rights = RoleRights()
+    assert rights.allows(Role.USER, topic)
+    for moderators in ("cauldron/brew/start", "cauldron/simulator/fault", "coven/broadcast"):
+        assert not rights.allows(Role.USER, moderators)
+        assert rights.allows(Role.MODERATOR, moderators)
 
 
 def test_rights_are_configurable_and_add_up() -> None:

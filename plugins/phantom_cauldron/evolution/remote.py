@@ -103,6 +103,12 @@ class RemoteEvolutions:
         self._publish(REQUEST_TOPIC, request)
         return run
 
+    def worker_of(self, run: str) -> str | None:
+        """The instance id of the worker running `run`, None if it is not a run under way
+        that this member requested."""
+        worker = self.runs.get(run)
+        return None if worker is None else worker.instance
+
     def cancel(self, run: str) -> None:
         """Ask `run`'s worker to stop it (nothing if it is not a run under way)."""
         if run in self.runs:

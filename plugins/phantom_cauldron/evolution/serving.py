@@ -5,7 +5,9 @@ coven marks them with ``origin_realm``, their sender). A request naming this mem
 worker runs with `EvolutionRuns` under the request's run id and conditions; its
 generations and end go out on the hub as every run's do, and the coven carries them back.
 A request that cannot run is answered with a failed end on its run's topic. Only the
-member that asked for a run may cancel it.
+member that asked for a run may cancel it; a requester that goes offline (its presence on
+``coven/member`` says so, its last will included) cancels its runs, which end as any
+cancelled run does.
 """
 
 from __future__ import annotations
@@ -79,3 +81,15 @@ class RequestedEvolutions:
             return
         self._logger.info("evolution %s: cancelled by %s", run, requester)
         self._runs.cancel(run)
+
+    def member_changed(self, event: SpectralEvent) -> None:
+        """A ``coven/member`` event: a requester gone offline has its runs here cancelled."""
+        data = event.data
+        if not isinstance(data, dict) or data.get("state") == "online":
+            return
+        instance = data.get("instance")
+        name = data.get("name") or instance
+        for run, requester in list(self.requesters.items()):
+            if requester == instance and run in self._runs.runs:
+                self._logger.info("evolution %s: cancelled, %s left", run, name)
+                self._runs.cancel(run)
