@@ -107,7 +107,8 @@ class Toast(QFrame):
 
 
 class NotificationArea(QWidget):
-    """A column of toasts floating over the bottom-right corner of its parent."""
+    """A column of toasts floating over the bottom-right corner of its parent, above the
+    parent's other children, those added later included."""
 
     MARGIN = 16
     BOTTOM_CLEARANCE = 36
@@ -157,8 +158,11 @@ class NotificationArea(QWidget):
         ]
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self.parent() and event.type() == QEvent.Type.Resize:
-            self._place()
+        if watched is self.parent():
+            if event.type() == QEvent.Type.Resize:
+                self._place()
+            elif event.type() == QEvent.Type.ChildAdded and self.isVisible():
+                self.raise_()  # over a panel docked after the toast came
         return False
 
     def _place(self) -> None:

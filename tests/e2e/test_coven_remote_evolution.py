@@ -173,7 +173,7 @@ def test_a_requester_killed_mid_run_has_its_run_cancelled_by_the_worker(
     desk = tmp_path / "desk"
     desk.mkdir()
     requester = subprocess.Popen(
-        [sys.executable, str(REQUESTER), "lab", url, "desk", "2000", str(desk)],
+        [sys.executable, str(REQUESTER), "lab", url, "porch", "2000", str(desk)],
         stdout=subprocess.PIPE, text=True, env={**os.environ, **ENV},
     )  # fmt: skip
     try:
@@ -184,11 +184,11 @@ def test_a_requester_killed_mid_run_has_its_run_cancelled_by_the_worker(
             assert requester.poll() is None, "the requester hears the generations"
         requester.send_signal(signal.SIGKILL)
         requester.wait(30)
-        cancelled = f"evolution {run}: cancelled, desk left"
+        cancelled = f"evolution {run}: cancelled, porch left"
         try:
             wait_for(lambda: cancelled in log_messages(data), process, "cancel")
         except AssertionError as error:
-            said = [m for m in log_messages(data) if run in m or "desk" in m]
+            said = [m for m in log_messages(data) if run in m or "porch" in m]
             raise AssertionError(f"{error}; the worker said {said}") from None
     finally:
         if requester.poll() is None:

@@ -261,3 +261,16 @@ def test_an_mqtt_message_a_subscriber_failed_on_shows_the_brokers_topic(
     topics = [table.item(row, 1).text() for row in range(table.rowCount())]
     assert "mqtt/lab/message · MQTT tele/cauldron/SENSOR" in topics
     window.dead_letter_dialog.close()
+
+
+def test_a_toast_stays_above_a_panel_opened_after_it(make_main_window, qtbot) -> None:
+    window = make_main_window()
+    window.resize(1200, 800)
+    toast = window.notifications.notify("Warning", "move the key somewhere safe")
+    window.plugin_docks.toggle("phantom_hub_monitor")
+    qtbot.waitUntil(lambda: "phantom_hub_monitor" in window.plugin_docks.docks)
+    window.plugin_docks.docks["phantom_hub_monitor"].setFloating(False)
+    qtbot.wait(50)
+    centre = toast.mapTo(window, toast.rect().center())
+    under = window.childAt(centre)
+    assert under is toast or toast.isAncestorOf(under), f"{under} covers the toast"
