@@ -15,6 +15,7 @@ the audit log records, and counted in `traffic`. Use a bridge on the hub's threa
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -29,7 +30,7 @@ from phantom_gui.core.events import EventMetadata, SpectralEvent, new_event_id
 from phantom_gui.core.hub import EventHub
 from phantom_gui.core.topics import TopicRouter, validate_pattern, validate_topic
 from phantom_gui.coven.auth import AuthService
-from phantom_gui.coven.dedup import SeenEvents, SenderOrder
+from phantom_gui.coven.dedup import SeenEvents
 from phantom_gui.coven.envelope import (
     ENVELOPE_VERSION,
     Envelope,
@@ -37,6 +38,7 @@ from phantom_gui.coven.envelope import (
     open_envelope,
     seal,
 )
+from phantom_gui.coven.ordering import SenderOrder
 from phantom_gui.coven.presence import Members, MqttLink, Receipt
 from phantom_gui.coven.reporting import ReportPacer
 from phantom_gui.coven.topics import (
@@ -103,7 +105,7 @@ class CovenBridge:
         members: Members | None = None,
         clock: Callable[[], float] = time.time,
         seen: SeenEvents | None = None,
-        order: SenderOrder | None = None,
+        order: SenderOrder[SpectralEvent] | None = None,
     ) -> None:
         self.coven = coven
         self.instance = validate_level(instance, "instance id")
@@ -119,7 +121,7 @@ class CovenBridge:
         self._members = members
         self._clock = clock
         self._seen = seen if seen is not None else SeenEvents()
-        self._order = order if order is not None else SenderOrder()
+        self._order: SenderOrder[SpectralEvent] = order if order is not None else SenderOrder()
         self._next_sequence = 1
         self._last_receipt: Receipt | None = None
         self._shared: TopicRouter[str] = TopicRouter()
@@ -129,6 +131,9 @@ class CovenBridge:
         for pattern in NEVER_SHARED:
             self._never.add(pattern, pattern)
         self._reports = ReportPacer()
+        self._gap_timer: asyncio.TimerHandle | None = None
+        self._missed = 0
+        self._late = 0
         self._running: CompositeDisposable | None = None
         self._subscriptions: dict[str, list[abc.DisposableBase]] = {}
         self.traffic = Traffic()
@@ -148,10 +153,15 @@ class CovenBridge:
         self._running = running
 
     def stop(self) -> None:
-        """Stop sending and taking events, and drop the handlers of `subscribe`."""
+        """Stop sending and taking events (handing on what waits for a gap), and drop the
+        handlers of `subscribe`."""
         running, self._running = self._running, None
         if running is not None:
             running.dispose()
+        if self._gap_timer is not None:
+            self._gap_timer.cancel()
+            self._gap_timer = None
+        self._deliver(self._order.release_all())
         for pattern in list(self._subscriptions):
             self.unsubscribe(pattern)
 
@@ -280,19 +290,39 @@ class CovenBridge:
         if not self._seen.first_time(envelope.id):
             self.traffic.duplicate()
             return
-        missed = self._order.missed(source)
-        if not self._order.accept(source, envelope.sequence):
-            self.traffic.late_event()
-            return
-        if self._order.missed(source) > missed:
-            self.traffic.gap(self._order.missed(source) - missed)
         metadata: EventMetadata = {"origin_realm": source}
         if envelope.correlation_id is not None:
             metadata["correlation_id"] = envelope.correlation_id
-        self.traffic.received(source, topic)
-        self._hub.on_next(
-            SpectralEvent(topic, envelope.payload, f"coven:{source}", metadata, id=envelope.id)
-        )
+        event = SpectralEvent(topic, envelope.payload, f"coven:{source}", metadata, id=envelope.id)
+        self._deliver(self._order.arrive(source, envelope.sequence, event))
+        self._wait_for_gaps()
+
+    def _deliver(self, events: list[SpectralEvent]) -> None:
+        """Hand `events` (in their senders' order) to the local hub; count the numbers
+        given up and the events that came late."""
+        order, traffic = self._order, self.traffic
+        if order.missed_total > self._missed:
+            traffic.gap(order.missed_total - self._missed)
+            self._missed = order.missed_total
+        while order.late_total > self._late:
+            traffic.late_event()
+            self._late += 1
+        for event in events:
+            traffic.received(event.metadata["origin_realm"], event.topic)
+            self._hub.on_next(event)
+
+    def _wait_for_gaps(self) -> None:
+        """Release what waits for a gap when its wait is over (one timer at a time)."""
+        wait_s = self._order.wait_s()
+        if wait_s is None or self._gap_timer is not None:
+            return
+
+        def release() -> None:
+            self._gap_timer = None
+            self._deliver(self._order.release_due())
+            self._wait_for_gaps()
+
+        self._gap_timer = self._hub.call_later(wait_s, release)
 
     def _authorized(self, envelope: Envelope) -> bool:
         """Whether the envelope's token is valid and may publish on its topic; a refusal

@@ -70,9 +70,10 @@ class TrafficSnapshot:
     duplicates: int
     """Copies dropped because their event id was seen already (at-least-once delivery)."""
     late: int
-    """Events dropped because their sender had already been heard past their number."""
+    """Events handed on out of their sender's order: they came after their sender's
+    later events had stopped waiting for them."""
     gaps: int
-    """Sequence numbers skipped over by senders (lost, or never sent)."""
+    """Sequence numbers of senders given up after waiting (lost, throttled, or never sent)."""
     recent: tuple[Refusal, ...]
     """The latest refusals, oldest first."""
     revision: int
@@ -118,12 +119,12 @@ class Traffic:
         self.revision += 1
 
     def late_event(self) -> None:
-        """Count an event dropped as out of its sender's order."""
+        """Count an event handed on out of its sender's order."""
         self.late += 1
         self.revision += 1
 
     def gap(self, missed: int) -> None:
-        """Count `missed` sequence numbers skipped over by a sender."""
+        """Count `missed` sequence numbers of a sender given up."""
         self.gaps += missed
         self.revision += 1
 

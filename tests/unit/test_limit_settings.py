@@ -16,7 +16,7 @@ def test_the_defaults_let_a_plugin_burst_ten_thousand_events(tmp_path: Path) -> 
     assert (topics.rate_per_s, topics.burst) == (1_000, 10_000)
     assert topics is not limits.topic_limiter(), "each connection gets its own"
     members = limits.member_limiter()
-    assert (members.rate_per_s, members.burst) == (2_000, 10_000)
+    assert (members.rate_per_s, members.burst) == (1_000, 10_000)
 
 
 def test_a_bad_limit_is_reported_and_the_defaults_used(tmp_path: Path) -> None:
