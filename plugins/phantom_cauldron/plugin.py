@@ -44,7 +44,7 @@ from phantom_gui.plugins.context import PluginContext
 COVEN_TOPICS = f"{COVEN_PREFIX}/"
 
 
-def is_local(event: SpectralEvent) -> bool:
+def published_here(event: SpectralEvent) -> bool:
     """Whether `event` was published in this process (a member's presence is this
     member's coven service's word, never a remote one's)."""
     return not is_remote(event)
@@ -132,7 +132,7 @@ class Cauldron:
         remote = self.remote = RemoteEvolutions(coven, hub.publish, self.conditions)
         hub.on(REQUEST_TOPIC).pipe(ops.filter(is_remote)).subscribe(requested.take_request)
         hub.on(CANCEL_TOPICS).pipe(ops.filter(is_remote)).subscribe(requested.take_cancel)
-        presence = hub.on(MEMBER_TOPIC).pipe(ops.filter(is_local))
+        presence = hub.on(MEMBER_TOPIC).pipe(ops.filter(published_here))
         presence.subscribe(remote.member_changed)
         presence.subscribe(requested.member_changed)
         finished = f"{EVOLUTION_TOPIC}/+/finished"

@@ -146,20 +146,6 @@ def test_joining_without_a_secret_or_a_token_fails_with_the_remedy(
     assert "PHANTOM_COVEN_SECRET" in err
 
 
-def raw_envelopes(url_port: int, topic: str, payloads: list[bytes]) -> None:
-    """Publish `payloads` at QoS 1 from a plain paho client, as an intruder would."""
-    client = Client(CallbackAPIVersion.VERSION2, client_id=f"raw-{time.monotonic_ns()}")
-    client.max_inflight_messages_set(1000)
-    client.connect("127.0.0.1", url_port)
-    client.loop_start()
-    try:
-        for info in [client.publish(topic, payload, qos=1) for payload in payloads]:
-            info.wait_for_publish(60)
-    finally:
-        client.disconnect()
-        client.loop_stop()
-
-
 def envelope(source: str, topic: str, bearer: str, sequence: int) -> bytes:
     return seal(
         new_envelope(topic, {"x": sequence}, source=source, sequence=sequence, token=bearer)
@@ -185,21 +171,18 @@ def test_a_headless_member_refuses_forgeries_and_still_hears_the_others(
     first = start_headless(attic, "--coven", "lab", "--coven-broker", url, env=ENV)
     try:
         wait_for(lambda: logged(attic, "(attic, worker", "is online") >= 1, first, "joined")
-        raw_envelopes(
-            mosquitto.port,
+        mosquitto.publish(
             intruder,
-            [
-                *(
-                    envelope("intruder-1a2b", "chat/x", bearer, n)
-                    for n, bearer in enumerate(forgeries, 1)
-                ),
-                envelope(
-                    "intruder-1a2b",
-                    "system/halt",
-                    genuine.generate_token({"name": "intruder", "role": "user"}),
-                    4,
-                ),
-            ],
+            *(
+                envelope("intruder-1a2b", "chat/x", bearer, n)
+                for n, bearer in enumerate(forgeries, 1)
+            ),
+            envelope(
+                "intruder-1a2b",
+                "system/halt",
+                genuine.generate_token({"name": "intruder", "role": "user"}),
+                4,
+            ),
         )
         sender = tmp_path / "sender"
         sender.mkdir()

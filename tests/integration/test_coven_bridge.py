@@ -14,8 +14,6 @@ from typing import Any
 
 import jwt
 import pytest
-from paho.mqtt.client import Client
-from paho.mqtt.enums import CallbackAPIVersion
 from reactivex import operators as ops
 
 from phantom_gui.audit.service import AuditService
@@ -152,22 +150,6 @@ def _coven(loop: asyncio.AbstractEventLoop, broker: MosquittoBroker) -> Iterator
     assert set(threading.enumerate()) <= threads_before
 
 
-def raw_publish(broker: MosquittoBroker, topic: str, payloads: list[bytes]) -> None:
-    """Publish `payloads` in order at QoS 1 from a plain paho client, as fast as it can."""
-    client = Client(CallbackAPIVersion.VERSION2, client_id=f"raw-{time.monotonic_ns()}")
-    client.max_queued_messages_set(0)
-    client.max_inflight_messages_set(1000)
-    client.connect(broker.host, broker.port)
-    client.loop_start()
-    try:
-        infos = [client.publish(topic, payload, qos=1) for payload in payloads]
-        for info in infos:
-            info.wait_for_publish(60)
-    finally:
-        client.disconnect()
-        client.loop_stop()
-
-
 def intruder_envelope(topic: str, bearer: str | None, sequence: int = 1) -> bytes:
     return seal(new_envelope(topic, {"x": 1}, source="intruder-1", sequence=sequence, token=bearer))
 
@@ -217,9 +199,7 @@ def test_a_copy_of_an_envelope_reaches_the_hub_once_and_a_thousand_events_keep_t
         envelope = attic.bridge.publish("chat/once", "only once")
         await until(lambda: len(cellar.remote()) == 1)
         copies = [seal(envelope), seal(envelope)]
-        await asyncio.to_thread(
-            raw_publish, coven.broker, events_topic(COVEN, attic.instance), copies
-        )
+        await asyncio.to_thread(coven.broker.publish, events_topic(COVEN, attic.instance), *copies)
         await until(lambda: cellar.bridge.traffic.duplicates == 2)
         for n in range(1000):
             attic.bridge.publish("chat/count", n)
@@ -253,9 +233,7 @@ def test_forged_expired_unsigned_and_forbidden_events_are_refused_reported_and_a
     async def scenario() -> None:
         audit.start("test", asyncio.get_running_loop())
         await coven.joined(cellar)
-        await asyncio.to_thread(
-            raw_publish, coven.broker, events_topic(COVEN, "intruder-1"), envelopes
-        )
+        await asyncio.to_thread(coven.broker.publish, events_topic(COVEN, "intruder-1"), *envelopes)
         await until(lambda: len(cellar.refused) == 6)
 
     try:
@@ -291,9 +269,7 @@ def test_a_flood_of_forged_events_is_counted_whole_but_reported_once_a_second(
     async def scenario() -> None:
         await coven.joined(cellar)
         started = time.monotonic()
-        await asyncio.to_thread(
-            raw_publish, coven.broker, events_topic(COVEN, "intruder-1"), envelopes
-        )
+        await asyncio.to_thread(coven.broker.publish, events_topic(COVEN, "intruder-1"), *envelopes)
         await until(lambda: cellar.bridge.traffic.snapshot().refused[RefusalKind.TOKEN] == 2_000)
         elapsed.append(time.monotonic() - started)
 
@@ -374,7 +350,7 @@ def test_a_flooding_member_is_throttled_while_another_members_events_still_arriv
     async def scenario() -> None:
         await coven.joined(attic, cellar)
         flooding = asyncio.create_task(
-            asyncio.to_thread(raw_publish, coven.broker, events_topic(COVEN, "intruder-1"), flood)
+            asyncio.to_thread(coven.broker.publish, events_topic(COVEN, "intruder-1"), *flood)
         )
         await until(lambda: cellar.throttled() > 0, timeout=30)
         for n in range(50):

@@ -13,8 +13,6 @@ from collections.abc import Coroutine, Iterator
 from typing import Any
 
 import pytest
-from paho.mqtt.client import Client
-from paho.mqtt.enums import CallbackAPIVersion
 
 from phantom_gui.core.hub import EventHub
 from phantom_gui.coven.presence import Members, Presence, own_status, with_presence
@@ -84,19 +82,6 @@ def coven(asyncio_loop: asyncio.AbstractEventLoop, mosquitto: MosquittoBroker) -
         member.connection.disconnect()
     asyncio_loop.run_until_complete(asyncio_loop.shutdown_default_executor())
     assert set(threading.enumerate()) <= threads_before
-
-
-def publish(broker: MosquittoBroker, *messages: tuple[str, bytes]) -> None:
-    """Publish retained messages, in order, from a plain paho client (not a member)."""
-    client = Client(CallbackAPIVersion.VERSION2, client_id="stranger")
-    client.connect(broker.host, broker.port)
-    client.loop_start()
-    try:
-        for topic, payload in messages:
-            client.publish(topic, payload, qos=1, retain=True).wait_for_publish(10)
-    finally:
-        client.disconnect()
-        client.loop_stop()
 
 
 def test_a_member_that_joins_is_seen_online_by_the_others_with_what_it_runs(
@@ -197,20 +182,16 @@ def test_malformed_statuses_are_refused_and_counted_and_an_empty_one_removes_a_m
 ) -> None:
     attic = coven.member("attic")
     ghost = own_status("ghost", "Ghost", "worker")
-    garbage = [
-        (member_topic(COVEN, "moth"), b"\x00\xff not json"),
-        (member_topic(COVEN, "moth"), b'{"instance": "moth", "state": "online"}'),
-        (member_topic(COVEN, "moth"), ghost.to_json()),
-    ]
+    garbage = [b"\x00\xff not json", b'{"instance": "moth", "state": "online"}', ghost.to_json()]
+    publish = coven.broker.publish
 
     async def scenario() -> None:
         attic.join()
         await until(lambda: attic.sees("attic", "online"))
-        await asyncio.to_thread(
-            publish, coven.broker, *garbage, (member_topic(COVEN, "ghost"), ghost.to_json())
-        )
+        await asyncio.to_thread(publish, member_topic(COVEN, "moth"), *garbage, retain=True)
+        await asyncio.to_thread(publish, member_topic(COVEN, "ghost"), ghost.to_json(), retain=True)
         await until(lambda: attic.sees("ghost", "online"))
-        await asyncio.to_thread(publish, coven.broker, (member_topic(COVEN, "ghost"), b""))
+        await asyncio.to_thread(publish, member_topic(COVEN, "ghost"), b"", retain=True)
         await until(lambda: "ghost" not in attic.members.statuses)
 
     with caplog.at_level(logging.WARNING, "phantom.coven"):

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import trustme
+from paho.mqtt.client import Client
+from paho.mqtt.enums import CallbackAPIVersion
 
 from phantom_gui.mqtt.config import ConnectionConfig
 from phantom_gui.mqtt.embedded import (
@@ -134,6 +137,22 @@ class MosquittoBroker:
         return ConnectionConfig.parse(
             {"id": "test", "name": "Test broker", "host": self.host, "port": self.port, **values}
         )
+
+    def publish(self, topic: str, *payloads: bytes, retain: bool = False) -> None:
+        """Publish `payloads` on `topic`, in order, at QoS 1 from a plain paho client (not
+        an app's), as fast as the broker takes them; return once it has them all."""
+        client = Client(CallbackAPIVersion.VERSION2, client_id=f"raw-{time.monotonic_ns()}")
+        client.max_queued_messages_set(0)
+        client.max_inflight_messages_set(1000)
+        client.connect(self.host, self.port)
+        client.loop_start()
+        try:
+            sent = [client.publish(topic, payload, qos=1, retain=retain) for payload in payloads]
+            for info in sent:
+                info.wait_for_publish(60)
+        finally:
+            client.disconnect()
+            client.loop_stop()
 
     def tls_config(self, **values: Any) -> ConnectionConfig:
         """A connection to the TLS listener that trusts the test CA."""
