@@ -6,7 +6,15 @@ read (a traceback, where the log is); other notices fade away after a while.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEasingCurve, QEvent, QObject, QPropertyAnimation, Qt, QTimer
+from PySide6.QtCore import (
+    QChildEvent,
+    QEasingCurve,
+    QEvent,
+    QObject,
+    QPropertyAnimation,
+    Qt,
+    QTimer,
+)
 from PySide6.QtWidgets import (
     QFrame,
     QGraphicsOpacityEffect,
@@ -108,7 +116,7 @@ class Toast(QFrame):
 
 class NotificationArea(QWidget):
     """A column of toasts floating over the bottom-right corner of its parent, above the
-    parent's other children, those added later included."""
+    parent's other children, those added or raised later included."""
 
     MARGIN = 16
     BOTTOM_CLEARANCE = 36
@@ -121,6 +129,10 @@ class NotificationArea(QWidget):
         self._column.setContentsMargins(0, 0, 0, 0)
         self._column.setSpacing(8)
         parent.installEventFilter(self)
+        for sibling in parent.findChildren(
+            QWidget, options=Qt.FindChildOption.FindDirectChildrenOnly
+        ):
+            sibling.installEventFilter(self)
         self.hide()
 
     def notify(
@@ -158,12 +170,23 @@ class NotificationArea(QWidget):
         ]
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        kind = event.type()
         if watched is self.parent():
-            if event.type() == QEvent.Type.Resize:
+            if kind == QEvent.Type.Resize:
                 self._place()
-            elif event.type() == QEvent.Type.ChildAdded and self.isVisible():
-                self.raise_()  # over a panel docked after the toast came
+            elif isinstance(event, QChildEvent) and kind == QEvent.Type.ChildAdded:
+                child = event.child()
+                if child is not self and child.isWidgetType():
+                    child.installEventFilter(self)  # to stay over it when it is raised
+                self._stay_on_top()
+        elif kind == QEvent.Type.ZOrderChange and watched is not self:
+            self._stay_on_top()
         return False
+
+    def _stay_on_top(self) -> None:
+        """Over the parent's other children: a panel docked or raised after a toast came."""
+        if self.isVisible():
+            self.raise_()
 
     def _place(self) -> None:
         parent = self.parentWidget()
